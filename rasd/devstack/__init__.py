@@ -1,0 +1,1 @@
+"""The local development stack: Kafka and Redis on their own ports, and the rasd processes."""

@@ -1,0 +1,244 @@
+"""A single-node Apache Kafka broker in KRaft mode, from Maven Central jars, run with java."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import subprocess
+import tempfile
+import uuid
+from importlib import resources
+from pathlib import Path
+
+from rasd.devstack.process import DevStackError, ManagedProcess, port_in_use, wait_until
+from rasd.settings import Settings
+
+STARTUP_TIMEOUT = 90.0
+
+_LOG4J = """\
+log4j.rootLogger=INFO, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka=INFO
+log4j.logger.org.apache.kafka=INFO
+log4j.logger.state.change.logger=WARN
+"""
+
+
+class KafkaBroker:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.home = settings.state_dir / "kafka"
+        self.jar_dir = settings.cache_dir / f"kafka-{settings.kafka_version}" / "jars"
+        self.process = ManagedProcess(
+            "kafka", settings.state_dir / "run", settings.state_dir / "logs"
+        )
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.settings.kafka_port}"
+
+    # -- jars -------------------------------------------------------------------------------
+    def ensure_jars(self) -> Path:
+        """Download the broker's jars once per version; later calls download nothing."""
+        marker = self.jar_dir / ".complete"
+        if marker.exists():
+            return self.jar_dir
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise DevStackError(
+                "Maven (mvn) is not installed; it fetches Kafka's jars from Maven Central. "
+                "Install it (apt-get install maven) or set RASD_KAFKA_BOOTSTRAP to use an "
+                "existing broker."
+            )
+        self.jar_dir.mkdir(parents=True, exist_ok=True)
+        pom = resources.files("rasd.devstack") / "kafka" / "pom.xml"
+        with tempfile.TemporaryDirectory() as tmp:
+            pom_path = Path(tmp) / "pom.xml"
+            pom_path.write_text(pom.read_text())
+            result = subprocess.run(
+                [
+                    mvn,
+                    "-B",
+                    "-q",
+                    "-f",
+                    str(pom_path),
+                    f"-Dkafka.version={self.settings.kafka_version}",
+                    "dependency:copy-dependencies",
+                    "-DincludeScope=runtime",
+                    f"-DoutputDirectory={self.jar_dir.resolve()}",
+                ],
+                capture_output=True,
+                text=True,
+            )
+        if result.returncode != 0:
+            tail = "\n".join((result.stdout + result.stderr).splitlines()[-15:])
+            raise DevStackError(
+                f"Maven could not download Kafka {self.settings.kafka_version} from Maven "
+                f"Central (exit {result.returncode}):\n{tail}"
+            )
+        marker.touch()
+        return self.jar_dir
+
+    # -- configuration and storage ------------------------------------------------------------
+    def _java(self) -> str:
+        java = shutil.which("java")
+        if java is None:
+            raise DevStackError(
+                "Java is not installed; the local Kafka broker needs a JDK/JRE 17+ "
+                "(apt-get install openjdk-17-jre-headless), or set RASD_KAFKA_BOOTSTRAP."
+            )
+        return java
+
+    def _write_config(self) -> Path:
+        s = self.settings
+        data = (self.home / "data").resolve()
+        self.home.mkdir(parents=True, exist_ok=True)
+        props = self.home / "server.properties"
+        props.write_text(
+            "\n".join(
+                [
+                    "process.roles=broker,controller",
+                    "node.id=1",
+                    f"controller.quorum.voters=1@127.0.0.1:{s.kafka_controller_port}",
+                    f"listeners=PLAINTEXT://127.0.0.1:{s.kafka_port},"
+                    f"CONTROLLER://127.0.0.1:{s.kafka_controller_port}",
+                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{s.kafka_port}",
+                    "controller.listener.names=CONTROLLER",
+                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    "inter.broker.listener.name=PLAINTEXT",
+                    f"log.dirs={data}",
+                    f"num.partitions={s.topic_partitions}",
+                    "offsets.topic.replication.factor=1",
+                    "offsets.topic.num.partitions=8",
+                    "transaction.state.log.replication.factor=1",
+                    "transaction.state.log.min.isr=1",
+                    "group.initial.rebalance.delay.ms=0",
+                    "auto.create.topics.enable=true",
+                    "",
+                ]
+            )
+        )
+        (self.home / "log4j.properties").write_text(_LOG4J)
+        return props
+
+    def _format_storage(self, java: str, props: Path) -> None:
+        if (self.home / "data" / "meta.properties").exists():
+            return
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        result = subprocess.run(
+            [
+                java,
+                *self._java_opts(),
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(props.resolve()),
+                "--ignore-formatted",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise DevStackError(
+                f"Formatting Kafka's storage failed:\n{result.stdout}{result.stderr}"
+            )
+
+    def _java_opts(self) -> list[str]:
+        return [
+            "-cp",
+            f"{self.jar_dir.resolve()}/*",
+            f"-Dlog4j.configuration=file:{(self.home / 'log4j.properties').resolve()}",
+            f"-Dkafka.logs.dir={(self.home / 'logs').resolve()}",
+        ]
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> str:
+        """Start the broker unless ours already runs; return once a round trip works."""
+        if self.process.pid() is not None:
+            if self.healthy(timeout=10):
+                return "already running"
+            raise DevStackError(
+                f"Kafka (pid {self.process.pid()}) runs but does not answer on {self.address}. "
+                f"Last lines of {self.process.log_file}:\n{self.process.log_tail()}"
+            )
+        for port in (self.settings.kafka_port, self.settings.kafka_controller_port):
+            if port_in_use(port):
+                raise DevStackError(
+                    f"Port {port} is taken by another program, so Kafka cannot start there. "
+                    "Stop that program, choose other ports (RASD_KAFKA_PORT, "
+                    "RASD_KAFKA_CONTROLLER_PORT), or use it as the broker (RASD_KAFKA_BOOTSTRAP)."
+                )
+        java = self._java()
+        self.ensure_jars()
+        props = self._write_config()
+        self._format_storage(java, props)
+        self.process.start(
+            [
+                java,
+                f"-Xmx{self.settings.kafka_heap}",
+                f"-Xms{self.settings.kafka_heap}",
+                "-XX:+UseG1GC",
+                "-Djava.awt.headless=true",
+                *self._java_opts(),
+                "kafka.Kafka",
+                str(props.resolve()),
+            ]
+        )
+        wait_until(
+            lambda: self.process.pid() is None or port_in_use(self.settings.kafka_port),
+            STARTUP_TIMEOUT,
+        )
+        if self.process.pid() is None or not self.healthy(timeout=STARTUP_TIMEOUT):
+            tail = self.process.log_tail()
+            self.process.stop()
+            raise DevStackError(
+                f"Kafka did not become healthy on {self.address} within {STARTUP_TIMEOUT:.0f}s. "
+                f"Last lines of {self.process.log_file}:\n{tail}"
+            )
+        return "started"
+
+    def stop(self) -> bool:
+        return self.process.stop(timeout=60)
+
+    def healthy(self, timeout: float = 5.0) -> bool:
+        return kafka_round_trip(self.address, timeout=timeout)
+
+
+def kafka_round_trip(bootstrap: str, timeout: float = 10.0) -> bool:
+    """Produce a unique record to ``rasd-healthcheck`` and read it back."""
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+    from kafka.errors import KafkaError
+
+    nonce = uuid.uuid4().hex.encode()
+    topic = "rasd-healthcheck"
+
+    def attempt() -> bool:
+        producer = KafkaProducer(
+            bootstrap_servers=bootstrap, acks="all", request_timeout_ms=5000, max_block_ms=5000
+        )
+        try:
+            meta = producer.send(topic, value=nonce).get(timeout=10)
+        finally:
+            producer.close(timeout=5)
+        consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=5000
+        )
+        try:
+            tp = TopicPartition(topic, meta.partition)
+            consumer.assign([tp])
+            consumer.seek(tp, meta.offset)
+            return any(record.value == nonce for record in consumer)
+        finally:
+            consumer.close()
+
+    def probe() -> bool:
+        try:
+            return attempt()
+        except KafkaError:
+            return False
+
+    return wait_until(probe, timeout, interval=1.0)

@@ -1,0 +1,92 @@
+"""A local Redis from Debian's redis-server, append-only file on."""
+
+from __future__ import annotations
+
+import shutil
+
+from rasd.devstack.process import DevStackError, ManagedProcess, port_in_use, wait_until
+from rasd.settings import Settings
+
+STARTUP_TIMEOUT = 30.0
+
+
+class RedisServer:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.home = settings.state_dir / "redis"
+        self.process = ManagedProcess(
+            "redis", settings.state_dir / "run", settings.state_dir / "logs"
+        )
+
+    @property
+    def address(self) -> str:
+        return f"redis://127.0.0.1:{self.settings.redis_port}/0"
+
+    def start(self) -> str:
+        if self.process.pid() is not None:
+            if self.healthy():
+                return "already running"
+            raise DevStackError(
+                f"Redis (pid {self.process.pid()}) runs but does not answer on {self.address}. "
+                f"Last lines of {self.process.log_file}:\n{self.process.log_tail()}"
+            )
+        if port_in_use(self.settings.redis_port):
+            raise DevStackError(
+                f"Port {self.settings.redis_port} is taken by another program, so Redis cannot "
+                "start there. Stop it, choose another port (RASD_REDIS_PORT), or use it "
+                "(RASD_REDIS_URL)."
+            )
+        # Debian puts it in /usr/bin, which a minimal PATH may lack.
+        binary = shutil.which("redis-server") or shutil.which("redis-server", path="/usr/bin")
+        if binary is None:
+            raise DevStackError(
+                "redis-server is not installed (apt-get install redis-server), "
+                "or set RASD_REDIS_URL to use an existing Redis."
+            )
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.process.start(
+            [
+                binary,
+                "--port",
+                str(self.settings.redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.home.resolve()),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+                "--daemonize",
+                "no",
+                "--protected-mode",
+                "yes",
+            ]
+        )
+        if not self.healthy(timeout=STARTUP_TIMEOUT):
+            tail = self.process.log_tail()
+            self.process.stop()
+            raise DevStackError(
+                f"Redis did not become healthy on {self.address} within {STARTUP_TIMEOUT:.0f}s. "
+                f"Last lines of {self.process.log_file}:\n{tail}"
+            )
+        return "started"
+
+    def stop(self) -> bool:
+        return self.process.stop()
+
+    def healthy(self, timeout: float = 3.0) -> bool:
+        return redis_ping(self.address, timeout)
+
+
+def redis_ping(url: str, timeout: float = 3.0) -> bool:
+    import redis
+
+    def probe() -> bool:
+        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+
+    return wait_until(probe, timeout, interval=0.2)

@@ -1,0 +1,112 @@
+"""Every setting rasd reads, in one place, from environment variables prefixed ``RASD_``.
+
+Settings are validated once, when a process starts (``get_settings()``), and are frozen.
+When ``RASD_KAFKA_BOOTSTRAP`` / ``RASD_REDIS_URL`` are set, those servers are used and the
+local development stack (``rasd dev up``) starts nothing.
+
+>>> s = get_settings()
+>>> s.topic("articles")
+'rasd.articles'
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TOPIC_NAMES = ("articles", "matches", "alerts", "dead-letters", "rules")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RASD_", frozen=True, extra="forbid")
+
+    # Connections. None means "the local development stack on the ports below".
+    kafka_bootstrap: str | None = None
+    redis_url: SecretStr | None = None
+
+    # The local development stack (rasd dev up). Ports away from 9092/6379 on purpose.
+    kafka_port: int = Field(19092, ge=1, le=65535)
+    kafka_controller_port: int = Field(19093, ge=1, le=65535)
+    redis_port: int = Field(16379, ge=1, le=65535)
+    kafka_version: str = "3.9.1"
+    kafka_heap: str = "512m"
+    state_dir: Path = Path(".rasd")
+    cache_dir: Path = Path.home() / ".cache" / "rasd"
+
+    # One namespace prefixes every topic, consumer group and Redis key, so that two rasd
+    # installations (or two test runs) can share one Kafka and one Redis.
+    namespace: str = Field("rasd", pattern=r"^[a-z][a-z0-9_-]*$")
+    topic_partitions: int = Field(4, ge=1, le=256)
+    topic_replication: int = Field(1, ge=1, le=16)
+
+    # What to watch and where alerts go.
+    rules_dir: Path = Path("rules")
+    feeds_file: Path = Path("feeds.yaml")
+    receivers_file: Path = Path("receivers.yaml")
+
+    # Console.
+    console_host: str = "127.0.0.1"
+    console_port: int = Field(8080, ge=1, le=65535)
+    console_secret_key: SecretStr = SecretStr("change-me-in-production")
+
+    log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _bootstrap_has_ports(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        for server in value.split(","):
+            host, _, port = server.strip().rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"expected host:port[,host:port...], got {value!r}")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @property
+    def kafka_is_local(self) -> bool:
+        return self.kafka_bootstrap is None
+
+    @property
+    def redis_is_local(self) -> bool:
+        return self.redis_url is None
+
+    @property
+    def kafka_servers(self) -> str:
+        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def redis_dsn(self) -> str:
+        if self.redis_url is not None:
+            return self.redis_url.get_secret_value()
+        return f"redis://127.0.0.1:{self.redis_port}/0"
+
+    def topic(self, name: str) -> str:
+        """Kafka topic for one of TOPIC_NAMES, e.g. ``rasd.articles``."""
+        if name not in TOPIC_NAMES:
+            raise KeyError(f"unknown topic {name!r}; known: {', '.join(TOPIC_NAMES)}")
+        return f"{self.namespace}.{name}"
+
+    def key(self, *parts: str) -> str:
+        """Redis key in this namespace, e.g. ``key("outbox") == "rasd:outbox"``."""
+        return ":".join((self.namespace, *parts))
+
+    def group(self, name: str) -> str:
+        """Kafka consumer group / Redis consumer group name in this namespace."""
+        return f"{self.namespace}-{name}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
