@@ -1,0 +1,176 @@
+"""The faust app of `rasd worker`: agents `match` and `stories`, the rule-state table.
+
+    articles ──match──► matches            (Match JSON, key = rule id; for other consumers)
+                  └───► story-candidates   (internal, key = rule id) ──stories──► outbox, alerts
+
+``match`` is stateless. ``stories`` owns the table ``rule-state`` (one
+:class:`~rasd.streams.stories.RuleState` per rule id, changelogged to Kafka, in memory), so the
+candidates topic and the table are co-partitioned by rule id: one worker at a time decides
+about all reports of a rule, whichever partition the articles came from.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import faust
+import mode
+from pydantic import ValidationError
+
+from rasd.models import Article, StoryArticle
+from rasd.settings import Settings
+from rasd.streams.config import StreamsSettings
+from rasd.streams.deadletters import dead_letter
+from rasd.streams.outbox import Outbox
+from rasd.streams.rulesync import RuleSync
+from rasd.streams.similarity import article_signature
+from rasd.streams.stories import Candidate, Limits, RuleState, advance
+
+log = logging.getLogger(__name__)
+
+
+class Runtime(mode.Service):
+    """The connections the agents share; started by the worker before the app."""
+
+    def __init__(self, settings: Settings, config: StreamsSettings, publish_rules: bool = True):
+        super().__init__()
+        self.settings = settings
+        self.config = config
+        self.publish_rules = publish_rules
+        self.redis = None
+        self.rule_sync: RuleSync | None = None
+        self.outbox: Outbox | None = None
+
+    async def on_start(self) -> None:
+        import redis.asyncio
+
+        self.redis = redis.asyncio.Redis.from_url(self.settings.redis_dsn, decode_responses=True)
+        self.outbox = Outbox(self.redis, self.settings, ttl=self.config.idempotency_ttl)
+        self.rule_sync = RuleSync(self.settings, self.redis, self.settings.rules_dir)
+        await self.rule_sync.start(publish=self.publish_rules)
+        log.info("rules loaded: %s", sorted(self.rule_sync.rules))
+
+    async def on_stop(self) -> None:
+        if self.rule_sync is not None:
+            await self.rule_sync.stop()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "record"
+        return f"not an Article: {where}: {first['msg']}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) -> faust.App:
+    app = faust.App(
+        settings.group("streams"),
+        broker=[f"kafka://{server.strip()}" for server in settings.kafka_servers.split(",")],
+        store="memory://",
+        autodiscover=False,
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=config.session_timeout,
+        broker_heartbeat_interval=config.heartbeat_interval,
+        broker_commit_interval=config.commit_interval,
+        web_enabled=config.web_port > 0,
+        web_port=config.web_port or 6066,
+        datadir=str(settings.state_dir / "faust"),
+    )
+    raw = {"key_serializer": "raw", "value_serializer": "raw"}
+    articles = app.topic(settings.topic("articles"), **raw)
+    matches = app.topic(settings.topic("matches"), **raw)
+    alerts = app.topic(settings.topic("alerts"), **raw)
+    dead_letters = app.topic(settings.topic("dead-letters"), **raw)
+    candidates = app.topic(
+        f"{app.conf.id}-story-candidates",
+        partitions=settings.topic_partitions,
+        internal=True,
+        **raw,
+    )
+    rule_state = app.Table(
+        "rule-state",
+        key_serializer="raw",
+        value_serializer="json",
+        partitions=settings.topic_partitions,
+    )
+    limits = Limits(
+        window=timedelta(seconds=config.story_window),
+        threshold=config.story_similarity,
+        max_open=config.story_max_open,
+        max_articles=config.story_max_articles,
+    )
+
+    @app.agent(articles)
+    async def match(stream):
+        await runtime.rule_sync.ready.wait()
+        async for event in stream.events():
+            message = event.message
+            try:
+                article = Article.model_validate_json(event.value)
+                found = runtime.rule_sync.matcher.match(article)
+            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the agent
+                reason = _reason(exc)
+                log.warning(
+                    "dead letter %s[%d]@%d: %s",
+                    message.topic,
+                    message.partition,
+                    message.offset,
+                    reason,
+                )
+                letter = dead_letter(
+                    message.topic, message.partition, message.offset, reason, event.value
+                )
+                await dead_letters.send(key=event.key, value=letter)
+                continue
+            if not found:
+                continue
+            report = StoryArticle(
+                article_id=article.id,
+                outlet=article.outlet,
+                title=article.title,
+                url=article.url,
+                lang=article.lang,
+                published_at=article.published_at,
+            )
+            signature = article_signature(article.title, article.summary, article.lang)
+            for m in found:
+                key = m.rule_id.encode()
+                await matches.send(key=key, value=m.model_dump_json().encode())
+                candidate = Candidate(
+                    match=m, article=report, seen_at=article.fetched_at, signature=signature
+                )
+                await candidates.send(key=key, value=candidate.model_dump_json().encode())
+
+    @app.agent(candidates)
+    async def stories(stream):
+        await runtime.rule_sync.ready.wait()
+        async for event in stream.events():
+            rule_id = event.key.decode()
+            candidate = Candidate.model_validate_json(event.value)
+            stored = rule_state.get(event.key)
+            state = RuleState.model_validate(stored) if stored else RuleState(rule_id=rule_id)
+            state, revisions = advance(
+                state, candidate, runtime.rule_sync.rules.get(rule_id), limits
+            )
+            # Outbox first, state second: if the worker dies in between, the replay computes
+            # the same revisions and the outbox recognises them.
+            for revision in revisions:
+                if await runtime.outbox.write(revision.alert, revision.revision):
+                    await alerts.send(
+                        key=revision.alert.key.encode(),
+                        value=revision.alert.model_dump_json().encode(),
+                    )
+            rule_state[event.key] = state.model_dump(mode="json")
+
+    @app.timer(interval=config.rules_poll_interval, on_leader=True)
+    async def publish_rules():
+        if runtime.publish_rules and runtime.rule_sync is not None:
+            await runtime.rule_sync.publish()
+
+    return app

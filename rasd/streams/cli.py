@@ -1,0 +1,38 @@
+"""`rasd worker`: the stream processing worker."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("worker")(worker)
+
+
+def worker(
+    publish_rules: bool = typer.Option(
+        True,
+        "--publish-rules/--no-publish-rules",
+        help="Publish the rules directory to the rules topic (at start, then as faust's leader).",
+    ),
+) -> None:
+    """Match articles against the rules, group stories, escalate; write alerts to the outbox.
+
+    Run several to share the work (they split the topic partitions between them).
+    """
+    from pydantic import ValidationError
+
+    from rasd.cli import err, settings
+    from rasd.streams.config import StreamsSettings
+    from rasd.streams.worker import run_worker
+
+    s = settings()
+    try:
+        config = StreamsSettings()
+    except ValidationError as exc:
+        err.print("[red]Invalid settings[/red] (environment variables RASD_STREAMS_*):")
+        for error in exc.errors():
+            name = "RASD_STREAMS_" + "_".join(str(p) for p in error["loc"]).upper()
+            err.print(f"  {name}: {error['msg']}")
+        raise typer.Exit(2) from None
+    run_worker(s, config, publish_rules=publish_rules)

@@ -1,0 +1,43 @@
+"""Settings of the stream workers, from environment variables prefixed ``RASD_STREAMS_``.
+
+They sit beside :class:`rasd.settings.Settings` (connections, namespace, partitions) and are
+validated once when ``rasd worker`` starts. Durations are seconds; tests make them short.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StreamsSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RASD_STREAMS_", frozen=True, extra="forbid")
+
+    # Stories: a report joins an open story of the same rule when it arrives within
+    # `story_window` of the story's latest report and its text is similar enough.
+    story_window: float = Field(12 * 3600.0, gt=0.0)
+    story_similarity: float = Field(0.2, gt=0.0, le=1.0)
+    story_max_open: int = Field(200, ge=1, description="open stories kept per rule")
+    story_max_articles: int = Field(20, ge=1, description="articles listed in one alert")
+
+    # How long the outbox remembers which alert revisions it has written (replay window).
+    idempotency_ttl: int = Field(7 * 86400, ge=60)
+
+    # Hot reload: how often the leader compares the rules directory with the rules topic.
+    rules_poll_interval: float = Field(1.0, gt=0.0)
+
+    # Kafka group membership. A killed worker's partitions move after `session_timeout`.
+    session_timeout: float = Field(10.0, ge=6.0)
+    heartbeat_interval: float = Field(1.0, gt=0.0)
+    commit_interval: float = Field(1.0, gt=0.0)
+
+    # faust's web server (0 = off, so that several workers share a machine without clashing).
+    web_port: int = Field(0, ge=0, le=65535)
+    # Prometheus metrics endpoint (0 = off).
+    metrics_port: int = Field(0, ge=0, le=65535)
+
+    @model_validator(mode="after")
+    def _heartbeat_below_session(self) -> StreamsSettings:
+        if self.heartbeat_interval * 3 > self.session_timeout:
+            raise ValueError("heartbeat_interval must be at most a third of session_timeout")
+        return self

@@ -1,0 +1,255 @@
+"""Hot reload of rules: the rules directory -> the compacted rules topic -> every worker.
+
+**Publishing.** :func:`plan` compares the rule files with what the topic holds and says what to
+publish: one record per rule (key = rule id, value = :class:`PublishedRule`: the file's YAML text
+and metadata), a tombstone for a rule whose file is gone or no longer defines it. A file that
+does not parse publishes nothing, so every rule in it keeps its last good version; its errors go
+to the log, the ``rasd_rule_errors_total`` metric and the Redis hash ``<ns>:rules:errors``
+(field = file path, value = JSON list of ``file:line:column: message``), where the console shows
+them. Each worker publishes once at start-up; afterwards only faust's leader does, every
+``rules_poll_interval`` seconds (see :mod:`rasd.streams.app`).
+
+**Reading.** :class:`RuleSync` reads the whole topic from the beginning with a group-less
+consumer in every worker, keeps the last good :class:`~rasd.rules.Rule` per id and recompiles
+the :class:`~rasd.rules.Matcher` when something changed. All workers read the same log, so they
+agree on the rule set once they have read to its end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from prometheus_client import Counter, Gauge
+from pydantic import BaseModel, ConfigDict
+
+from rasd.models import utcnow
+from rasd.settings import Settings
+
+if TYPE_CHECKING:
+    import redis.asyncio
+
+    from rasd.rules import Matcher, Rule
+
+log = logging.getLogger(__name__)
+
+RULE_ERRORS = Counter("rasd_rule_errors_total", "Rule files or records that failed to load")
+RULES_LOADED = Gauge("rasd_rules_loaded", "Rules in the worker's current rule set")
+
+_SUFFIXES = (".yaml", ".yml")
+
+
+class PublishedRule(BaseModel):
+    """The value of one record on the rules topic."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str
+    yaml: str
+    version: str
+    published_at: datetime
+
+
+@dataclass
+class Plan:
+    publish: dict[str, PublishedRule] = field(default_factory=dict)
+    delete: list[str] = field(default_factory=list)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    ok_paths: list[str] = field(default_factory=list)
+
+
+def rule_files(rules_dir: Path) -> dict[str, str]:
+    """Relative path -> text of every rule file (editor backups and hidden files skipped)."""
+    if not rules_dir.is_dir():
+        return {}
+    files = {}
+    for path in sorted(rules_dir.rglob("*")):
+        if path.suffix in _SUFFIXES and path.is_file() and not path.name.startswith((".", "~")):
+            files[path.relative_to(rules_dir).as_posix()] = path.read_text(encoding="utf-8")
+    return files
+
+
+def plan(files: dict[str, str], current: dict[str, PublishedRule]) -> Plan:
+    """What to publish so that the topic reflects ``files`` (path -> YAML text)."""
+    from rasd.rules import parse_rules
+
+    result = Plan()
+    defined: dict[str, str] = {}
+    for path, text in files.items():
+        loaded = parse_rules(text, path)
+        errors = [str(e) for e in loaded.errors]
+        for rule in loaded.rules:
+            if rule.id in defined:
+                errors.append(f"{path}: rule id {rule.id!r} is also defined in {defined[rule.id]}")
+        if errors:
+            result.errors[path] = errors
+            continue
+        result.ok_paths.append(path)
+        for rule in loaded.rules:
+            defined[rule.id] = path
+            old = current.get(rule.id)
+            if old is None or old.version != rule.version or old.path != path:
+                result.publish[rule.id] = PublishedRule(
+                    path=path, yaml=text, version=rule.version, published_at=utcnow()
+                )
+    for rule_id, old in current.items():
+        file_gone = old.path not in files
+        dropped = old.path in result.ok_paths and rule_id not in defined
+        if file_gone or dropped:
+            result.delete.append(rule_id)
+    return result
+
+
+def load_record(rule_id: str, value: PublishedRule) -> tuple[Rule | None, list[str]]:
+    """The rule ``rule_id`` from a topic record, or None and the reasons it could not load."""
+    from rasd.rules import parse_rules
+
+    loaded = parse_rules(value.yaml, value.path)
+    if loaded.errors:
+        return None, [str(e) for e in loaded.errors]
+    for rule in loaded.rules:
+        if rule.id == rule_id:
+            return rule, []
+    return None, [f"{value.path}: no rule with id {rule_id!r} in the published file"]
+
+
+class RuleSync:
+    """Keeps this process's rule set equal to the rules topic; publishes the rules directory."""
+
+    def __init__(self, settings: Settings, redis_client: redis.asyncio.Redis, rules_dir: Path):
+        """``redis_client`` must decode responses (``decode_responses=True``)."""
+        self.settings = settings
+        self.rules_dir = rules_dir
+        self.ready = asyncio.Event()
+        self.records: dict[str, PublishedRule] = {}
+        self.rules: dict[str, Rule] = {}
+        self._redis = redis_client
+        self._matcher: Matcher | None = None
+        self._consumer = None
+        self._producer = None
+        self._task: asyncio.Task | None = None
+
+    @property
+    def matcher(self) -> Matcher:
+        if self._matcher is None:
+            from rasd.rules import Matcher
+
+            self._matcher = Matcher(self.rules.values())
+        return self._matcher
+
+    async def start(self, publish: bool = True) -> None:
+        """Read the topic to its end (publishing the directory first if asked), then follow it."""
+        from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+        from aiokafka.structs import TopicPartition
+
+        topic = self.settings.topic("rules")
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_servers, enable_auto_commit=False
+        )
+        self._producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_servers, acks="all")
+        await self._consumer.start()
+        await self._producer.start()
+        await self._consumer.topics()  # refreshes the metadata partitions_for_topic reads
+        tps = [TopicPartition(topic, p) for p in sorted(self._consumer.partitions_for_topic(topic))]
+        self._consumer.assign(tps)
+        await self._consumer.seek_to_beginning(*tps)
+        await self.catch_up()
+        if publish:
+            await self.publish()
+        self.ready.set()
+        self._task = asyncio.create_task(self._follow(), name="rasd-rule-sync")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        for client in (self._consumer, self._producer):
+            if client is not None:
+                await client.stop()
+
+    async def publish(self) -> Plan:
+        """Publish what changed in the rules directory and wait until this worker has read it."""
+        files = await asyncio.to_thread(rule_files, self.rules_dir)
+        todo = plan(files, self.records)
+        topic = self.settings.topic("rules")
+        sends = [
+            await self._producer.send(
+                topic, key=rule_id.encode(), value=v.model_dump_json().encode()
+            )
+            for rule_id, v in todo.publish.items()
+        ] + [
+            await self._producer.send(topic, key=rule_id.encode(), value=None)
+            for rule_id in todo.delete
+        ]
+        await asyncio.gather(*sends)
+        await self._report_file_errors(todo)
+        if sends:
+            log.info("published %d rule(s), deleted %d", len(todo.publish), len(todo.delete))
+            await self.catch_up()
+        return todo
+
+    async def catch_up(self, timeout: float = 30.0) -> None:
+        """Read the topic up to the end offsets it has now."""
+        consumer = self._consumer
+        ends = await consumer.end_offsets(list(consumer.assignment()))
+        async with asyncio.timeout(timeout):
+            while any(await consumer.position(tp) < end for tp, end in ends.items()):
+                await self._poll(timeout_ms=100)
+
+    async def _follow(self) -> None:
+        while True:
+            await self._poll(timeout_ms=500)
+
+    async def _poll(self, timeout_ms: int) -> None:
+        batches = await self._consumer.getmany(timeout_ms=timeout_ms)
+        changed = False
+        for records in batches.values():
+            for record in records:
+                changed |= await self._apply(record.key.decode(), record.value)
+        if changed:
+            self._matcher = None
+            RULES_LOADED.set(len(self.rules))
+            log.info("rule set now has %d rule(s): %s", len(self.rules), sorted(self.rules))
+
+    async def _apply(self, rule_id: str, raw: bytes | None) -> bool:
+        error_field = f"topic:{rule_id}"
+        if raw is None:
+            self.records.pop(rule_id, None)
+            await self._redis.hdel(self.settings.key("rules", "errors"), error_field)
+            return self.rules.pop(rule_id, None) is not None
+        try:
+            value = PublishedRule.model_validate_json(raw)
+            rule, errors = load_record(rule_id, value)
+        except ValueError as exc:
+            rule, errors = None, [f"rule record {rule_id!r}: {exc}"]
+        if rule is None:
+            await self._record_errors(error_field, errors)
+            return False  # the last good version of the rule stays
+        self.records[rule_id] = value
+        self.rules[rule_id] = rule
+        await self._redis.hdel(self.settings.key("rules", "errors"), error_field)
+        return True
+
+    async def _report_file_errors(self, todo: Plan) -> None:
+        for path, errors in todo.errors.items():
+            await self._record_errors(path, errors)
+        known = await self._redis.hkeys(self.settings.key("rules", "errors"))
+        stale = [f for f in known if not f.startswith("topic:") and f not in todo.errors]
+        if stale:
+            await self._redis.hdel(self.settings.key("rules", "errors"), *stale)
+
+    async def _record_errors(self, where: str, errors: Iterable[str]) -> None:
+        errors = list(errors)
+        key = self.settings.key("rules", "errors")
+        if await self._redis.hget(key, where) == json.dumps(errors):
+            return  # already known: report a broken file once, not on every poll
+        for error in errors:
+            log.error("rule not loaded, keeping the last good version: %s", error)
+        RULE_ERRORS.inc()
+        await self._redis.hset(key, where, json.dumps(errors))

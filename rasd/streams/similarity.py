@@ -1,0 +1,56 @@
+"""How alike two reports are: MinHash signatures over their analysed words.
+
+A signature is a fixed-size list of integers, so a story keeps one per report in its table
+state whatever the article's length, and comparing two is a vectorised equality count: the
+fraction of equal positions estimates the Jaccard similarity of the two word sets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from datasketch import MinHash
+
+NUM_PERM = 64
+_SEED = 1
+# Words too common to say anything about which event a report is about. Analysed forms are
+# compared, so only the forms the analyser leaves behind matter; short forms are dropped anyway.
+_MIN_LENGTH = 3
+_STOPWORD_TEXT = """
+the and for with from that this was were has have had are not but its his her they their
+said will would after over into about than been also who which when where while
+على الى إلى عن في من مع ان أن التي الذي الذين هذا هذه ذلك تلك كان كانت قد لم لن ما بعد
+قبل بين حيث كما وقد وفي ومن وان او أو عند خلال
+"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+
+def words(forms: Iterable[str]) -> set[str]:
+    """The analysed word forms that take part in similarity."""
+    return {f for f in forms if len(f) >= _MIN_LENGTH and f not in _STOPWORDS}
+
+
+def signature(forms: Iterable[str]) -> list[int]:
+    """MinHash signature of a set of analysed word forms; empty when no word counts."""
+    chosen = words(forms)
+    if not chosen:
+        return []
+    minhash = MinHash(num_perm=NUM_PERM, seed=_SEED)
+    minhash.update_batch([w.encode() for w in sorted(chosen)])
+    return [int(v) for v in minhash.hashvalues]
+
+
+def similarity(a: Sequence[int], b: Sequence[int]) -> float:
+    """Estimated Jaccard similarity of the word sets behind two signatures (0 if one is empty)."""
+    if len(a) != len(b) or not a:
+        return 0.0
+    return float(np.count_nonzero(np.asarray(a) == np.asarray(b))) / len(a)
+
+
+def article_signature(title: str, summary: str, lang: str | None) -> list[int]:
+    """Signature of a report's title and summary, as the analyser reads them."""
+    from rasd.text import analyse
+
+    tokens = analyse(f"{title}\n{summary}", lang)
+    return signature(t.key for t in tokens if t.text.casefold() not in _STOPWORDS)

@@ -1,0 +1,233 @@
+"""Stories and escalations of one rule: the pure state machine behind the `stories` agent.
+
+Every match of a rule arrives as a :class:`Candidate` on a topic keyed by rule id, so one worker
+sees all of a rule's candidates in order and keeps that rule's :class:`RuleState` in a
+changelogged table. :func:`advance` takes the state and a candidate and returns the new state and
+the alert revisions to write. It is deterministic (it reads event times from the records, never
+the clock), so replaying the same candidates after a crash computes the same alert keys and
+revisions, which the outbox then recognises as already written.
+
+A candidate joins the open story it is most similar to when
+- the story's latest report is at most ``story_window`` older than the candidate,
+- their places overlap (or one of them names no place), and
+- the MinHash similarity to one of the story's reports reaches ``story_similarity``.
+Otherwise it starts a new story. Each new story counts once in the escalation window of each of
+its places; the count reaching the rule's threshold raises one escalation alert for the window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rasd.models import Alert, Match, Severity, StoryArticle, TermHit
+from rasd.streams.similarity import similarity
+
+
+class Escalation(Protocol):
+    window: timedelta
+    threshold: int
+    severity: Severity
+
+
+class RuleLike(Protocol):
+    """What the story logic needs from a rule (``rasd.rules.Rule`` has it)."""
+
+    id: str
+    title: str
+    escalate: Escalation | None
+
+
+class _State(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Candidate(_State):
+    """A match with what grouping needs: the report itself and its words' signature."""
+
+    match: Match
+    article: StoryArticle
+    seen_at: datetime
+    signature: list[int] = Field(default_factory=list)
+
+
+class Story(_State):
+    id: str
+    severity: Severity
+    title: str
+    started_at: datetime
+    last_at: datetime
+    revision: int = 0
+    places: list[str] = Field(default_factory=list)
+    article_ids: list[str] = Field(default_factory=list)
+    articles: list[StoryArticle] = Field(default_factory=list)
+    signatures: list[list[int]] = Field(default_factory=list)
+    terms: list[TermHit] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+
+
+class Window(_State):
+    """One tumbling escalation window of one place: [start, start + size)."""
+
+    place: str
+    start: datetime
+    size: float
+    stories: list[str] = Field(default_factory=list)
+    alerted: bool = False
+
+
+class RuleState(_State):
+    rule_id: str
+    clock: datetime | None = None
+    stories: list[Story] = Field(default_factory=list)
+    windows: dict[str, Window] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Limits:
+    window: timedelta
+    threshold: float
+    max_open: int
+    max_articles: int
+
+
+@dataclass(frozen=True)
+class Revision:
+    alert: Alert
+    revision: int
+
+
+def advance(
+    state: RuleState, candidate: Candidate, rule: RuleLike | None, limits: Limits
+) -> tuple[RuleState, list[Revision]]:
+    """Apply one candidate; return the new state and the alert revisions it causes."""
+    state = state.model_copy(deep=True)
+    now = candidate.seen_at
+    state.clock = max(state.clock, now) if state.clock else now
+    _expire(state, limits)
+    article_id = candidate.article.article_id
+    if any(article_id in story.article_ids for story in state.stories):
+        return state, []  # a replayed or duplicated record: already part of a story
+
+    story = _best_story(state, candidate, limits)
+    if story is None:
+        story = _new_story(candidate, rule)
+        state.stories.append(story)
+        del state.stories[: -limits.max_open]
+        new_places = list(story.places)
+    else:
+        new_places = _attach(story, candidate, limits)
+    revisions = [Revision(_story_alert(state.rule_id, story, rule), story.revision)]
+    if rule is not None and rule.escalate is not None:
+        revisions += _escalate(state, story, new_places, rule, rule.escalate)
+    return state, revisions
+
+
+def _expire(state: RuleState, limits: Limits) -> None:
+    horizon = state.clock - limits.window
+    state.stories = [s for s in state.stories if s.last_at >= horizon]
+    state.windows = {
+        key: w
+        for key, w in state.windows.items()
+        # Kept for one more window after it closes, so late reports do not reopen it.
+        if w.start + timedelta(seconds=2 * w.size) >= state.clock
+    }
+
+
+def _best_story(state: RuleState, candidate: Candidate, limits: Limits) -> Story | None:
+    places = set(candidate.match.places)
+    best, best_score = None, 0.0
+    for story in state.stories:
+        if abs(candidate.seen_at - story.last_at) > limits.window:
+            continue
+        if places and story.places and not places.intersection(story.places):
+            continue
+        score = max((similarity(candidate.signature, s) for s in story.signatures), default=0.0)
+        if score >= limits.threshold and score > best_score:
+            best, best_score = story, score
+    return best
+
+
+def _new_story(candidate: Candidate, rule: RuleLike | None) -> Story:
+    match = candidate.match
+    return Story(
+        id=candidate.article.article_id,
+        severity=match.severity,
+        title=candidate.article.title or (rule.title if rule else match.rule_id),
+        started_at=candidate.seen_at,
+        last_at=candidate.seen_at,
+        places=list(match.places),
+        article_ids=[candidate.article.article_id],
+        articles=[candidate.article],
+        signatures=[candidate.signature],
+        terms=list(match.terms),
+        tags=list(match.tags),
+    )
+
+
+def _attach(story: Story, candidate: Candidate, limits: Limits) -> list[str]:
+    """Add a report to a story; return the places it adds."""
+    story.revision += 1
+    story.last_at = max(story.last_at, candidate.seen_at)
+    story.article_ids.append(candidate.article.article_id)
+    # The first report stays (it is the headline); the latest ones follow it.
+    latest = [*story.articles[1:], candidate.article][-(limits.max_articles - 1) :]
+    story.articles = [story.articles[0], *latest] if limits.max_articles > 1 else story.articles
+    story.signatures = [*story.signatures, candidate.signature][-limits.max_articles :]
+    new_places = [p for p in candidate.match.places if p not in story.places]
+    story.places += new_places
+    story.tags += [t for t in candidate.match.tags if t not in story.tags]
+    if candidate.match.severity.rank > story.severity.rank:
+        story.severity = candidate.match.severity
+    return new_places
+
+
+def _story_alert(rule_id: str, story: Story, rule: RuleLike | None) -> Alert:
+    return Alert(
+        key=f"story:{rule_id}:{story.id}",
+        kind="match",
+        severity=story.severity,
+        rule=rule_id,
+        title=story.title,
+        tags=tuple(story.tags),
+        articles=tuple(story.articles),
+        places=tuple(story.places),
+        terms=tuple(story.terms),
+        counts={"articles": len(story.article_ids)},
+        created_at=story.started_at,
+    )
+
+
+def _escalate(
+    state: RuleState, story: Story, places: list[str], rule: RuleLike, policy: Escalation
+) -> list[Revision]:
+    size = policy.window.total_seconds()
+    epoch = story.last_at.timestamp()
+    start = datetime.fromtimestamp(epoch - epoch % size, UTC)
+    revisions = []
+    for place in places:
+        key = f"{place}|{start.isoformat()}|{size:g}"
+        window = state.windows.setdefault(key, Window(place=place, start=start, size=size))
+        if story.id in window.stories:
+            continue
+        window.stories.append(story.id)
+        if window.alerted or len(window.stories) < policy.threshold:
+            continue
+        window.alerted = True
+        alert = Alert(
+            key=f"escalation:{rule.id}:{place}:{start.isoformat()}",
+            kind="escalation",
+            severity=policy.severity,
+            rule=rule.id,
+            title=f"{rule.title}: {len(window.stories)} stories in {place} within {policy.window}",
+            tags=tuple(story.tags),
+            articles=tuple(s.articles[0] for s in state.stories if s.id in window.stories),
+            places=(place,),
+            counts={"stories": len(window.stories)},
+            created_at=story.last_at,
+        )
+        revisions.append(Revision(alert, 0))
+    return revisions

@@ -1,0 +1,25 @@
+"""Run the stream worker in this process (what `rasd worker` does)."""
+
+from __future__ import annotations
+
+from rasd.settings import Settings
+from rasd.streams.config import StreamsSettings
+
+
+def run_worker(settings: Settings, config: StreamsSettings, publish_rules: bool = True) -> None:
+    """Start the faust worker and block until it is stopped (SIGINT/SIGTERM)."""
+    from faust.worker import Worker
+
+    from rasd.streams.app import Runtime, create_app
+    from rasd.topics import ensure_topics
+
+    ensure_topics(settings)
+    if config.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(config.metrics_port, addr="127.0.0.1")
+    runtime = Runtime(settings, config, publish_rules=publish_rules)
+    app = create_app(settings, config, runtime)
+    # The runtime (Redis, rule set) is a worker service, so it is up before any agent runs.
+    worker = Worker(app, runtime, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
+    worker.execute_from_commandline()
