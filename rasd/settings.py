@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     console_host: str = "127.0.0.1"
     console_port: int = Field(8080, ge=1, le=65535)
     console_secret_key: SecretStr = SecretStr("change-me-in-production")
+    # username -> password hash from `rasd console hash-password`, e.g.
+    # RASD_CONSOLE_USERS='{"alice": "scrypt$16384$8$1$..."}'. Empty on the local dev stack
+    # means the documented dev user (README); elsewhere the console refuses to start.
+    console_users: dict[str, SecretStr] = Field(default_factory=dict)
+    # Send the session cookie only over HTTPS; turn on whenever the console is behind TLS.
+    console_secure_cookie: bool = False
+    console_session_hours: int = Field(12, ge=1, le=24 * 30)
 
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
 
@@ -72,6 +79,17 @@ class Settings(BaseSettings):
             ("redis://", "rediss://", "unix://")
         ):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("console_users")
+    @classmethod
+    def _users_hashed(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for user, hashed in value.items():
+            if not hashed.get_secret_value().startswith("scrypt$"):
+                raise ValueError(
+                    f"user {user!r}: expected a hash from `rasd console hash-password`, "
+                    "not a plain password"
+                )
         return value
 
     @property

@@ -1,0 +1,312 @@
+"""The console's JSON API under /api (OpenAPI at /api/openapi.json, docs at /api/docs).
+
+The pages' scripts call these endpoints; state-changing calls carry the X-CSRF-Token header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from rasd.console import kafka_view
+from rasd.console.alerts import Ack, AlertEntry, AlertFilter
+from rasd.console.auth import User, require_user
+from rasd.console.context import Console, console
+from rasd.connectors.health import FeedHealth, FeedHealthStore
+from rasd.console.health import OutboxDepth, outbox_depth
+from rasd.console.rulefiles import Change, RuleFileInvalid, RulePathError
+from rasd.console.views import fragment
+from rasd.models import Severity
+from rasd.rules import LoadResult, Matcher
+
+router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(require_user)])
+
+ConsoleDep = Annotated[Console, Depends(console)]
+UserDep = Annotated[User, Depends(require_user)]
+
+# How long one wait on the outbox lasts; between waits the stream notices a closed browser.
+LIVE_BLOCK_MS = 2000
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def alert_filter(
+    severity: Severity | None = None,
+    rule: str | None = None,
+    place: str | None = None,
+    outlet: str | None = None,
+) -> AlertFilter:
+    return AlertFilter(severity=severity, rule=rule, place=place, outlet=outlet)
+
+
+FilterDep = Annotated[AlertFilter, Depends(alert_filter)]
+
+
+@router.get("/alerts", summary="Recent alerts, newest first, filtered")
+async def list_alerts(
+    c: ConsoleDep, flt: FilterDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[AlertEntry]:
+    return await c.alerts.recent(flt, limit)
+
+
+@router.get(
+    "/alerts/live",
+    summary="Server-sent events: each new or updated alert as it reaches the outbox",
+    response_class=StreamingResponse,
+)
+async def live_alerts(request: Request, c: ConsoleDep, flt: FilterDep) -> StreamingResponse:
+    resume = request.headers.get("last-event-id")
+    start = resume if resume and _is_stream_id(resume) else await c.alerts.last_outbox_id()
+
+    async def events():
+        last = start
+        c.metrics.live_clients.inc()
+        try:
+            yield "retry: 2000\n\n"
+            while not await request.is_disconnected():
+                sent = False
+                async for live in c.alerts.follow(last, LIVE_BLOCK_MS):
+                    last = live.id
+                    if not flt.accepts(live.alert):
+                        continue
+                    entry = await c.alerts.get(live.alert.key) or AlertEntry(alert=live.alert)
+                    data = {
+                        "key": live.alert.key,
+                        "revision": live.revision,
+                        "html": fragment("_alert_row.html", entry=entry),
+                    }
+                    yield f"id: {live.id}\nevent: alert\ndata: {json.dumps(data)}\n\n"
+                    sent = True
+                if not sent:
+                    yield ": keep-alive\n\n"
+        finally:
+            c.metrics.live_clients.dec()
+
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"}
+    )
+
+
+def _is_stream_id(value: str) -> bool:
+    ms, _, seq = value.partition("-")
+    return ms.isdigit() and seq.isdigit()
+
+
+@router.get("/alerts/{key:path}", summary="One alert with its acknowledgement")
+async def get_alert(key: str, c: ConsoleDep) -> AlertEntry:
+    entry = await c.alerts.get(key)
+    if entry is None:
+        raise HTTPException(404, f"no alert {key!r}")
+    return entry
+
+
+@router.post("/alerts/{key:path}/ack", summary="Acknowledge an alert")
+async def ack_alert(key: str, c: ConsoleDep, user: UserDep) -> Ack:
+    ack = await c.alerts.acknowledge(key, user.name)
+    if ack is None:
+        raise HTTPException(404, f"no alert {key!r}")
+    c.metrics.actions.labels("ack").inc()
+    return ack
+
+
+class RuleSummary(Strict):
+    id: str
+    title: str
+    severity: Severity
+    path: str
+    hits_24h: int
+    hits_7d: int
+    last_match: datetime | None
+
+
+class RuleFileSummary(Strict):
+    path: str
+    rules: list[RuleSummary]
+    errors: list[str]
+
+
+@router.get("/rules", summary="Rule files, their rules and hits in the last 24 h and 7 days")
+async def list_rules(c: ConsoleDep) -> list[RuleFileSummary]:
+    hits = await c.rule_hits()
+    files = []
+    for name in c.rules.names():
+        result = c.rules.check(name, c.rules.read(name) or "")
+        rules = []
+        for rule in result.rules:
+            h = hits.get(rule.id)
+            rules.append(
+                RuleSummary(
+                    id=rule.id,
+                    title=rule.title,
+                    severity=rule.severity,
+                    path=name,
+                    hits_24h=h.last_24h if h else 0,
+                    hits_7d=h.last_7d if h else 0,
+                    last_match=h.last_match if h else None,
+                )
+            )
+        files.append(
+            RuleFileSummary(path=name, rules=rules, errors=[str(e) for e in result.errors])
+        )
+    return files
+
+
+class RuleFileText(Strict):
+    path: str
+    text: str
+
+
+class RuleDraft(Strict):
+    path: str = Field(max_length=300)
+    text: str = Field(max_length=256 * 1024)
+
+
+class RuleProblem(Strict):
+    line: int
+    column: int
+    message: str
+    text: str
+
+
+class RuleCheck(Strict):
+    ok: bool
+    errors: list[RuleProblem]
+    rules: list[str]
+
+
+def check_result(result: LoadResult) -> RuleCheck:
+    return RuleCheck(
+        ok=not result.errors,
+        errors=[
+            RuleProblem(line=e.line, column=e.column, message=e.message, text=str(e))
+            for e in result.errors
+        ],
+        rules=[r.id for r in result.rules],
+    )
+
+
+def _bad_path(exc: RulePathError) -> HTTPException:
+    return HTTPException(422, str(exc))
+
+
+@router.get("/rules/file/{path:path}", summary="A rule file's YAML text")
+async def read_rule_file(path: str, c: ConsoleDep) -> RuleFileText:
+    try:
+        text = c.rules.read(path)
+    except RulePathError as exc:
+        raise _bad_path(exc) from None
+    if text is None:
+        raise HTTPException(404, f"no rule file {path!r}")
+    return RuleFileText(path=path, text=text)
+
+
+@router.post("/rules/check", summary="Validate a draft; errors carry line and column")
+async def check_rule_draft(draft: RuleDraft, c: ConsoleDep) -> RuleCheck:
+    try:
+        return check_result(c.rules.check(draft.path, draft.text))
+    except RulePathError as exc:
+        raise _bad_path(exc) from None
+
+
+class DryRunRequest(RuleDraft):
+    articles: int = Field(200, ge=1, le=5000)
+
+
+class DryRunMatch(Strict):
+    article_id: str
+    outlet: str
+    title: str
+    rule_id: str
+    severity: Severity
+    places: list[str]
+    terms: list[str]
+
+
+class DryRunResult(Strict):
+    check: RuleCheck
+    articles_checked: int
+    matches: list[DryRunMatch]
+    html: str
+
+
+@router.post("/rules/dry-run", summary="What a draft would match among the last N articles")
+async def dry_run(req: DryRunRequest, c: ConsoleDep) -> DryRunResult:
+    try:
+        result = c.rules.check(req.path, req.text)
+    except RulePathError as exc:
+        raise _bad_path(exc) from None
+    check = check_result(result)
+    if result.errors:
+        return DryRunResult(check=check, articles_checked=0, matches=[], html="")
+    articles = await run_in_threadpool(kafka_view.last_articles, c.settings, req.articles)
+    matcher = Matcher(result.rules)
+    found = [(a, m) for a in reversed(articles) for m in matcher.match(a)]
+    return DryRunResult(
+        check=check,
+        articles_checked=len(articles),
+        matches=[
+            DryRunMatch(
+                article_id=a.id,
+                outlet=a.outlet,
+                title=a.title,
+                rule_id=m.rule_id,
+                severity=m.severity,
+                places=list(m.places),
+                terms=sorted({t.text for t in m.terms}),
+            )
+            for a, m in found
+        ],
+        html=fragment("_dry_run.html", found=found, checked=len(articles)),
+    )
+
+
+@router.put("/rules/file/{path:path}", summary="Save a rule file (refused when invalid)")
+async def save_rule_file(path: str, body: RuleFileText, c: ConsoleDep, user: UserDep) -> RuleCheck:
+    if body.path != path:
+        raise HTTPException(422, "path in the body differs from the URL")
+    try:
+        change = await c.rules.save(path, body.text, user.name)
+    except RulePathError as exc:
+        raise _bad_path(exc) from None
+    except RuleFileInvalid as exc:
+        raise HTTPException(422, check_result(exc.result).model_dump()) from None
+    if change is not None:
+        c.metrics.actions.labels("rule-save").inc()
+    return check_result(c.rules.check(path, body.text))
+
+
+@router.get("/rules/history/{path:path}", summary="Who changed a rule file, when, and the diff")
+async def rule_history(path: str, c: ConsoleDep) -> list[Change]:
+    try:
+        return await c.rules.history(path)
+    except RulePathError as exc:
+        raise _bad_path(exc) from None
+
+
+@router.get("/health/feeds", summary="Feed health records written by the connectors")
+async def feeds(c: ConsoleDep) -> list[FeedHealth]:
+    return await run_in_threadpool(FeedHealthStore(c.settings, c.redis_sync).all)
+
+
+class Pipeline(BaseModel):
+    lag: list[kafka_view.PartitionLag]
+    throughput: list[kafka_view.Throughput]
+    outbox: OutboxDepth
+
+
+@router.get("/health/pipeline", summary="Kafka consumer lag, throughput and the outbox depth")
+async def pipeline(c: ConsoleDep) -> Pipeline:
+    lag, rates = await asyncio.gather(
+        run_in_threadpool(kafka_view.consumer_lag, c.settings),
+        run_in_threadpool(kafka_view.throughput, c.settings),
+    )
+    return Pipeline(lag=lag, throughput=rates, outbox=await outbox_depth(c.settings, c.redis))

@@ -1,0 +1,160 @@
+"""The console web app: ``create_app(settings)`` builds it; ``rasd console`` serves it.
+
+>>> from rasd.settings import Settings
+>>> app = create_app(Settings(console_users={}))  # local dev stack: the dev user
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.exceptions import HTTPException
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from rasd.console import api, pages
+from rasd.console.auth import (
+    CsrfFailed,
+    LoginRequired,
+    Session,
+    User,
+    check_csrf,
+    require_user,
+)
+from rasd.console.context import Console, console
+from rasd.console.security import SecureHeaders
+from rasd.console.views import HERE, render
+from rasd.settings import Settings
+
+OPEN_PATHS = ("/healthz", "/metrics", "/login", "/static")
+
+
+def _local_path(target: str | None) -> str:
+    """Where to go after login: only a path on this site (no open redirect)."""
+    if not target:
+        return "/alerts"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/alerts"
+    return target
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") and request.url.path != "/api/docs"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    state = Console.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        try:
+            yield
+        finally:
+            await state.close()
+
+    app = FastAPI(
+        title="rasd console API",
+        version="1",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.console = state
+    app.add_middleware(SecureHeaders)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, _exc: LoginRequired) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": "login required"}, status_code=401)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+
+    @app.exception_handler(CsrfFailed)
+    async def _csrf_failed(_request: Request, _exc: CsrfFailed) -> Response:
+        return JSONResponse({"detail": "missing or wrong CSRF token"}, status_code=403)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        return render(
+            request,
+            "error.html",
+            status_code=exc.status_code,
+            user=None,
+            status=exc.status_code,
+            detail=exc.detail,
+        )
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz(c: Annotated[Console, Depends(console)]) -> dict:
+        await c.redis.ping()
+        return {"status": "ok"}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(c: Annotated[Console, Depends(console)]) -> Response:
+        return Response(generate_latest(c.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/login", include_in_schema=False)
+    async def login_form(request: Request, next: str | None = None) -> Response:
+        c: Console = request.app.state.console
+        session = c.sessions.read(request) or c.sessions.new()
+        response = render(
+            request, "login.html", user=None, csrf=session.csrf, next=_local_path(next), error=None
+        )
+        c.sessions.set_cookie(response, Session(user=None, csrf=session.csrf))
+        return response
+
+    @app.post("/login", include_in_schema=False)
+    async def login(
+        request: Request,
+        username: Annotated[str, Form(max_length=200)],
+        password: Annotated[str, Form(max_length=1000)],
+        next: Annotated[str, Form(max_length=2000)] = "/alerts",
+    ) -> Response:
+        c: Console = request.app.state.console
+        session = c.sessions.read(request)
+        if session is None:
+            raise CsrfFailed
+        await check_csrf(request, session)
+        if not c.users.authenticate(username, password):
+            c.metrics.logins.labels("refused").inc()
+            fresh = c.sessions.new()
+            response = render(
+                request,
+                "login.html",
+                status_code=401,
+                user=None,
+                csrf=fresh.csrf,
+                next=_local_path(next),
+                error="Wrong username or password.",
+            )
+            c.sessions.set_cookie(response, fresh)
+            return response
+        c.metrics.logins.labels("ok").inc()
+        response = RedirectResponse(_local_path(next), status_code=303)
+        # A new CSRF token at login, so a token seen before login is worth nothing after.
+        c.sessions.set_cookie(response, c.sessions.new(username))
+        return response
+
+    @app.post("/logout", include_in_schema=False)
+    async def logout(request: Request, _user: Annotated[User, Depends(require_user)]) -> Response:
+        response = RedirectResponse("/login", status_code=303)
+        request.app.state.console.sessions.clear_cookie(response)
+        return response
+
+    @app.get("/api/openapi.json", include_in_schema=False, dependencies=[Depends(require_user)])
+    async def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    return app
+

@@ -1,0 +1,89 @@
+"""What every request handler reaches: settings, the Redis client and the console's services.
+
+One ``Console`` per app (``request.app.state.console``). It holds connections, not data: every
+answer is read from Redis, Kafka or the rule files when asked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from fastapi import Request
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from redis import Redis as SyncRedis
+from redis.asyncio import Redis
+
+from rasd.console.alerts import AlertBoard
+from rasd.console.auth import Sessions, Users
+from rasd.console.rulefiles import RuleFiles
+from rasd.settings import Settings
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.logins = Counter(
+            "rasd_console_logins", "Login attempts.", ["outcome"], registry=self.registry
+        )
+        self.live_clients = Gauge(
+            "rasd_console_live_clients", "Open live alert streams.", registry=self.registry
+        )
+        self.actions = Counter(
+            "rasd_console_actions", "State changes made.", ["action"], registry=self.registry
+        )
+
+
+@dataclass
+class Console:
+    settings: Settings
+    redis: Redis
+    # For the other parts' synchronous readers, called in worker threads.
+    redis_sync: SyncRedis
+    users: Users
+    sessions: Sessions
+    alerts: AlertBoard
+    rules: RuleFiles
+    metrics: Metrics
+
+    @classmethod
+    def build(cls, settings: Settings) -> Console:
+        redis = Redis.from_url(settings.redis_dsn)
+        return cls(
+            settings=settings,
+            redis=redis,
+            redis_sync=SyncRedis.from_url(settings.redis_dsn),
+            users=Users(settings),
+            sessions=Sessions(settings),
+            alerts=AlertBoard(settings, redis),
+            rules=RuleFiles(settings, redis),
+            metrics=Metrics(),
+        )
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+        self.redis_sync.close()
+
+    async def rule_hits(self) -> dict[str, RuleHits]:
+        """Alerts per rule in the last 24 h and 7 days, and the latest, from the alerts."""
+        now = datetime.now(UTC)
+        day_ago = now - timedelta(days=1)
+        hits: dict[str, RuleHits] = {}
+        for alert in await self.alerts.since(now - timedelta(days=7)):
+            h = hits.setdefault(alert.rule, RuleHits())
+            h.last_7d += 1
+            h.last_24h += alert.created_at >= day_ago
+            if h.last_match is None or alert.created_at > h.last_match:
+                h.last_match = alert.created_at
+        return hits
+
+
+@dataclass
+class RuleHits:
+    last_24h: int = 0
+    last_7d: int = 0
+    last_match: datetime | None = None
+
+
+def console(request: Request) -> Console:
+    return request.app.state.console

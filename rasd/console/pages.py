@@ -1,0 +1,102 @@
+"""The console's HTML pages. They read through the same services as the API; their buttons and
+forms call the API (static/console.js), so every action exists once."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from rasd.console import api
+from rasd.console.auth import User, require_user
+from rasd.console.context import Console, console
+from rasd.console.rulefiles import RulePathError
+from rasd.console.views import render
+from rasd.models import Severity
+
+router = APIRouter(
+    dependencies=[Depends(require_user)], default_response_class=HTMLResponse, include_in_schema=False
+)
+
+ConsoleDep = Annotated[Console, Depends(console)]
+UserDep = Annotated[User, Depends(require_user)]
+
+
+@router.get("/")
+async def home() -> RedirectResponse:
+    return RedirectResponse("/alerts", status_code=303)
+
+
+@router.get("/alerts")
+async def alerts_page(request: Request, c: ConsoleDep, user: UserDep, flt: api.FilterDep):
+    entries = await c.alerts.recent(flt, 200)
+    query = urlencode({k: v for k, v in flt.model_dump(mode="json").items() if v})
+    return render(
+        request,
+        "alerts.html",
+        user=user,
+        entries=entries,
+        flt=flt,
+        severities=list(Severity),
+        live_url="/api/alerts/live" + (f"?{query}" if query else ""),
+    )
+
+
+@router.get("/alerts/{key:path}")
+async def alert_page(key: str, request: Request, c: ConsoleDep, user: UserDep):
+    entry = await c.alerts.get(key)
+    if entry is None:
+        raise HTTPException(404, f"no alert {key!r}")
+    return render(request, "alert.html", user=user, entry=entry)
+
+
+@router.get("/rules")
+async def rules_page(request: Request, c: ConsoleDep, user: UserDep):
+    return render(request, "rules.html", user=user, files=await api.list_rules(c))
+
+
+@router.get("/rules/new")
+async def new_rule(path: str) -> RedirectResponse:
+    return RedirectResponse(f"/rules/edit/{quote(path)}", status_code=303)
+
+
+@router.get("/rules/edit/{path:path}")
+async def rule_edit_page(path: str, request: Request, c: ConsoleDep, user: UserDep):
+    try:
+        text = c.rules.read(path)
+        check = api.check_result(c.rules.check(path, text)) if text is not None else None
+    except RulePathError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return render(
+        request,
+        "rule_edit.html",
+        user=user,
+        path=path,
+        text=text or "",
+        is_new=text is None,
+        check=check,
+    )
+
+
+@router.get("/rules/history/{path:path}")
+async def rule_history_page(path: str, request: Request, c: ConsoleDep, user: UserDep):
+    try:
+        changes = await c.rules.history(path)
+    except RulePathError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return render(request, "rule_history.html", user=user, path=path, changes=changes)
+
+
+@router.get("/health")
+async def health_page(request: Request, c: ConsoleDep, user: UserDep):
+    feeds, pipeline = await asyncio.gather(api.feeds(c), api.pipeline(c))
+    return render(request, "health.html", user=user, feeds=feeds, pipeline=pipeline)
+
+
+@router.get("/api/docs")
+async def api_docs(request: Request, user: UserDep):
+    return render(request, "api_docs.html", user=user, spec=request.app.openapi())
+
