@@ -15,11 +15,11 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from rasd.connectors.health import FeedHealth, FeedHealthStore
 from rasd.console import kafka_view
 from rasd.console.alerts import Ack, AlertEntry, AlertFilter
 from rasd.console.auth import User, require_user
 from rasd.console.context import Console, console
-from rasd.connectors.health import FeedHealth, FeedHealthStore
 from rasd.console.health import OutboxDepth, outbox_depth
 from rasd.console.rulefiles import Change, RuleFileInvalid, RulePathError
 from rasd.console.views import fragment

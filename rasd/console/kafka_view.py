@@ -105,14 +105,11 @@ def consumer_lag(settings: Settings) -> list[PartitionLag]:
     finally:
         consumer.close()
         admin.close()
-    return [
-        PartitionLag(
-            group, tp.topic, tp.partition, offset, ends.get(tp, offset), ends.get(tp, offset) - offset
-        )
-        for (group, tp), offset in sorted(
-            committed.items(), key=lambda i: (i[0][0], i[0][1].topic, i[0][1].partition)
-        )
-    ]
+    lags = []
+    for (group, tp), offset in sorted(committed.items(), key=lambda i: (i[0][0], *i[0][1])):
+        end = ends.get(tp, offset)
+        lags.append(PartitionLag(group, tp.topic, tp.partition, offset, end, max(0, end - offset)))
+    return lags
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,9 @@ from rasd.console.views import render
 from rasd.models import Severity
 
 router = APIRouter(
-    dependencies=[Depends(require_user)], default_response_class=HTMLResponse, include_in_schema=False
+    dependencies=[Depends(require_user)],
+    default_response_class=HTMLResponse,
+    include_in_schema=False,
 )
 
 ConsoleDep = Annotated[Console, Depends(console)]
@@ -99,4 +101,3 @@ async def health_page(request: Request, c: ConsoleDep, user: UserDep):
 @router.get("/api/docs")
 async def api_docs(request: Request, user: UserDep):
     return render(request, "api_docs.html", user=user, spec=request.app.openapi())
-

@@ -53,4 +53,3 @@ def render(request: Request, name: str, status_code: int = 200, **context):
 def fragment(name: str, **context) -> str:
     """A partial page (a row, a result list) rendered for the API and the live stream."""
     return templates.get_template(name).render(**context)
-
