@@ -7,13 +7,16 @@ from pathlib import Path
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
 from rasd.console.highlight import highlight, hit_spans, text_dir
 from rasd.models import TermHit
 
 HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=HERE / "templates", autoescape=True)
+templates = Jinja2Templates(
+    env=Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
+)
 
 
 def _ago(when: datetime | None) -> str:

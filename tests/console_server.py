@@ -1,0 +1,90 @@
+"""A real console server for tests: uvicorn in a thread on 127.0.0.1 and a free port.
+
+Imported by the console test packages' conftests (``tests/`` is on sys.path through the root
+conftest).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from rasd.console.app import create_app
+from rasd.console.passwords import hash_password
+from rasd.settings import Settings
+
+USER, PASSWORD = "analyst", "correct horse battery staple"
+# Hashing is deliberately slow; one hash serves the whole session.
+_HASH = hash_password(PASSWORD)
+
+
+def console_settings(settings: Settings, rules_dir: Path) -> Settings:
+    rules_dir.mkdir(parents=True, exist_ok=True)
+    return Settings(
+        **{
+            **settings.model_dump(),
+            "redis_url": settings.redis_dsn,
+            "rules_dir": rules_dir,
+            "console_users": {USER: _HASH},
+            "console_secret_key": "test-secret-" + settings.namespace,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class RunningConsole:
+    url: str
+    settings: Settings
+    app: object
+
+
+@contextmanager
+def running_console(settings: Settings) -> Iterator[RunningConsole]:
+    app = create_app(settings)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1, lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="console-server")
+    thread.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("console server did not start")
+            time.sleep(0.02)
+        yield RunningConsole(url=f"http://127.0.0.1:{port}", settings=settings, app=app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
+
+
+def login(client: httpx.Client, user: str = USER, password: str = PASSWORD) -> str:
+    """Log ``client`` in; returns the session's CSRF token."""
+    page = client.get("/login")
+    token = _csrf_from(page.text)
+    response = client.post(
+        "/login", data={"username": user, "password": password, "csrf_token": token}
+    )
+    assert response.status_code == 303, response.text
+    return _csrf_from(client.get("/alerts").text)
+
+
+def _csrf_from(html: str) -> str:
+    import re
+
+    match = re.search(r'name="csrf[-_]token" (?:content|value)="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
