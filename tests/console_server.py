@@ -6,6 +6,7 @@ conftest).
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -15,11 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import redis.asyncio
 import uvicorn
 
+from rasd.connectors.ingest import ingest
 from rasd.console.app import create_app
+from rasd.console.kafka_view import last_articles
 from rasd.console.passwords import hash_password
+from rasd.models import Alert, Article, Match, StoryArticle
 from rasd.settings import Settings
+from rasd.streams.outbox import Outbox
 
 USER, PASSWORD = "analyst", "correct horse battery staple"
 # Hashing is deliberately slow; one hash serves the whole session.
@@ -37,6 +43,85 @@ def console_settings(settings: Settings, rules_dir: Path) -> Settings:
             "console_secret_key": "test-secret-" + settings.namespace,
         }
     )
+
+
+WITHDRAWAL_RULE = """\
+id: base-withdrawal
+title: Troops withdraw from a base
+severity: high
+tags: [military]
+places: [iraq]
+match:
+  all:
+    - any: [انسحاب, سحب, withdraw]
+    - any: [قاعدة, base]
+"""
+
+
+def ingest_feed(settings: Settings, path: Path) -> list[Article]:
+    """Ingest a feed document as the connectors do; returns the articles now on the topic."""
+    report = run_async(lambda: ingest(settings, [str(path)]))
+    assert not report.errors, report.errors
+    return last_articles(settings, 100)
+
+
+def alert_for(article: Article, match: Match) -> Alert:
+    """The alert streams raises for the first report of a story."""
+    return Alert(
+        key=f"{match.rule_id}:{article.id}",
+        kind="match",
+        severity=match.severity,
+        rule=match.rule_id,
+        title=article.title,
+        tags=match.tags,
+        articles=(
+            StoryArticle(
+                article_id=article.id,
+                outlet=article.outlet,
+                title=article.title,
+                url=article.url,
+                lang=article.lang,
+                published_at=article.published_at,
+            ),
+        ),
+        places=match.places,
+        terms=match.terms,
+        counts={"articles": 1},
+    )
+
+
+def publish_alert(settings: Settings, alert: Alert, revision: int = 0) -> None:
+    """Write ``alert`` through streams' outbox writer (alerts hash, by-time set, outbox)."""
+
+    async def write() -> None:
+        client = redis.asyncio.Redis.from_url(settings.redis_dsn)
+        try:
+            assert await Outbox(client, settings).try_write(alert, revision)
+        finally:
+            await client.aclose()
+
+    run_async(write)
+
+
+def run_async(coroutine_function):
+    """Run a coroutine to its end in a thread of its own and return its result.
+
+    The caller may be inside a running event loop (Playwright's sync API runs one).
+    """
+    outcome: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine_function())
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="run-async")
+    thread.start()
+    thread.join(timeout=60)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ never become markup: only the ``<mark>`` elements added here are HTML.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 
 from markupsafe import Markup, escape
@@ -19,7 +20,17 @@ from rasd.models import TermHit
 RTL_LANGS = frozenset({"ar", "fa", "ur", "he", "ps", "ckb", "yi"})
 
 
-def text_dir(lang: str | None) -> str:
+def text_dir(text: str, lang: str | None = None) -> str:
+    """``rtl`` or ``ltr`` from the text's first strongly directional letter, as a browser's
+    dir="auto" would; the language tag only decides text without letters. Feeds mislabel
+    languages (an English item in an Arabic channel), so the letters come first.
+    """
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind in ("R", "AL"):
+            return "rtl"
+        if kind == "L":
+            return "ltr"
     return "rtl" if (lang or "").split("-")[0].lower() in RTL_LANGS else "auto"
 
 

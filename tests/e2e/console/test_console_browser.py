@@ -1,0 +1,127 @@
+"""The console in a real browser: log in, watch an alert arrive, read it, edit a rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from console_server import (
+    PASSWORD,
+    USER,
+    WITHDRAWAL_RULE,
+    alert_for,
+    ingest_feed,
+    publish_alert,
+)
+from playwright.sync_api import expect
+
+from rasd.rules import Matcher, parse_rules
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+FEED = Path(__file__).parent / "fixtures" / "desk.rss"
+
+
+def log_in(page, url: str) -> None:
+    page.goto(f"{url}/alerts")
+    expect(page).to_have_url(f"{url}/login?next=/alerts")
+    page.fill("input[name=username]", USER)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{url}/alerts")
+
+
+def test_wrong_password_is_refused(console, browser):
+    page = browser.new_page()
+    page.goto(f"{console.url}/login")
+    page.fill("input[name=username]", USER)
+    page.fill("input[name=password]", "not the password")
+    page.click("button[type=submit]")
+    expect(page.locator(".error")).to_have_text("Wrong username or password.")
+    page.goto(f"{console.url}/rules")
+    expect(page).to_have_url(f"{console.url}/login?next=/rules")
+
+
+def test_alert_arrives_live_and_shows_arabic_highlighted_rtl(console, browser):
+    articles = ingest_feed(console.settings, FEED)
+    matcher = Matcher(parse_rules(WITHDRAWAL_RULE, "withdrawal.yaml").rules)
+    arabic = next(a for a in articles if a.lang == "ar" and matcher.match(a))
+    alert = alert_for(arabic, matcher.match(arabic)[0])
+
+    page = browser.new_page()
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    log_in(page, console.url)
+    expect(page.locator("#live-status")).to_have_text("live")
+    expect(page.locator("tr.alert")).to_have_count(0)
+
+    publish_alert(console.settings, alert)
+
+    row = page.locator(f'tr.alert[data-key="{alert.key}"]')
+    expect(row).to_be_visible(timeout=15_000)
+    expect(row.locator("td.title a")).to_have_text(arabic.title)
+    expect(row.locator("td.title a")).to_have_attribute("dir", "rtl")
+
+    row.locator("td.title a").click()
+    headline = page.locator(".story-article .headline").first
+    expect(headline).to_have_attribute("dir", "rtl")
+    assert headline.evaluate("el => getComputedStyle(el).direction") == "rtl"
+    expect(headline).to_have_text(arabic.title)
+    marked = headline.locator("mark").all_inner_texts()
+    title_hits = sorted((h for h in alert.terms if h.field == "title"), key=lambda h: h.start)
+    assert marked == [h.text for h in title_hits]
+    assert "قاعدة" in marked
+
+    page.click("#ack")
+    expect(page.locator("#ack-state")).to_contain_text(f"by {USER}")
+    assert dialogs == []
+
+
+def test_rule_edit_error_fix_dry_run_save(console, browser):
+    ingest_feed(console.settings, FEED)
+    rule_file = console.settings.rules_dir / "withdrawal.yaml"
+    rule_file.write_text(WITHDRAWAL_RULE, encoding="utf-8")
+
+    page = browser.new_page()
+    log_in(page, console.url)
+    page.click("text=Rules")
+    expect(page.locator('tr[data-rule="base-withdrawal"]')).to_be_visible()
+    page.click('tr[data-rule="base-withdrawal"] >> text=Edit')
+    editor = page.locator("#rule-text")
+    expect(editor).to_have_value(WITHDRAWAL_RULE)
+
+    broken = WITHDRAWAL_RULE.replace("severity: high", "severity: hgh")
+    editor.fill(broken)
+    error = page.locator("#rule-errors li")
+    expect(error).to_have_count(1)
+    expect(error).to_contain_text("line 3, column 11")
+    expect(error).to_contain_text("severity")
+    page.click("#save")
+    expect(page.locator("#save-status")).to_have_text("Not saved: fix the errors.")
+    assert rule_file.read_text(encoding="utf-8") == WITHDRAWAL_RULE
+
+    fixed = WITHDRAWAL_RULE.replace("severity: high", "severity: critical")
+    editor.fill(fixed)
+    expect(error).to_have_count(0)
+    expect(page.locator("#rule-ok")).to_have_text("Valid: base-withdrawal")
+
+    page.fill("#dry-run-n", "50")
+    page.click("#dry-run")
+    result = page.locator("#dry-run-result")
+    expect(result.locator(".summary")).to_contain_text("2 matches in the last 3 articles")
+    arabic = result.locator('.headline[dir="rtl"]')
+    expect(arabic).to_have_count(1)
+    assert "قاعدة" in arabic.locator("mark").all_inner_texts()
+    english = result.locator('.headline[dir="ltr"]')
+    expect(english).to_have_text("Coalition troops withdraw from Kirkuk air base")
+    assert english.locator("mark").all_inner_texts() == ["withdraw", "base"]
+
+    page.click("#save")
+    expect(page.locator("#save-status")).to_have_text("Saved.")
+    assert rule_file.read_text(encoding="utf-8") == fixed
+
+    page.click("text=History")
+    change = page.locator("section.change").first
+    expect(change.locator("h2")).to_contain_text(f"by {USER}")
+    expect(change.locator(".diff .add")).to_contain_text(["+severity: critical"])
+    expect(change.locator(".diff .del")).to_contain_text(["-severity: high"])
