@@ -16,5 +16,6 @@ class RasdProcess:
 
 PROCESSES: tuple[RasdProcess, ...] = (
     RasdProcess("worker", ("worker",)),
+    RasdProcess("notify", ("notify", "run")),
     RasdProcess("console", ("console",)),
 )

@@ -1,0 +1,233 @@
+"""``rasd notify run``: read the outbox, route and group alerts, flush due groups.
+
+Several notifiers share one Redis consumer group on the outbox stream. Reading an entry only
+*routes* it: its alert joins a group per receiver in Redis and the entry is acknowledged in
+the same transaction. Separately, every notifier claims groups that are due and runs them
+through the pipeline (:mod:`rasd.notify.stages`). Entries read by a notifier that died
+before acknowledging them are taken over with XAUTOCLAIM after ``delivery.reclaim_idle``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Mapping
+
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from rasd.models import Alert
+from rasd.notify.config import NotifyConfigBase, build_receivers
+from rasd.notify.history import DeadLetter, attempt
+from rasd.notify.ledger import Ledger
+from rasd.notify.routing import Router
+from rasd.notify.silences import SilenceStore
+from rasd.notify.stages import (
+    CooldownStage,
+    DedupStage,
+    Pipeline,
+    RecordStage,
+    RetryPolicy,
+    SendStage,
+    SilenceStage,
+)
+from rasd.settings import Settings
+
+log = logging.getLogger("rasd.notify")
+
+
+def default_consumer() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _s(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class Notifier:
+    def __init__(
+        self,
+        settings: Settings,
+        config: NotifyConfigBase,
+        *,
+        consumer: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.config = config
+        self.delivery = config.delivery
+        self.consumer = consumer or default_consumer()
+        self.outbox = settings.key("outbox")
+        self.group_name = settings.group("notify")
+        self.redis = aioredis.Redis.from_url(settings.redis_dsn)
+        self.ledger = Ledger(self.redis, settings, history=self.delivery.history)
+        self.silences = SilenceStore(self.redis, settings)
+        self.router = Router(config.route)
+        self.receivers, self.disabled = build_receivers(config, os.environ if env is None else env)
+        d = self.delivery
+        policy = RetryPolicy(
+            max_attempts=d.max_attempts,
+            initial=d.backoff_initial.total_seconds(),
+            maximum=d.backoff_max.total_seconds(),
+            max_retry_after=d.max_retry_after.total_seconds(),
+        )
+        self.pipeline = Pipeline(
+            [
+                SilenceStage(self.silences.active),
+                CooldownStage(self.ledger),
+                DedupStage(self.ledger),
+                SendStage(self.receivers, self.disabled, policy),
+                RecordStage(self.ledger),
+            ]
+        )
+        self._last_reclaim = 0.0
+
+    async def ensure_group(self) -> None:
+        try:
+            await self.redis.xgroup_create(self.outbox, self.group_name, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    # Reading the outbox ---------------------------------------------------------------
+
+    async def ingest(self, entry_id, fields: dict) -> None:
+        fields = {_s(k): _s(v) for k, v in fields.items()}
+        try:
+            alert = Alert.model_validate_json(fields["alert"])
+            revision = int(fields.get("revision", "0"))
+        except (KeyError, ValueError) as exc:
+            await self._invalid(entry_id, fields, exc)
+            return
+        now = time.time()
+        routes = self.router.route(alert)
+        pipe = self.redis.pipeline(transaction=True)
+        for route in routes:
+            await self.ledger.enqueue(pipe, route, alert, revision, now)
+        pipe.xack(self.outbox, self.group_name, entry_id)
+        results = await pipe.execute()
+        # The log is for people; it is written after the transaction that matters.
+        pipe = self.redis.pipeline(transaction=False)
+        for route, result in zip(routes, results, strict=False):
+            entry = attempt(
+                _s(result),
+                alerts=(alert.key,),
+                receiver=route.receiver,
+                route=route.path,
+                group=route.group_id(alert),
+                consumer=self.consumer,
+            )
+            self.ledger.log(pipe, entry)
+        await pipe.execute()
+
+    async def _invalid(self, entry_id, fields: dict[str, str], exc: Exception) -> None:
+        log.warning("outbox entry %s unreadable: %s", _s(entry_id), exc)
+        pipe = self.redis.pipeline(transaction=True)
+        reason = f"unreadable outbox entry: {type(exc).__name__}: {str(exc)[:300]}"
+        entry = attempt("invalid", error=reason, consumer=self.consumer)
+        self.ledger.dead_letter(pipe, DeadLetter(reason=reason, raw=fields, at=entry.at))
+        self.ledger.log(pipe, entry)
+        pipe.xack(self.outbox, self.group_name, entry_id)
+        await pipe.execute()
+
+    async def reclaim(self) -> int:
+        """Take over entries another notifier read but did not acknowledge in time."""
+        idle_ms = int(self.delivery.reclaim_idle.total_seconds() * 1000)
+        start, count = "0-0", 0
+        for _ in range(100):  # bounded: each round takes up to `batch` entries
+            start, entries, *_ = await self.redis.xautoclaim(
+                self.outbox,
+                self.group_name,
+                self.consumer,
+                idle_ms,
+                start_id=start,
+                count=self.delivery.batch,
+            )
+            for entry_id, fields in entries:
+                if fields:  # a deleted entry comes back empty; XAUTOCLAIM drops it itself
+                    await self.ingest(entry_id, fields)
+                    count += 1
+            if _s(start) == "0-0":
+                break
+        return count
+
+    async def consume_once(self, block_ms: int) -> int:
+        now = time.monotonic()
+        count = 0
+        if now - self._last_reclaim >= self.delivery.reclaim_idle.total_seconds() / 2:
+            self._last_reclaim = now
+            count += await self.reclaim()
+        response = await self.redis.xreadgroup(
+            self.group_name,
+            self.consumer,
+            {self.outbox: ">"},
+            count=self.delivery.batch,
+            block=block_ms,
+        )
+        for _stream, entries in response or []:
+            for entry_id, fields in entries:
+                await self.ingest(entry_id, fields)
+                count += 1
+        return count
+
+    # Flushing groups ------------------------------------------------------------------
+
+    async def flush_group(self, gid: str) -> None:
+        group = await self.ledger.load(gid)
+        flush = await self.pipeline(group, time.time(), self.consumer)
+        if flush.mode == "retry":
+            log.info("group %s to %s: retry at %.1f", gid, group.receiver, flush.retry_at)
+        elif flush.dead is not None:
+            log.warning("group %s to %s: dead letter: %s", gid, group.receiver, flush.dead.reason)
+
+    async def flush_once(self) -> int:
+        lease = self.delivery.lease.total_seconds()
+        ids = await self.ledger.claim(time.time(), lease, self.delivery.batch)
+        if ids:
+            await asyncio.gather(*(self.flush_group(gid) for gid in ids))
+        return len(ids)
+
+    # Running --------------------------------------------------------------------------
+
+    async def _consume_loop(self, stop: asyncio.Event) -> None:
+        block_ms = max(1, int(self.delivery.poll_interval.total_seconds() * 1000))
+        while not stop.is_set():
+            await self.consume_once(block_ms)
+
+    async def _flush_loop(self, stop: asyncio.Event) -> None:
+        poll = self.delivery.poll_interval.total_seconds()
+        while not stop.is_set():
+            if await self.flush_once():
+                continue
+            next_due = await self.ledger.next_due()
+            wait = poll if next_due is None else min(poll, max(0.0, next_due - time.time()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=max(wait, 0.005))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until ``stop`` is set. A failing loop stops the other and the error propagates."""
+        await self.ensure_group()
+        for name, reason in self.disabled.items():
+            log.warning("receiver %s disabled: %s", name, reason)
+        tasks = [
+            asyncio.create_task(self._consume_loop(stop), name="notify-consume"),
+            asyncio.create_task(self._flush_loop(stop), name="notify-flush"),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                task.result()
+        finally:
+            stop.set()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        for receiver in self.receivers.values():
+            await receiver.aclose()
+        await self.redis.aclose()

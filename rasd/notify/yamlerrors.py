@@ -1,0 +1,83 @@
+"""Map pydantic validation errors back to the YAML line and column they came from.
+
+>>> errors = validation_errors(exc, yaml_text, "receivers.yaml")
+>>> str(errors[0])
+'receivers.yaml:4:5: extra inputs are not permitted (slack: urll)'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import yaml
+from pydantic import ValidationError
+
+
+@dataclass(frozen=True)
+class ConfigError:
+    path: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+
+class ConfigInvalid(Exception):
+    """A configuration file with one or more errors; ``str()`` lists them all, one a line."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = errors
+
+
+def compose(text: str, path: str) -> yaml.Node | None:
+    """The YAML node tree (which keeps positions), or ConfigInvalid for a syntax error."""
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise ConfigInvalid([ConfigError(path, line, column, str(exc.problem))]) from None
+
+
+def locate(root: yaml.Node | None, loc: tuple) -> tuple[int, int]:
+    """Line and column (1-based) of the deepest node on a pydantic error location.
+
+    Location parts that are not in the document (a discriminated union's tag, for example)
+    are skipped. For an unknown key the key itself is pointed at, not its value.
+    """
+    node = root
+    best = node
+    for index, part in enumerate(loc):
+        if isinstance(node, yaml.MappingNode):
+            found = next(
+                (
+                    (key, value)
+                    for key, value in node.value
+                    if isinstance(key, yaml.ScalarNode) and key.value == str(part)
+                ),
+                None,
+            )
+            if found is None:
+                continue
+            key, node = found
+            best = key if index == len(loc) - 1 else node
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                break
+            node = best = node.value[part]
+    if best is None:
+        return 1, 1
+    return best.start_mark.line + 1, best.start_mark.column + 1
+
+
+def validation_errors(exc: ValidationError, root: yaml.Node | None, path: str) -> list[ConfigError]:
+    errors = []
+    for error in exc.errors(include_url=False):
+        line, column = locate(root, tuple(error["loc"]))
+        where = ".".join(str(p) for p in error["loc"])
+        message = error["msg"][0].lower() + error["msg"][1:]
+        errors.append(ConfigError(path, line, column, f"{message} ({where})" if where else message))
+    return errors
