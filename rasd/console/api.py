@@ -20,10 +20,13 @@ from rasd.console import kafka_view
 from rasd.console.alerts import Ack, AlertEntry, AlertFilter
 from rasd.console.auth import User, require_user
 from rasd.console.context import Console, console
+from rasd.console.deadletters import NotRetryable
 from rasd.console.health import OutboxDepth, outbox_depth
 from rasd.console.rulefiles import Change, RuleFileInvalid, RulePathError
 from rasd.console.views import fragment
-from rasd.models import Severity
+from rasd.models import Severity, utcnow
+from rasd.notify import DeadLetter, Silence, SilenceMatcher, SilenceNotFound
+from rasd.notify.durations import parse_duration
 from rasd.rules import LoadResult, Matcher
 
 router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(require_user)])
@@ -310,3 +313,72 @@ async def pipeline(c: ConsoleDep) -> Pipeline:
         run_in_threadpool(kafka_view.throughput, c.settings),
     )
     return Pipeline(lag=lag, throughput=rates, outbox=await outbox_depth(c.settings, c.redis))
+
+
+class SilenceRequest(Strict):
+    matchers: list[str] = Field(min_length=1, max_length=20)
+    duration: str = Field(max_length=20, examples=["2h", "1d"])
+    comment: str = Field(min_length=1, max_length=1000)
+
+
+@router.get("/silences", summary="Silences, newest end first (notify's store)")
+async def list_silences(c: ConsoleDep) -> list[Silence]:
+    return await c.silences.all()
+
+
+@router.post("/silences", summary="Silence alerts matching the matchers for a while")
+async def add_silence(req: SilenceRequest, c: ConsoleDep, user: UserDep) -> Silence:
+    try:
+        matchers = [SilenceMatcher.parse(m) for m in req.matchers]
+        ends_at = utcnow() + parse_duration(req.duration)
+        silence = await c.silences.add(
+            matchers, ends_at=ends_at, comment=req.comment, author=user.name
+        )
+    except ValueError as exc:  # pydantic's ValidationError included
+        raise HTTPException(422, str(exc)) from None
+    c.metrics.actions.labels("silence").inc()
+    return silence
+
+
+@router.post("/silences/{silence_id}/expire", summary="End a silence now")
+async def expire_silence(silence_id: str, c: ConsoleDep) -> Silence:
+    try:
+        silence = await c.silences.expire(silence_id)
+    except SilenceNotFound:
+        raise HTTPException(404, f"no silence {silence_id!r}") from None
+    c.metrics.actions.labels("silence-expire").inc()
+    return silence
+
+
+class DeadLetterPage(Strict):
+    count: int
+    items: list[DeadLetter]
+
+
+@router.get("/dead-letters", summary="Notifications notify gave up on, newest first")
+async def list_dead_letters(
+    c: ConsoleDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> DeadLetterPage:
+    return DeadLetterPage(
+        count=await c.dead_letters.count(), items=await c.dead_letters.recent(limit)
+    )
+
+
+@router.post("/dead-letters/{dead_id}/retry", summary="Put a dead letter's alerts back")
+async def retry_dead_letter(dead_id: str, c: ConsoleDep) -> DeadLetter:
+    try:
+        dead = await c.dead_letter_actions.retry(dead_id)
+    except NotRetryable as exc:
+        raise HTTPException(409, str(exc)) from None
+    if dead is None:
+        raise HTTPException(404, f"no dead letter {dead_id!r}")
+    c.metrics.actions.labels("dead-letter-retry").inc()
+    return dead
+
+
+@router.post("/dead-letters/{dead_id}/discard", summary="Drop a dead letter")
+async def discard_dead_letter(dead_id: str, c: ConsoleDep) -> dict[str, bool]:
+    if not await c.dead_letter_actions.discard(dead_id):
+        raise HTTPException(404, f"no dead letter {dead_id!r}")
+    c.metrics.actions.labels("dead-letter-discard").inc()
+    return {"discarded": True}

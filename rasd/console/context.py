@@ -16,7 +16,9 @@ from redis.asyncio import Redis
 
 from rasd.console.alerts import AlertBoard
 from rasd.console.auth import Sessions, Users
+from rasd.console.deadletters import DeadLetterActions
 from rasd.console.rulefiles import RuleFiles
+from rasd.notify import DeadLetters, SilenceStore
 from rasd.settings import Settings
 
 
@@ -44,6 +46,9 @@ class Console:
     sessions: Sessions
     alerts: AlertBoard
     rules: RuleFiles
+    silences: SilenceStore
+    dead_letters: DeadLetters
+    dead_letter_actions: DeadLetterActions
     metrics: Metrics
 
     @classmethod
@@ -57,6 +62,9 @@ class Console:
             sessions=Sessions(settings),
             alerts=AlertBoard(settings, redis),
             rules=RuleFiles(settings, redis),
+            silences=SilenceStore(redis, settings),
+            dead_letters=DeadLetters(redis, settings),
+            dead_letter_actions=DeadLetterActions(settings, redis),
             metrics=Metrics(),
         )
 

@@ -15,7 +15,7 @@ from rasd.console.auth import User, require_user
 from rasd.console.context import Console, console
 from rasd.console.rulefiles import RulePathError
 from rasd.console.views import render
-from rasd.models import Severity
+from rasd.models import Severity, utcnow
 
 router = APIRouter(
     dependencies=[Depends(require_user)],
@@ -52,7 +52,15 @@ async def alert_page(key: str, request: Request, c: ConsoleDep, user: UserDep):
     entry = await c.alerts.get(key)
     if entry is None:
         raise HTTPException(404, f"no alert {key!r}")
-    return render(request, "alert.html", user=user, entry=entry)
+    silenced_by = [s for s in await c.silences.active() if s.matches(entry.alert)]
+    return render(request, "alert.html", user=user, entry=entry, silenced_by=silenced_by)
+
+
+@router.get("/silences")
+async def silences_page(request: Request, c: ConsoleDep, user: UserDep):
+    return render(
+        request, "silences.html", user=user, silences=await c.silences.all(), now=utcnow()
+    )
 
 
 @router.get("/rules")
@@ -94,8 +102,10 @@ async def rule_history_page(path: str, request: Request, c: ConsoleDep, user: Us
 
 @router.get("/health")
 async def health_page(request: Request, c: ConsoleDep, user: UserDep):
-    feeds, pipeline = await asyncio.gather(api.feeds(c), api.pipeline(c))
-    return render(request, "health.html", user=user, feeds=feeds, pipeline=pipeline)
+    feeds, pipeline, dead = await asyncio.gather(
+        api.feeds(c), api.pipeline(c), api.list_dead_letters(c, 50)
+    )
+    return render(request, "health.html", user=user, feeds=feeds, pipeline=pipeline, dead=dead)
 
 
 @router.get("/api/docs")

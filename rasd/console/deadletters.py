@@ -1,0 +1,56 @@
+"""Retry and discard of notify's dead letters (stream ``<ns>:notify:dead``).
+
+Notify reads them with :class:`rasd.notify.DeadLetters`; what to do with one is the console's
+job. Retry puts the dead letter's alerts back on the outbox as new entries, which every
+notifier then routes again (notify's dedup keeps receivers that did get them from being paged
+twice), and removes the dead letter in the same transaction. An unreadable outbox entry has no
+alert to resend: it can only be discarded.
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from rasd.notify import DeadLetter
+from rasd.notify.history import NotifyKeys
+from rasd.settings import Settings
+
+
+class NotRetryable(ValueError):
+    pass
+
+
+class DeadLetterActions:
+    def __init__(self, settings: Settings, redis: Redis) -> None:
+        self._redis = redis
+        self._dead = NotifyKeys(settings).dead
+        self._outbox = settings.key("outbox")
+
+    async def get(self, dead_id: str) -> DeadLetter | None:
+        entries = await self._redis.xrange(self._dead, dead_id, dead_id)
+        if not entries:
+            return None
+        entry_id, fields = entries[0]
+        return DeadLetter.model_validate_json(fields[b"dead"]).model_copy(
+            update={"id": entry_id.decode()}
+        )
+
+    async def retry(self, dead_id: str) -> DeadLetter | None:
+        """Re-queue the alerts; None when there is no such dead letter."""
+        dead = await self.get(dead_id)
+        if dead is None:
+            return None
+        if not dead.alerts:
+            raise NotRetryable("this dead letter holds no alert to resend; discard it")
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for alert in dead.alerts:
+                pipe.xadd(
+                    self._outbox,
+                    {"key": alert.key, "revision": "0", "alert": alert.model_dump_json()},
+                )
+            pipe.xdel(self._dead, dead_id)
+            await pipe.execute()
+        return dead
+
+    async def discard(self, dead_id: str) -> bool:
+        return bool(await self._redis.xdel(self._dead, dead_id))
