@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 import redis.asyncio
 import uvicorn
 
@@ -173,3 +174,10 @@ def _csrf_from(html: str) -> str:
     match = re.search(r'name="csrf[-_]token" (?:content|value)="([^"]+)"', html)
     assert match, "no CSRF token on the page"
     return match.group(1)
+
+
+@pytest.fixture
+def console(settings, tmp_path) -> Iterator[RunningConsole]:
+    """A running console on the test's namespace, its rules in ``tmp_path/rules``."""
+    with running_console(console_settings(settings, tmp_path / "rules")) as running:
+        yield running

@@ -7,7 +7,7 @@ Chromium runs headless with everything that would reach out to the internet turn
 from __future__ import annotations
 
 import pytest
-from console_server import console_settings, running_console
+from console_server import console  # noqa: F401 - the fixture
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -20,12 +20,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-@pytest.fixture
-def console(settings, tmp_path):
-    with running_console(console_settings(settings, tmp_path / "rules")) as running:
-        yield running
 
 
 @pytest.fixture
