@@ -38,8 +38,9 @@ def _partitions(consumer: KafkaConsumer, topic: str) -> list[TopicPartition]:
 def last_articles(settings: Settings, n: int, timeout_s: float = 10.0) -> list[Article]:
     """The newest ``n`` articles on the articles topic, oldest first.
 
-    Seeks every partition to ``end - n`` and reads to its end; of those, the ``n`` with the
-    latest fetch times are kept (partitions are not ordered with respect to each other).
+    Seeks every partition to ``end - n`` and reads to its end: the newest ``n`` records of the
+    topic are among those. Of them the ``n`` newest by record time are kept (partitions are not
+    ordered with respect to each other); records that are not articles are skipped.
     """
     topic = settings.topic("articles")
     consumer = _consumer(settings)
@@ -67,14 +68,14 @@ def last_articles(settings: Settings, n: int, timeout_s: float = 10.0) -> list[A
                     del remaining[tp]
     finally:
         consumer.close()
+    records.sort(key=lambda r: (r.timestamp, r.partition, r.offset))
     articles = []
-    for record in records:
+    for record in records[-n:]:
         try:
             articles.append(Article.model_validate_json(record.value))
         except (ValidationError, TypeError):
             log.debug("skipped an unreadable article at %s:%s", record.partition, record.offset)
-    articles.sort(key=lambda a: a.fetched_at)
-    return articles[-n:]
+    return articles
 
 
 @dataclass(frozen=True)
