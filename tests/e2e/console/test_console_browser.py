@@ -15,6 +15,7 @@ from console_server import (
 )
 from playwright.sync_api import expect
 
+from rasd.models import Alert, Severity, StoryArticle
 from rasd.rules import Matcher, parse_rules
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -125,3 +126,37 @@ def test_rule_edit_error_fix_dry_run_save(console, browser):
     expect(change.locator("h2")).to_contain_text(f"by {USER}")
     expect(change.locator(".diff .add")).to_contain_text(["+severity: critical"])
     expect(change.locator(".diff .del")).to_contain_text(["-severity: high"])
+
+
+def test_hostile_feed_text_stays_text_in_the_browser(console, browser):
+    title = '<img src=x onerror="alert(1)"><script>alert(2)</script> قصف صاروخي'
+    alert = Alert(
+        key="hostile",
+        kind="match",
+        severity=Severity.critical,
+        rule="rocket-attack",
+        title=title,
+        articles=(
+            StoryArticle(
+                article_id="h1",
+                outlet='<b onmouseover="alert(3)">x</b>',
+                title=title,
+                url="javascript:alert(4)",
+                lang="ar",
+            ),
+        ),
+    )
+    page = browser.new_page()
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    log_in(page, console.url)
+    expect(page.locator("#live-status")).to_have_text("live")
+    publish_alert(console.settings, alert)  # arrives through the live stream
+    link = page.locator('tr.alert[data-key="hostile"] td.title a')
+    expect(link).to_have_text(title)
+    link.click()
+    expect(page.locator(".story-article .headline")).to_have_text(title)
+    page.locator(".story-article .meta").hover()
+    page.locator(".story-article .url").click()
+    assert page.locator(".story-article img, .story-article script, main b").count() == 0
+    assert dialogs == []
