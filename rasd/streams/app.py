@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from rasd.models import Article, StoryArticle
 from rasd.settings import Settings
+from rasd.streams import faustcompat
 from rasd.streams.config import StreamsSettings
 from rasd.streams.deadletters import dead_letter
 from rasd.streams.outbox import Outbox
@@ -67,6 +68,7 @@ def _reason(exc: Exception) -> str:
 
 
 def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) -> faust.App:
+    faustcompat.install()
     app = faust.App(
         settings.group("streams"),
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_servers.split(",")],
@@ -95,8 +97,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
     )
     rule_state = app.Table(
         "rule-state",
-        key_serializer="raw",
-        value_serializer="json",
+        schema=faust.Schema(key_serializer="raw", value_serializer="json"),
         partitions=settings.topic_partitions,
     )
     limits = Limits(
