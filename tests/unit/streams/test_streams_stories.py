@@ -57,7 +57,10 @@ def run(candidates, rule=R(), limits=LIMITS):
 
 def test_reports_of_one_event_from_two_outlets_become_one_story_alerted_once():
     state, out = run(
-        [candidate("a1", KIRKUK_AR, outlet="aljazeera"), candidate("b1", KIRKUK_AR_2, 5, outlet="bbc")]
+        [
+            candidate("a1", KIRKUK_AR, outlet="aljazeera"),
+            candidate("b1", KIRKUK_AR_2, 5, outlet="bbc"),
+        ]
     )
     assert [(r.alert.key, r.revision) for r in out] == [
         ("story:withdrawal:a1", 0),
@@ -99,7 +102,11 @@ def test_replayed_candidates_change_nothing():
 
 
 def test_replay_from_scratch_computes_the_same_alerts():
-    stream = [candidate("a1", KIRKUK_AR), candidate("c1", BASRA, 1), candidate("b1", KIRKUK_AR_2, 2)]
+    stream = [
+        candidate("a1", KIRKUK_AR),
+        candidate("c1", BASRA, 1),
+        candidate("b1", KIRKUK_AR_2, 2),
+    ]
     assert run(stream)[1] == run(stream)[1]
 
 
