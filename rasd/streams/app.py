@@ -19,6 +19,7 @@ import mode
 from pydantic import ValidationError
 
 from rasd.models import Article, StoryArticle
+from rasd.rules import default_gazetteer
 from rasd.settings import Settings
 from rasd.streams import faustcompat
 from rasd.streams.config import StreamsSettings
@@ -100,6 +101,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
         schema=faust.Schema(key_serializer="raw", value_serializer="json"),
         partitions=settings.topic_partitions,
     )
+    sites = {p.id for p in default_gazetteer().places if p.kind in ("city", "site")}
     limits = Limits(
         window=timedelta(seconds=config.story_window),
         threshold=config.story_similarity,
@@ -144,7 +146,11 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
                 key = m.rule_id.encode()
                 await matches.send(key=key, value=m.model_dump_json().encode())
                 candidate = Candidate(
-                    match=m, article=report, seen_at=article.fetched_at, signature=signature
+                    match=m,
+                    article=report,
+                    seen_at=article.fetched_at,
+                    signature=signature,
+                    sites=[p for p in m.places if p in sites],
                 )
                 await candidates.send(key=key, value=candidate.model_dump_json().encode())
 

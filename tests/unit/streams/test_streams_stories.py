@@ -10,7 +10,7 @@ from rasd.streams.similarity import signature
 from rasd.streams.stories import Candidate, Limits, RuleState, advance
 
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
-LIMITS = Limits(window=timedelta(hours=6), threshold=0.2, max_open=50, max_articles=3)
+LIMITS = Limits(window=timedelta(hours=6), threshold=0.25, max_open=50, max_articles=3)
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,16 @@ class R:
     escalate: Esc | None = None
 
 
-def candidate(article_id, words, minutes=0, places=("iraq",), outlet="a", rule="withdrawal"):
+def candidate(
+    article_id,
+    words,
+    minutes=0,
+    places=("iraq",),
+    outlet="a",
+    rule="withdrawal",
+    lang=None,
+    sites=(),
+):
     return Candidate(
         match=Match(
             article_id=article_id,
@@ -36,9 +45,12 @@ def candidate(article_id, words, minutes=0, places=("iraq",), outlet="a", rule="
             severity=Severity.high,
             places=places,
         ),
-        article=StoryArticle(article_id=article_id, outlet=outlet, title=f"title {article_id}"),
+        article=StoryArticle(
+            article_id=article_id, outlet=outlet, title=f"title {article_id}", lang=lang
+        ),
         seen_at=T0 + timedelta(minutes=minutes),
         signature=signature(words.split()),
+        sites=list(sites),
     )
 
 
@@ -157,3 +169,27 @@ def test_state_survives_a_json_round_trip():
 def test_deleted_rule_still_alerts_with_the_match_severity():
     _, out = run([candidate("a1", KIRKUK_AR)], rule=None)
     assert out[0].alert.severity == Severity.high
+
+
+def test_a_report_in_another_language_joins_through_a_shared_site():
+    arabic = candidate("aj1", KIRKUK_AR, places=("iraq", "k1"), lang="ar", sites=("k1",))
+    english = candidate(
+        "bbc1",
+        "coalition withdraws troops kirkuk air base",
+        3,
+        ("iraq", "k1"),
+        lang="en",
+        sites=("k1",),
+    )
+    _, out = run([arabic, english])
+    assert [(r.alert.key, r.revision) for r in out] == [
+        ("story:withdrawal:aj1", 0),
+        ("story:withdrawal:aj1", 1),
+    ]
+
+
+def test_a_report_in_the_same_language_needs_similar_words_even_at_the_same_site():
+    one = candidate("aj1", KIRKUK_AR, places=("iraq", "k1"), lang="ar", sites=("k1",))
+    two = candidate("aj2", BASRA, 3, places=("iraq", "k1"), lang="ar", sites=("k1",))
+    _, out = run([one, two])
+    assert [r.revision for r in out] == [0, 0]
