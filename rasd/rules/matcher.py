@@ -17,7 +17,7 @@ from rasd.models import Article, ArticleField, Match, TermHit
 from rasd.rules.gazetteer import Gazetteer, default_gazetteer
 from rasd.rules.schema import Condition, Near, Rule
 from rasd.text import analyse, base_lang
-from rasd.text.analyse import detect_lang
+from rasd.text.analysis import detect_lang
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +181,8 @@ class Matcher:
                 term_id: [h for h in found if h.field in compiled.fields]
                 for term_id, found in hits.items()
             }
-            if not _holds(compiled.tree, scoped):
+            used = _satisfied(compiled.tree, scoped)
+            if used is None:
                 continue
             places = self._places(scoped)
             if compiled.places is not None and not compiled.places.intersection(places):
@@ -195,7 +196,7 @@ class Matcher:
                         end=hit.end,
                         text=texts[hit.field][hit.start : hit.end],
                     )
-                    for term_id in compiled.positive
+                    for term_id in used
                     for hit in scoped.get(term_id, ())
                 ),
                 key=lambda t: (("title", "summary", "body").index(t.field), t.start),
@@ -230,33 +231,45 @@ class Matcher:
         return places
 
 
-def _holds(node: _Node, hits: dict[int, list[_Hit]]) -> bool:
+def _satisfied(node: _Node, hits: dict[int, list[_Hit]]) -> set[int] | None:
+    """The term ids that make ``node`` true (for highlighting), or None when it is false."""
     kind = node[0]
     if kind == "term":
-        return bool(hits.get(node[1]))
-    if kind == "all":
-        return all(_holds(child, hits) for child in node[1])
-    if kind == "any":
-        return any(_holds(child, hits) for child in node[1])
+        return {node[1]} if hits.get(node[1]) else None
     if kind == "none":
-        return not any(_holds(child, hits) for child in node[1])
-    return _near(node[1], node[2], hits)
+        return None if any(_satisfied(child, hits) is not None for child in node[1]) else set()
+    if kind == "near":
+        return _near(node[1], node[2], hits)
+    used: set[int] = set()
+    holds = kind == "all"
+    for child in node[1]:
+        found = _satisfied(child, hits)
+        if found is None:
+            if kind == "all":
+                return None
+            continue
+        holds = True
+        used |= found
+    return used if holds else None
 
 
-def _near(entries: list[list[int]], within: int, hits: dict[int, list[_Hit]]) -> bool:
-    """One hit of every entry inside a window of ``within`` tokens, in one field."""
-    events: dict[str, list[tuple[int, int]]] = defaultdict(list)
+def _near(entries: list[list[int]], within: int, hits: dict[int, list[_Hit]]) -> set[int] | None:
+    """One hit of every entry inside a window of ``within`` tokens, in one field.
+
+    Returns the term ids of the first such window, or None.
+    """
+    events: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
     for entry, term_ids in enumerate(entries):
         for term_id in term_ids:
             for hit in hits.get(term_id, ()):
-                events[hit.field].append((hit.position, entry))
+                events[hit.field].append((hit.position, entry, term_id))
     need = len(entries)
     for field_events in events.values():
         field_events.sort()
         counts = [0] * need
         covered = 0
         left = 0
-        for position, entry in field_events:
+        for right, (position, entry, _) in enumerate(field_events):
             if counts[entry] == 0:
                 covered += 1
             counts[entry] += 1
@@ -267,5 +280,5 @@ def _near(entries: list[list[int]], within: int, hits: dict[int, list[_Hit]]) ->
                     covered -= 1
                 left += 1
             if covered == need:
-                return True
-    return False
+                return {term_id for _, _, term_id in field_events[left : right + 1]}
+    return None

@@ -19,7 +19,9 @@ import mode
 from pydantic import ValidationError
 
 from rasd.models import Article, StoryArticle
+from rasd.rules import default_gazetteer
 from rasd.settings import Settings
+from rasd.streams import faustcompat
 from rasd.streams.config import StreamsSettings
 from rasd.streams.deadletters import dead_letter
 from rasd.streams.outbox import Outbox
@@ -67,6 +69,7 @@ def _reason(exc: Exception) -> str:
 
 
 def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) -> faust.App:
+    faustcompat.install()
     app = faust.App(
         settings.group("streams"),
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_servers.split(",")],
@@ -95,10 +98,10 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
     )
     rule_state = app.Table(
         "rule-state",
-        key_serializer="raw",
-        value_serializer="json",
+        schema=faust.Schema(key_serializer="raw", value_serializer="json"),
         partitions=settings.topic_partitions,
     )
+    sites = {p.id for p in default_gazetteer().places if p.kind in ("city", "site")}
     limits = Limits(
         window=timedelta(seconds=config.story_window),
         threshold=config.story_similarity,
@@ -143,7 +146,11 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
                 key = m.rule_id.encode()
                 await matches.send(key=key, value=m.model_dump_json().encode())
                 candidate = Candidate(
-                    match=m, article=report, seen_at=article.fetched_at, signature=signature
+                    match=m,
+                    article=report,
+                    seen_at=article.fetched_at,
+                    signature=signature,
+                    sites=[p for p in m.places if p in sites],
                 )
                 await candidates.send(key=key, value=candidate.model_dump_json().encode())
 

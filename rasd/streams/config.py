@@ -16,7 +16,7 @@ class StreamsSettings(BaseSettings):
     # Stories: a report joins an open story of the same rule when it arrives within
     # `story_window` of the story's latest report and its text is similar enough.
     story_window: float = Field(12 * 3600.0, gt=0.0)
-    story_similarity: float = Field(0.2, gt=0.0, le=1.0)
+    story_similarity: float = Field(0.25, gt=0.0, le=1.0)
     story_max_open: int = Field(200, ge=1, description="open stories kept per rule")
     story_max_articles: int = Field(20, ge=1, description="articles listed in one alert")
 

@@ -146,19 +146,18 @@ class RuleSync:
     async def start(self, publish: bool = True) -> None:
         """Read the topic to its end (publishing the directory first if asked), then follow it."""
         from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-        from aiokafka.structs import TopicPartition
 
-        topic = self.settings.topic("rules")
+        # Without a group id the consumer is assigned every partition and starts at the beginning.
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_servers, enable_auto_commit=False
+            self.settings.topic("rules"),
+            bootstrap_servers=self.settings.kafka_servers,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
         )
         self._producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_servers, acks="all")
         await self._consumer.start()
         await self._producer.start()
-        await self._consumer.topics()  # refreshes the metadata partitions_for_topic reads
-        tps = [TopicPartition(topic, p) for p in sorted(self._consumer.partitions_for_topic(topic))]
-        self._consumer.assign(tps)
-        await self._consumer.seek_to_beginning(*tps)
         await self.catch_up()
         if publish:
             await self.publish()
@@ -197,9 +196,11 @@ class RuleSync:
     async def catch_up(self, timeout: float = 30.0) -> None:
         """Read the topic up to the end offsets it has now."""
         consumer = self._consumer
-        ends = await consumer.end_offsets(list(consumer.assignment()))
         async with asyncio.timeout(timeout):
-            while any(await consumer.position(tp) < end for tp, end in ends.items()):
+            while not consumer.assignment():
+                await self._poll(timeout_ms=50)
+            ends = await consumer.end_offsets(list(consumer.assignment()))
+            while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
                 await self._poll(timeout_ms=100)
 
     async def _follow(self) -> None:

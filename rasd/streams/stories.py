@@ -10,7 +10,9 @@ revisions, which the outbox then recognises as already written.
 A candidate joins the open story it is most similar to when
 - the story's latest report is at most ``story_window`` older than the candidate,
 - their places overlap (or one of them names no place), and
-- the MinHash similarity to one of the story's reports reaches ``story_similarity``.
+- the MinHash similarity to one of the story's reports reaches ``story_similarity``, or the
+  candidate is in a language the story has no report in yet and they name the same city or
+  site (words cannot be compared across languages; a shared named site is the best link).
 Otherwise it starts a new story. Each new story counts once in the escalation window of each of
 its places; the count reaching the rule's threshold raises one escalation alert for the window.
 """
@@ -52,6 +54,8 @@ class Candidate(_State):
     article: StoryArticle
     seen_at: datetime
     signature: list[int] = Field(default_factory=list)
+    # The match's places that name one city or site (not a country or region).
+    sites: list[str] = Field(default_factory=list)
 
 
 class Story(_State):
@@ -62,6 +66,8 @@ class Story(_State):
     last_at: datetime
     revision: int = 0
     places: list[str] = Field(default_factory=list)
+    sites: list[str] = Field(default_factory=list)
+    langs: list[str] = Field(default_factory=list)
     article_ids: list[str] = Field(default_factory=list)
     articles: list[StoryArticle] = Field(default_factory=list)
     signatures: list[list[int]] = Field(default_factory=list)
@@ -146,9 +152,17 @@ def _best_story(state: RuleState, candidate: Candidate, limits: Limits) -> Story
         if places and story.places and not places.intersection(story.places):
             continue
         score = max((similarity(candidate.signature, s) for s in story.signatures), default=0.0)
+        if score < limits.threshold and _same_site_other_language(candidate, story):
+            score = limits.threshold
         if score >= limits.threshold and score > best_score:
             best, best_score = story, score
     return best
+
+
+def _same_site_other_language(candidate: Candidate, story: Story) -> bool:
+    """Reports in different languages share no words; a common city or site links them."""
+    lang = candidate.article.lang
+    return bool(lang and lang not in story.langs and set(candidate.sites) & set(story.sites))
 
 
 def _new_story(candidate: Candidate, rule: RuleLike | None) -> Story:
@@ -160,6 +174,8 @@ def _new_story(candidate: Candidate, rule: RuleLike | None) -> Story:
         started_at=candidate.seen_at,
         last_at=candidate.seen_at,
         places=list(match.places),
+        sites=list(candidate.sites),
+        langs=[candidate.article.lang] if candidate.article.lang else [],
         article_ids=[candidate.article.article_id],
         articles=[candidate.article],
         signatures=[candidate.signature],
@@ -179,6 +195,9 @@ def _attach(story: Story, candidate: Candidate, limits: Limits) -> list[str]:
     story.signatures = [*story.signatures, candidate.signature][-limits.max_articles :]
     new_places = [p for p in candidate.match.places if p not in story.places]
     story.places += new_places
+    story.sites += [s for s in candidate.sites if s not in story.sites]
+    if candidate.article.lang and candidate.article.lang not in story.langs:
+        story.langs.append(candidate.article.lang)
     story.tags += [t for t in candidate.match.tags if t not in story.tags]
     if candidate.match.severity.rank > story.severity.rank:
         story.severity = candidate.match.severity

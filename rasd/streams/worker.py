@@ -14,6 +14,8 @@ def run_worker(settings: Settings, config: StreamsSettings, publish_rules: bool 
     from rasd.topics import ensure_topics
 
     ensure_topics(settings)
+    # faust keeps its worker data here (tables themselves live in memory and in changelogs).
+    (settings.state_dir / "faust").mkdir(parents=True, exist_ok=True)
     if config.metrics_port:
         from prometheus_client import start_http_server
 

@@ -5,6 +5,6 @@
 [('والقوات', 'قو'), ('انسحبت', 'انسحب')]
 """
 
-from rasd.text.analyse import Token, analyse, analyse_word, base_lang, detect_lang
+from rasd.text.analysis import Token, analyse, analyse_word, base_lang, detect_lang
 
 __all__ = ["Token", "analyse", "analyse_word", "base_lang", "detect_lang"]

@@ -1,0 +1,152 @@
+"""Real `rasd worker` processes and the records around them, for the streams tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import redis
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.admin import KafkaAdminClient
+
+from rasd.models import Alert, Article
+from rasd.settings import Settings
+
+REPO = Path(__file__).resolve().parents[3]
+# Short enough that a killed worker's partitions move quickly (the broker's minimum is 6 s).
+FAST = {
+    "RASD_STREAMS_SESSION_TIMEOUT": "6",
+    "RASD_STREAMS_HEARTBEAT_INTERVAL": "1",
+    "RASD_STREAMS_COMMIT_INTERVAL": "0.5",
+    "RASD_STREAMS_RULES_POLL_INTERVAL": "0.5",
+}
+
+
+def wait_for(check: Callable[[], object], timeout: float, what: str, interval: float = 0.1):
+    """Poll ``check`` until it returns something true; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class Worker:
+    """One `python -m rasd worker` subprocess, logging to a file."""
+
+    def __init__(self, settings: Settings, rules_dir: Path, log: Path, env: dict[str, str]):
+        self.log = log
+        self.env = {
+            **os.environ,
+            "RASD_KAFKA_BOOTSTRAP": settings.kafka_servers,
+            "RASD_REDIS_URL": settings.redis_dsn,
+            "RASD_NAMESPACE": settings.namespace,
+            "RASD_TOPIC_PARTITIONS": str(settings.topic_partitions),
+            "RASD_STATE_DIR": str(settings.state_dir),
+            "RASD_RULES_DIR": str(rules_dir),
+            **FAST,
+            **env,
+        }
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Worker:
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "rasd", "worker"],
+                cwd=REPO,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no final commit, no producer flush."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+def produce(settings: Settings, records: Iterable[Article | tuple[bytes, bytes]]) -> None:
+    """Send articles (or raw key/value pairs) to the articles topic and wait for the acks."""
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_servers, acks="all")
+    try:
+        for record in records:
+            if isinstance(record, Article):
+                key, value = record.id.encode(), record.model_dump_json().encode()
+            else:
+                key, value = record
+            producer.send(settings.topic("articles"), key=key, value=value)
+        producer.flush(timeout=30)
+    finally:
+        producer.close(timeout=5)
+
+
+def outbox(settings: Settings) -> list[tuple[str, int, Alert]]:
+    """Every outbox entry as (key, revision, alert), oldest first."""
+    client = redis.Redis.from_url(settings.redis_dsn, decode_responses=True)
+    try:
+        entries = client.xrange(settings.key("outbox"))
+    finally:
+        client.close()
+    return [
+        (fields["key"], int(fields["revision"]), Alert.model_validate_json(fields["alert"]))
+        for _, fields in entries
+    ]
+
+
+def read_topic(settings: Settings, name: str, expected: int, timeout: float = 10.0) -> list:
+    """At least ``expected`` records of a topic (all it has once that many arrived)."""
+    consumer = KafkaConsumer(
+        settings.topic(name),
+        bootstrap_servers=settings.kafka_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+        consumer_timeout_ms=500,
+    )
+    records: list = []
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            records += list(consumer)
+            if len(records) >= expected:
+                records += list(consumer)
+                break
+    finally:
+        consumer.close()
+    return records
+
+
+def group_members(settings: Settings) -> int:
+    """How many members the workers' consumer group has once it is stable (else 0)."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
+    try:
+        (group,) = admin.describe_consumer_groups([settings.group("streams")])
+    finally:
+        admin.close()
+    return len(group.members) if group.state == "Stable" else 0
