@@ -77,6 +77,8 @@ class StoryArticle(Record):
     url: str | None = None
     lang: str | None = None
     published_at: datetime | None = None
+    # The article's summary, so that the console can show hits in it (TermHit field "summary").
+    summary: str = ""
 
 
 class Alert(Record):

@@ -1,0 +1,257 @@
+"""Screenshots of the console's main pages, with real alerts, for README (docs/screenshots/).
+
+    source /work/helper-env.sh   # or: python -m rasd dev up
+    python scripts/screenshots.py [--data ../shared/eval/ar/ant_multisource_rss_2018_sample.jsonl]
+
+Runs the real pipeline in a namespace of its own: the articles (a JSONL of real Arabic news
+items when given, the test fixture feed otherwise) are ingested, a `rasd worker` with the
+shipped rules turns them into alerts, and Debian's chromium photographs the console. The
+namespace's topics and keys are removed afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+import redis  # noqa: E402
+import redis.asyncio  # noqa: E402
+from console_server import USER, console_settings, login, running_console  # noqa: E402
+from kafka.admin import KafkaAdminClient  # noqa: E402
+
+from rasd.connectors.health import HealthRecorder  # noqa: E402
+from rasd.connectors.ingest import ingest  # noqa: E402
+from rasd.models import Alert  # noqa: E402
+from rasd.notify import DeadLetter, SilenceMatcher, SilenceStore  # noqa: E402
+from rasd.settings import Settings  # noqa: E402
+from rasd.topics import ensure_topics  # noqa: E402
+
+FIXTURE = REPO / "tests" / "e2e" / "console" / "fixtures" / "desk.rss"
+OUT = REPO / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def run_worker(settings: Settings, rules_dir: Path, state: Path, log: Path) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "RASD_KAFKA_BOOTSTRAP": settings.kafka_servers,
+        "RASD_REDIS_URL": settings.redis_dsn,
+        "RASD_NAMESPACE": settings.namespace,
+        "RASD_RULES_DIR": str(rules_dir),
+        "RASD_STATE_DIR": str(state),
+    }
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "rasd", "worker"],
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def wait_for_alerts(settings: Settings, minimum: int, timeout: float) -> int:
+    client = redis.Redis.from_url(settings.redis_dsn)
+    try:
+        deadline = time.monotonic() + timeout
+        last, stable_since = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            count = client.hlen(settings.key("alerts"))
+            if count != last:
+                last, stable_since = count, time.monotonic()
+            elif count >= minimum and time.monotonic() - stable_since > 5:
+                return count
+            time.sleep(0.5)
+        return last
+    finally:
+        client.close()
+
+
+async def decorate(settings: Settings) -> None:
+    """Feed health records, a silence and a dead letter, so those pages show something."""
+    client = redis.asyncio.Redis.from_url(settings.redis_dsn)
+    try:
+        now = datetime.now(UTC)
+        health = HealthRecorder(settings, client)
+        feeds = {
+            "aljazeera-ar": {"outlet": "الجزيرة نت"},
+            "bbc-arabic": {"outlet": "BBC عربي"},
+            "skynews-ar": {"outlet": "سكاي نيوز عربية"},
+            "rudaw-ar": {"outlet": "روداو"},
+        }
+        await health.register(list(feeds), feeds)
+        for name in ("aljazeera-ar", "bbc-arabic", "skynews-ar"):
+            await health.record(
+                name,
+                {"status": "ok", "last_poll": now, "last_success": now, "latency_ms": 240},
+                new_items=12,
+            )
+        await health.record(
+            "rudaw-ar",
+            {
+                "status": "error",
+                "last_poll": now,
+                "error_reason": "http-error",
+                "http_status": 503,
+                "consecutive_failures": 3,
+            },
+        )
+        keys = await client.zrevrange(settings.key("alerts", "by-time"), 0, 0)
+        if keys:
+            alert = Alert.model_validate_json(await client.hget(settings.key("alerts"), keys[0]))
+            await SilenceStore(client, settings).add(
+                [SilenceMatcher.parse(f"rule={alert.rule}")],
+                ends_at=datetime.now(UTC).replace(microsecond=0).replace(hour=23, minute=59),
+                comment="تمرين عسكري معلن — exercise announced",
+                author=USER,
+            )
+            dead = DeadLetter(
+                reason="webhook answered 404", receiver="iraq-desk", attempts=3,
+                alerts=(alert,), at=now,
+            )
+            await client.xadd(settings.key("notify", "dead"), {"dead": dead.model_dump_json()})
+    finally:
+        await client.aclose()
+
+
+def photograph(url: str, rules_dir: Path, rule_file: str) -> None:
+    import httpx
+    from playwright.sync_api import sync_playwright
+
+    with httpx.Client(base_url=url) as client:
+        login(client)
+        first = client.get("/api/alerts", params={"limit": 50}).json()
+    # An Arabic alert whose matched words are in its headline shows the highlighting best.
+    arabic = next(
+        (
+            e["alert"]["key"]
+            for e in first
+            if any("\u0600" <= ch <= "\u06ff" for ch in e["alert"]["title"])
+            and any(t["field"] == "title" for t in e["alert"]["terms"])
+        ),
+        first[0]["alert"]["key"] if first else None,
+    )
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as profile, sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            profile,
+            executable_path="/usr/bin/chromium",
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1360, "height": 860},
+            locale="en-GB",
+        )
+        try:
+            page = context.new_page()
+            page.goto(f"{url}/login")
+            page.screenshot(path=OUT / "login.png")
+            page.fill("input[name=username]", USER)
+            page.fill("input[name=password]", "correct horse battery staple")
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{url}/alerts")
+            page.locator("#live-status[data-state=live]").wait_for()
+            page.screenshot(path=OUT / "alerts.png")
+            if arabic:
+                page.goto(f"{url}/alerts/{arabic}")
+                page.screenshot(path=OUT / "alert.png", full_page=True)
+            page.goto(f"{url}/rules")
+            page.screenshot(path=OUT / "rules.png")
+            page.goto(f"{url}/rules/edit/{rule_file}")
+            editor = page.locator("#rule-text")
+            text = editor.input_value()
+            editor.fill(text.replace("severity: high", "severity: hgh", 1))
+            page.locator("#rule-errors li").first.wait_for()
+            page.screenshot(path=OUT / "rule-editor-error.png")
+            editor.fill(text)
+            page.locator("#rule-ok").wait_for()
+            page.fill("#dry-run-n", "2000")
+            page.click("#dry-run")
+            page.locator("#dry-run-result .summary").wait_for(timeout=60_000)
+            page.screenshot(path=OUT / "rule-editor-dry-run.png")
+            page.goto(f"{url}/health")
+            page.screenshot(path=OUT / "health.png", full_page=True)
+        finally:
+            context.close()
+
+
+def cleanup(settings: Settings) -> None:
+    client = redis.Redis.from_url(settings.redis_dsn)
+    try:
+        keys = list(client.scan_iter(match=f"{settings.namespace}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
+    try:
+        topics = [t for t in admin.list_topics() if t.startswith(f"{settings.namespace}.")]
+        topics += [t for t in admin.list_topics() if t.startswith(f"{settings.namespace}-")]
+        if topics:
+            admin.delete_topics(topics)
+    finally:
+        admin.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, help="a JSONL of articles (rasd ingest format)")
+    parser.add_argument("--rule", default="troop-withdrawal.yaml", help="rule file to edit")
+    args = parser.parse_args()
+
+    base = Settings()
+    settings = Settings(
+        kafka_bootstrap=base.kafka_servers,
+        redis_url=base.redis_dsn,
+        namespace=f"shots{uuid.uuid4().hex[:8]}",
+    )
+    ensure_topics(settings)
+    work = Path(tempfile.mkdtemp(prefix="rasd-shots-"))
+    rules_dir = work / "rules"
+    shutil.copytree(REPO / "rules", rules_dir)
+    settings = console_settings(settings, rules_dir)
+    worker = run_worker(settings, rules_dir, work / "state", work / "worker.log")
+    try:
+        source = args.data if args.data and args.data.is_file() else FIXTURE
+        print(f"ingesting {source}")
+        report = asyncio.run(ingest(settings, [str(source)]))
+        print(f"  {report.new} articles, {len(report.errors)} errors")
+        print(f"  {wait_for_alerts(settings, 1, timeout=300)} alerts")
+        asyncio.run(decorate(settings))
+        with running_console(settings) as console:
+            photograph(console.url, rules_dir, args.rule)
+        print(f"screenshots in {OUT}")
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        cleanup(settings)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
