@@ -129,8 +129,11 @@ async def decorate(settings: Settings) -> None:
                 author=USER,
             )
             dead = DeadLetter(
-                reason="webhook answered 404", receiver="iraq-desk", attempts=3,
-                alerts=(alert,), at=now,
+                reason="webhook answered 404",
+                receiver="iraq-desk",
+                attempts=3,
+                alerts=(alert,),
+                at=now,
             )
             await client.xadd(settings.key("notify", "dead"), {"dead": dead.model_dump_json()})
     finally:

@@ -11,7 +11,7 @@ from console_server import WITHDRAWAL_RULE, publish_alert, run_async
 from kafka import KafkaConsumer, KafkaProducer
 
 from rasd.connectors.health import HealthRecorder
-from rasd.models import Alert, Article, Severity, StoryArticle
+from rasd.models import Alert, Article, Severity, StoryArticle, TermHit
 from rasd.notify import DeadLetter
 
 pytestmark = pytest.mark.integration
@@ -372,3 +372,32 @@ def test_pipeline_lag_throughput_and_outbox(console, client):
     assert rates[topic]["last_5m"] == 5 and rates[topic]["total"] == 5
     assert rates[settings.topic("articles")]["last_1h"] == 0
     assert pipeline["outbox"]["length"] == 1
+
+
+def test_alert_page_highlights_title_and_summary_hits(console, client):
+    title = "قصف صاروخي على قاعدة عين الأسد"
+    summary = "أفادت مصادر بسقوط صواريخ قرب قاعدة عين الأسد الجوية غرب العراق."
+    at, rockets, base = summary.index("قاعدة"), summary.index("صواريخ"), title.index("قاعدة")
+    alert = make_alert("hl").model_copy(
+        update={
+            "terms": (
+                TermHit(term="قاعدة", field="title", start=base, end=base + 5, text="قاعدة"),
+                TermHit(term="قاعدة", field="summary", start=at, end=at + 5, text="قاعدة"),
+                TermHit(
+                    term="صاروخ", field="summary", start=rockets, end=rockets + 6, text="صواريخ"
+                ),
+            ),
+            "articles": (
+                StoryArticle(
+                    article_id="x", outlet="الجزيرة", title=title, summary=summary, lang="ar"
+                ),
+            ),
+        }
+    )
+    publish_alert(console.settings, alert)
+    page = client.get("/alerts/hl").text
+    assert '<p class="headline" dir="rtl">قصف صاروخي على <mark>قاعدة</mark> عين الأسد</p>' in page
+    assert (
+        '<p class="summary-text" dir="rtl">أفادت مصادر بسقوط <mark>صواريخ</mark> قرب '
+        "<mark>قاعدة</mark> عين الأسد الجوية غرب العراق.</p>"
+    ) in page
