@@ -6,7 +6,6 @@ writes acknowledgements to ``<ns>:alerts:acks`` and follows the outbox stream fo
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -154,7 +153,3 @@ class AlertBoard:
                     revision=int(revision) if revision.isdigit() else 0,
                     alert=alert,
                 )
-
-
-def alert_json(entry: AlertEntry) -> dict:
-    return json.loads(entry.model_dump_json())

@@ -30,8 +30,6 @@ from rasd.console.security import SecureHeaders
 from rasd.console.views import HERE, render
 from rasd.settings import Settings
 
-OPEN_PATHS = ("/healthz", "/metrics", "/login", "/static")
-
 
 def _local_path(target: str | None) -> str:
     """Where to go after login: only a path on this site (no open redirect)."""

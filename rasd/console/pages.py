@@ -4,15 +4,13 @@ forms call the API (static/console.js), so every action exists once."""
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from rasd.console import api
-from rasd.console.auth import User, require_user
-from rasd.console.context import Console, console
+from rasd.console.auth import require_user
 from rasd.console.rulefiles import RulePathError
 from rasd.console.views import render
 from rasd.models import Severity, utcnow
@@ -23,8 +21,7 @@ router = APIRouter(
     include_in_schema=False,
 )
 
-ConsoleDep = Annotated[Console, Depends(console)]
-UserDep = Annotated[User, Depends(require_user)]
+ConsoleDep, UserDep = api.ConsoleDep, api.UserDep
 
 
 @router.get("/")
