@@ -186,7 +186,7 @@ def photograph(url: str, rules_dir: Path, rule_file: str) -> None:
             editor = page.locator("#rule-text")
             text = editor.input_value()
             editor.fill(text.replace("severity: high", "severity: hgh", 1))
-            page.locator("#rule-errors li").first.wait_for()
+            page.locator("#rule-errors li").first.click()
             page.screenshot(path=OUT / "rule-editor-error.png")
             editor.fill(text)
             page.locator("#rule-ok").wait_for()

@@ -119,6 +119,8 @@
       offset += Math.max(0, Number(li.dataset.column) - 1);
       text.focus();
       text.setSelectionRange(offset, offset);
+      const lineHeight = parseFloat(getComputedStyle(text).lineHeight) || 20;
+      text.scrollTop = Math.max(0, (line - 3) * lineHeight);
     });
 
     let timer = null;

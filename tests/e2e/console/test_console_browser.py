@@ -103,6 +103,9 @@ def test_rule_edit_error_fix_dry_run_save(console, browser):
     expect(error).to_have_count(1)
     expect(error).to_contain_text("line 3, column 11")
     expect(error).to_contain_text("severity")
+    error.click()  # puts the cursor on the error
+    line_start = broken.index("severity:")
+    assert editor.evaluate("el => el.selectionStart") == line_start + 10
     page.click("#save")
     expect(page.locator("#save-status")).to_have_text("Not saved: fix the errors.")
     assert rule_file.read_text(encoding="utf-8") == WITHDRAWAL_RULE
