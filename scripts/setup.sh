@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything rasd needs on a fresh Debian machine; a second run changes nothing.
-#   - Debian packages: redis-server (Kafka's jars come from Maven Central on `rasd dev up`)
+#   - Debian packages: redis-server, chromium for the browser tests (Kafka's jars come from
+#     Maven Central on `rasd dev up`)
 #   - a virtualenv in .venv with rasd and its test tools
 #   - camel-tools with --no-deps: its full dependency list pulls torch and transformers,
 #     which rasd never imports; the packages its text utilities need are in pyproject.toml.
@@ -14,6 +15,10 @@ need_apt=()
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || need_apt+=(redis-server)
 command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
+# The console's browser tests drive Debian's Chromium (Playwright never downloads a browser);
+# DejaVu carries the Arabic glyphs the screenshots show.
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -d /usr/share/fonts/truetype/dejavu ] || need_apt+=(fonts-dejavu-core)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   as_root apt-get update -qq
