@@ -2,7 +2,7 @@
 
 >>> from rasd.text import analyse
 >>> [(t.text, t.key) for t in analyse("والقوات انسحبت", "ar")]
-[('والقوات', 'قو'), ('انسحبت', 'انسحب')]
+[('والقوات', 'قوا'), ('انسحبت', 'انسحب')]
 """
 
 from rasd.text.analysis import Token, analyse, analyse_word, base_lang, detect_lang
