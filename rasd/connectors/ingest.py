@@ -24,6 +24,7 @@ from rasd.connectors.articles import (
     Source,
     article_id,
     build_articles,
+    canonical_url,
     script_language,
     strip_html,
 )
@@ -57,15 +58,14 @@ class IngestRecord(BaseModel):
         title = strip_html(self.title, MAX_TITLE)
         summary = strip_html(self.summary or self.description or "", MAX_SUMMARY)
         # With a URL the id is the poller's, so an article ingested and polled is one article.
-        aid = (
-            article_id(self.url, self.feed, self.id, title) if self.url or not self.id else self.id
-        )
+        url = canonical_url(self.url) if self.url and self.url.startswith("http") else None
+        aid = article_id(url, self.feed, self.id, title) if url or not self.id else self.id
         published = self.published
         if published is not None and published.tzinfo is None:
             published = published.replace(tzinfo=UTC)
         return Article(
             id=aid,
-            url=self.url,
+            url=url,
             outlet=self.outlet,
             feed=self.feed,
             lang=self.lang or script_language(title + " " + summary) or "und",
