@@ -2,6 +2,8 @@
 
 >>> canonical_url("HTTPS://Example.com:443/a?utm_source=x&b=2&fbclid=y#top")
 'https://example.com/a?b=2'
+>>> canonical_url("https://example.com/a?z=1&a=2&utm_medium=rss")
+'https://example.com/a?z=1&a=2'
 >>> strip_html("<p>قصف <b>صاروخي</b> &amp; رد</p>")
 'قصف صاروخي & رد'
 """
@@ -38,18 +40,18 @@ _SPACE = re.compile(r"\s+")
 
 def canonical_url(url: str) -> str:
     """The URL without tracking parameters or fragment; scheme and host lower-cased, default
-    port dropped, remaining query parameters sorted (their order never changes the page)."""
+    port dropped, the other query parameters kept in their order."""
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     port = parts.port
     if port and (scheme, port) not in (("http", 80), ("https", 443)):
         host = f"{host}:{port}"
-    query = sorted(
+    query = [
         (k, v)
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
         if k.lower() not in _TRACKING and not k.lower().startswith(_TRACKING_PREFIXES)
-    )
+    ]
     return urlunsplit((scheme, host, parts.path or "/", urlencode(query), ""))
 
 
@@ -192,7 +194,7 @@ def _link(entry: dict) -> str | None:
     link = link.strip()
     if urlsplit(link).scheme not in ("http", "https") or len(link) > MAX_URL:
         return None
-    return link
+    return canonical_url(link)
 
 
 def _summary(entry: dict) -> str:

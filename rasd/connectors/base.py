@@ -34,6 +34,9 @@ class Connector(ABC):
 
     async def sleep(self, seconds: float) -> bool:
         """Wait ``seconds`` or until stopped; True if stopped."""
+        if self._stopping.is_set():
+            # wait_for with a zero timeout would time out before looking at the event.
+            return True
         try:
             await asyncio.wait_for(self._stopping.wait(), timeout=max(0.0, seconds))
         except TimeoutError:

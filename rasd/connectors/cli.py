@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 connectors_app = typer.Typer(no_args_is_help=True, help="RSS/Atom feeds into Kafka.")
@@ -37,7 +38,7 @@ def _load(path: Path | None):
         return load_feeds(path)
     except FeedsError as exc:
         for error in exc.errors:
-            err.print(f"[red]error:[/red] {error}", highlight=False, markup=True)
+            err.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
         raise typer.Exit(2) from None
 
 
@@ -78,7 +79,14 @@ def run(
     if metrics_port:
         from prometheus_client import start_http_server
 
-        start_http_server(metrics_port)
+        try:
+            start_http_server(metrics_port)
+        except OSError as exc:
+            err.print(
+                f"[red]error:[/red] metrics port {metrics_port}: {escape(str(exc))} "
+                "(a second connector on this host needs its own --metrics-port, or 0)"
+            )
+            raise typer.Exit(2) from None
 
     async def main() -> None:
         connector = RssConnector(settings, config)
@@ -122,7 +130,7 @@ def status() -> None:
             str(h.items_total),
             str(h.latency_ms if h.latency_ms is not None else "-"),
             _when(h.last_success),
-            f"{_when(h.last_error)} {error}" if h.last_error else "-",
+            escape(f"{_when(h.last_error)} {error}") if h.last_error else "-",
             str(h.consecutive_failures),
             _when(h.next_poll),
         )
@@ -143,7 +151,7 @@ def ingest(
     try:
         targets = sources(target)
     except FileNotFoundError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
     ensure_topics(settings)
     with Progress(console=err) as progress:
@@ -163,7 +171,7 @@ def ingest(
 
         report = asyncio.run(run_ingest(settings, targets, progress=advance))
     for error in report.errors:
-        err.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
+        err.print(f"[red]error:[/red] {escape(error)}", highlight=False)
     out.print(f"{report.new} new articles of {report.seen} read from {len(targets)} source(s)")
     if report.errors:
         raise typer.Exit(1)

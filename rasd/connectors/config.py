@@ -4,7 +4,7 @@ Every error names ``file:line:column`` (pydantic error locations are mapped back
 nodes), and every error in the file is reported at once.
 
 >>> config = parse_feeds("feeds: [{name: bbc-ar, outlet: BBC, url: 'https://x/rss'}]")
->>> config.feeds[0].interval
+>>> config.interval(config.feeds[0])
 300.0
 """
 

@@ -130,7 +130,7 @@ class Fetcher:
                     "timeout", type(exc).__name__, latency_ms=_since(started)
                 ) from None
             except httpx.ConnectError as exc:
-                reason = "connect-refused" if "refused" in str(exc).lower() else "connect-error"
+                reason = "connect-refused" if _refused(exc) else "connect-error"
                 raise FetchError(
                     reason, str(exc) or type(exc).__name__, latency_ms=_since(started)
                 ) from None
@@ -184,6 +184,17 @@ class Fetcher:
                 _since(started),
                 str(response.url),
             )
+
+
+def _refused(exc: BaseException | None) -> bool:
+    """Whether a connect error was, somewhere down its chain of causes, a refused connection."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, ConnectionRefusedError) or "refused" in str(exc).lower():
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
 
 
 def _validators(response: httpx.Response) -> Validators:

@@ -2,8 +2,10 @@
 articles, or a feed URL, into the articles topic with the same dedup as the poller.
 
 A JSONL line has the fields ``rasd rules test`` reads: ``id``, ``title``, ``summary`` (or
-``description``), optional ``body``, ``lang``, ``url``, ``published``; ``outlet`` and ``feed``
-are optional. Unknown fields are ignored, so annotated test data can be ingested as it is.
+``description``), optional ``body``, ``lang``, ``url`` (or ``link``), ``published``; ``outlet``
+and ``feed`` are optional. With a URL the id is the poller's (canonical URL hash), so an article
+both ingested and polled is produced once; without one, the given ``id`` is kept.
+Unknown fields are ignored, so annotated test data can be ingested as it is.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import redis.asyncio
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rasd.connectors.articles import (
     MAX_BODY,
@@ -24,6 +26,7 @@ from rasd.connectors.articles import (
     Source,
     article_id,
     build_articles,
+    canonical_url,
     script_language,
     strip_html,
 )
@@ -43,33 +46,38 @@ class IngestRecord(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     id: str | None = None
-    title: str
+    title: str = ""
     summary: str | None = None
     description: str | None = None
     body: str | None = None
     lang: str | None = None
-    url: str | None = None
+    url: str | None = Field(None, validation_alias=AliasChoices("url", "link"))
     published: datetime | None = None
     outlet: str = "ingest"
     feed: str = "ingest"
+
+    @model_validator(mode="after")
+    def _has_text(self) -> IngestRecord:
+        if not (self.title or self.summary or self.description or self.body):
+            raise ValueError("no title, summary, description or body")
+        return self
 
     def article(self, fetched_at: datetime) -> Article:
         title = strip_html(self.title, MAX_TITLE)
         summary = strip_html(self.summary or self.description or "", MAX_SUMMARY)
         # With a URL the id is the poller's, so an article ingested and polled is one article.
-        aid = (
-            article_id(self.url, self.feed, self.id, title) if self.url or not self.id else self.id
-        )
+        url = canonical_url(self.url) if self.url and self.url.startswith("http") else None
+        aid = article_id(url, self.feed, self.id, title) if url or not self.id else self.id
         published = self.published
         if published is not None and published.tzinfo is None:
             published = published.replace(tzinfo=UTC)
         return Article(
             id=aid,
-            url=self.url,
+            url=url,
             outlet=self.outlet,
             feed=self.feed,
             lang=self.lang or script_language(title + " " + summary) or "und",
-            title=title,
+            title=title or summary[:200],
             summary=summary,
             body=strip_html(self.body, MAX_BODY) if self.body else None,
             published_at=published.astimezone(UTC) if published else None,

@@ -75,7 +75,7 @@ def decode(body: bytes, content_type: str = "") -> tuple[str, str]:
             text = body.decode(codec.name)
         except UnicodeDecodeError:
             continue
-        return text.lstrip("\ufeff"), codec.name
+        return text.lstrip("\ufeff"), name.lower()
     raise FeedError("decode-error", f"not decodable as any of {', '.join(candidates)}")
 
 
@@ -110,11 +110,10 @@ def _check_xml(data: bytes):
         raise FeedError("xml-entities-forbidden", type(exc).__name__) from None
     except ParseError as exc:
         message = str(exc)
-        # expat reports a document cut short as an unclosed token or a missing end tag at EOF.
+        # expat reports a document cut short as something unclosed, or no root end tag, at EOF.
         line, _column = exc.position
-        if line >= data.rstrip().count(b"\n") + 1 and (
-            "no element found" in message or "unclosed token" in message
-        ):
+        at_end = line >= data.rstrip().count(b"\n") + 1
+        if at_end and ("no element found" in message or "unclosed" in message):
             raise FeedError("truncated-xml", message) from None
         raise FeedError("invalid-xml", message) from None
 

@@ -49,6 +49,7 @@ class RssConnector(Connector):
         self.owner = owner or process_id()
         self.polls = 0
         self._validators: dict[str, Validators] = {}
+        self._closed = False
 
     async def start(self) -> None:
         poller = self.config.poller
@@ -75,6 +76,7 @@ class RssConnector(Connector):
             # Feed loops notice the stop between steps; a publish in progress completes.
             done, pending = await asyncio.wait(tasks, timeout=STOP_GRACE)
             for task in pending:
+                log.warning("still busy after %.0fs, cancelled: %s", STOP_GRACE, task.get_name())
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         finally:
@@ -83,6 +85,10 @@ class RssConnector(Connector):
             await self.close()
 
     async def close(self) -> None:
+        """Release what start() opened; safe to call again."""
+        if self._closed:
+            return
+        self._closed = True
         await self.sink.close()
         await self._fetcher.aclose()
         self._parser.shutdown(wait=True)

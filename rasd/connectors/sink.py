@@ -9,7 +9,8 @@ For every article id, in one Redis round trip per batch:
 
 A crash between 1 and 3 leaves only the short claim, which expires, so the article is produced
 on a later poll: nothing fetched is lost (at worst a crash right after 2 produces it twice).
-kafka-python is synchronous, so sends and waits run on one worker thread, off the event loop.
+kafka-python is synchronous: sends run on one worker thread, off the event loop, and the
+acknowledgements come back to the loop through the producer futures' callbacks.
 """
 
 from __future__ import annotations
@@ -74,9 +75,8 @@ class ArticleSink:
         mine = [a for a, ok in zip(articles, claimed, strict=True) if ok]
         if not mine:
             return []
-        loop = asyncio.get_running_loop()
         # Shielded: once sent, we always learn the outcome and record it, even while stopping.
-        acked, failed = await asyncio.shield(loop.run_in_executor(self._executor, self._send, mine))
+        acked, failed = await asyncio.shield(self._produce(mine))
         async with self._redis.pipeline(transaction=False) as pipe:
             for article in acked:
                 pipe.set(self.seen_key(article.id), "1", ex=self._seen_ttl)
@@ -87,28 +87,39 @@ class ArticleSink:
             raise ProduceError(f"{len(failed)} of {len(mine)} articles not acknowledged by Kafka")
         return acked
 
-    def _send(self, articles: list[Article]) -> tuple[list[Article], list[Article]]:
-        futures = []
-        for article in articles:
-            try:
-                futures.append(
-                    self._producer.send(
+    async def _produce(self, articles: list[Article]) -> tuple[list[Article], list[Article]]:
+        """Send on the producer thread (send() may block on metadata or a full buffer), then
+        await the broker's acknowledgements on the event loop, so many feeds' batches can be
+        in flight at once without holding a thread each."""
+        loop = asyncio.get_running_loop()
+        outcomes = [loop.create_future() for _ in articles]
+
+        def settle(outcome: asyncio.Future, ok: bool) -> None:
+            if not outcome.done():
+                outcome.set_result(ok)
+
+        def report(outcome: asyncio.Future, ok: bool):
+            return lambda _result: loop.call_soon_threadsafe(settle, outcome, ok)
+
+        def send() -> None:
+            for article, outcome in zip(articles, outcomes, strict=True):
+                try:
+                    future = self._producer.send(
                         self._topic,
                         key=article.id.encode(),
                         value=article.model_dump_json().encode(),
                     )
-                )
-            except Exception:  # noqa: BLE001 - a send that cannot even be queued is a failure
-                futures.append(None)
+                except Exception:  # noqa: BLE001 - a send that cannot be queued has failed
+                    loop.call_soon_threadsafe(settle, outcome, False)
+                    continue
+                future.add_callback(report(outcome, True))
+                future.add_errback(report(outcome, False))
+
+        await loop.run_in_executor(self._executor, send)
+        done, _pending = await asyncio.wait(outcomes, timeout=self._produce_timeout)
         acked, failed = [], []
-        for article, future in zip(articles, futures, strict=True):
-            try:
-                if future is None:
-                    raise ProduceError("not queued")
-                future.get(timeout=self._produce_timeout)
-                acked.append(article)
-            except Exception:  # noqa: BLE001 - any failure leaves the article to a later poll
-                failed.append(article)
+        for article, outcome in zip(articles, outcomes, strict=True):
+            (acked if outcome in done and outcome.result() else failed).append(article)
         return acked, failed
 
     async def close(self) -> None:

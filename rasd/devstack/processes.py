@@ -15,6 +15,7 @@ class RasdProcess:
 
 
 PROCESSES: tuple[RasdProcess, ...] = (
+    RasdProcess("connectors", ("connectors", "run")),
     RasdProcess("worker", ("worker",)),
     RasdProcess("notify", ("notify", "run")),
     RasdProcess("console", ("console",)),
