@@ -10,13 +10,16 @@ import smtplib
 import ssl
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from rasd.models import Alert
 from rasd.notify.messages.email import email_message
 from rasd.notify.receivers.base import DeliveryError, Outcome, Receiver, ReceiverConfig
+
+
+Address = Annotated[str, Field(pattern=r"^[^\s@,<>]+@[^\s@,<>]+$")]
 
 
 class EmailConfig(ReceiverConfig):
@@ -26,8 +29,8 @@ class EmailConfig(ReceiverConfig):
     security: Literal["starttls", "tls", "none"] = "starttls"
     username_env: str | None = None
     password_env: str | None = None
-    sender: str = Field(alias="from", pattern=r"^[^\s@]+@[^\s@]+$")
-    to: tuple[str, ...] = Field(min_length=1)
+    sender: Address = Field(alias="from")
+    to: tuple[Address, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _auth_pair(self) -> EmailConfig:
