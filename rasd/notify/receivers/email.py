@@ -18,7 +18,6 @@ from rasd.models import Alert
 from rasd.notify.messages.email import email_message
 from rasd.notify.receivers.base import DeliveryError, Outcome, Receiver, ReceiverConfig
 
-
 Address = Annotated[str, Field(pattern=r"^[^\s@,<>]+@[^\s@,<>]+$")]
 
 
