@@ -127,6 +127,7 @@ delivery:
   lease: {lease}
   reclaim_idle: {reclaim_idle}
   poll_interval: 50ms
+  batch: {batch}
 """
 
 
@@ -138,9 +139,14 @@ def config(
     timeout="2s",
     lease="3s",
     reclaim_idle="300ms",
+    batch=100,
 ):
     text = f"receivers:\n{receivers}\nroute:\n{route}\n" + FAST.format(
-        max_attempts=max_attempts, timeout=timeout, lease=lease, reclaim_idle=reclaim_idle
+        max_attempts=max_attempts,
+        timeout=timeout,
+        lease=lease,
+        reclaim_idle=reclaim_idle,
+        batch=batch,
     )
     return parse_config(text, "receivers.yaml")
 
@@ -165,3 +171,16 @@ async def running(settings, cfg, *, consumer: str = "n1", env=None):
             await asyncio.wait_for(task, timeout=10)
         finally:
             await notifier.aclose()
+
+
+async def idle(client, settings) -> bool:
+    """No group is waiting or being sent: nothing more can be delivered."""
+    return await client.zcard(settings.key("notify", "due")) == 0
+
+
+async def outcomes(client, settings, alert_key: str | None = None) -> list[tuple[str, str]]:
+    """(outcome, receiver) from the delivery log, oldest first."""
+    from rasd.notify.history import DeliveryLog
+
+    entries = reversed(await DeliveryLog(client, settings).recent(1000))
+    return [(e.outcome, e.receiver) for e in entries if alert_key is None or alert_key in e.alerts]
