@@ -21,9 +21,17 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from rasd.models import Alert, utcnow
+from rasd.notify.receivers import did_you_mean
 from rasd.settings import Settings
 
 Label = Literal["rule", "severity", "kind", "tags", "places", "key", "title"]
@@ -71,7 +79,13 @@ class SilenceMatcher(BaseModel):
         if not found:
             raise ValueError(f"expected name=value, name!=value, name=~re or name!~re: {text!r}")
         name, op, value = found.groups()
-        return cls(name=name, op=op, value=value)
+        labels = Label.__args__
+        if name not in labels:
+            raise ValueError(f"unknown label {name!r}" + did_you_mean(name, labels))
+        try:
+            return cls(name=name, op=op, value=value)
+        except ValidationError as exc:
+            raise ValueError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
 
     @cached_property
     def _regex(self) -> re.Pattern:

@@ -131,7 +131,11 @@ delivery:
 """
 
 
-def config(
+def config(*args, **kwargs):
+    return parse_config(config_text(*args, **kwargs), "receivers.yaml")
+
+
+def config_text(
     receivers: str,
     route: str,
     *,
@@ -141,14 +145,13 @@ def config(
     reclaim_idle="300ms",
     batch=100,
 ):
-    text = f"receivers:\n{receivers}\nroute:\n{route}\n" + FAST.format(
+    return f"receivers:\n{receivers}\nroute:\n{route}\n" + FAST.format(
         max_attempts=max_attempts,
         timeout=timeout,
         lease=lease,
         reclaim_idle=reclaim_idle,
         batch=batch,
     )
-    return parse_config(text, "receivers.yaml")
 
 
 async def put(client, settings, alert: Alert, revision: int = 0) -> None:
