@@ -70,3 +70,9 @@ def test_group_id_groups_a_burst_and_separates_groups():
     assert route.group_id(arabic_alert()) == same
     assert route.group_id(arabic_alert(places=("syria", "iraq"))) != same
     assert route.group_labels(arabic_alert()) == {"rule": "rocket-attack", "places": "iraq"}
+
+
+def test_a_zero_duration_is_not_inherited():
+    text = CONFIG.replace("      group_wait: 5s\n", "      group_wait: 0s\n")
+    route = Router(parse_config(text, "r.yaml").route).route(english_alert())[0]
+    assert route.group_wait == timedelta(0)
