@@ -10,7 +10,6 @@ before acknowledging them are taken over with XAUTOCLAIM after ``delivery.reclai
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -200,14 +199,15 @@ class Notifier:
     async def _round_silences(self) -> list[Silence]:
         return self._silences
 
-    async def flush_once(self) -> int:
+    async def claim(self, room: int) -> list[asyncio.Task]:
+        """Claim up to ``room`` due groups and start flushing each; the started tasks."""
         lease = self.delivery.lease.total_seconds()
-        ids = await self.ledger.claim(time.time(), lease, self.delivery.batch)
-        if ids:
-            # Read once for all the groups flushed in this round.
-            self._silences = await self.silences.all()
-            await asyncio.gather(*(self.flush_group(gid) for gid in ids))
-        return len(ids)
+        ids = await self.ledger.claim(time.time(), lease, room)
+        if not ids:
+            return []
+        # Read once for all the groups claimed together.
+        self._silences = await self.silences.all()
+        return [asyncio.create_task(self.flush_group(gid), name=f"flush-{gid}") for gid in ids]
 
     # Running --------------------------------------------------------------------------
 
@@ -217,14 +217,31 @@ class Notifier:
             await self.consume_once(block_ms)
 
     async def _flush_loop(self, stop: asyncio.Event) -> None:
+        """Keep up to ``delivery.batch`` groups in flight: a slow receiver holds only its own
+        groups, never the others' (no waiting for a whole round to finish)."""
         poll = self.delivery.poll_interval.total_seconds()
-        while not stop.is_set():
-            if await self.flush_once():
-                continue
-            next_due = await self.ledger.next_due()
-            wait = poll if next_due is None else min(poll, max(0.0, next_due - time.time()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=max(wait, 0.005))
+        inflight: set[asyncio.Task] = set()
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            while not stop.is_set():
+                room = self.delivery.batch - len(inflight)
+                if room > 0:
+                    inflight.update(await self.claim(room))
+                next_due = await self.ledger.next_due()
+                wait = poll if next_due is None else min(poll, max(0.0, next_due - time.time()))
+                done, _ = await asyncio.wait(
+                    {*inflight, stopping},
+                    timeout=max(wait, 0.005),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                inflight -= done
+        finally:
+            stopping.cancel()
+            if inflight:
+                # Let sends under way finish and be recorded (each is bounded by the timeout).
+                await asyncio.wait(inflight, timeout=self.delivery.timeout.total_seconds() + 5)
+                for task in inflight:
+                    task.cancel()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop`` is set. A failing loop stops the other and the error propagates."""
