@@ -296,3 +296,29 @@ async def test_a_burst_read_by_two_notifiers_is_still_one_message(
         await eventually(lambda: idle(redis_client, settings))
     [message] = http_sink.posts("/slack")
     assert message.json()["text"].endswith("(+5 more)")
+
+
+async def test_a_slow_receiver_does_not_hold_up_the_others(
+    settings, redis_client, http_sink, smtp_server
+):
+    cfg = config(
+        SLACK + f"  - {{name: desk-email, type: email, host: 127.0.0.1, port: {smtp_server.port},"
+        " security: none, from: rasd@example.org, to: [desk@example.org]}\n",
+        """\
+  receiver: desk-email
+  group_wait: 50ms
+  routes:
+    - {match: {severity: high}, receiver: desk-slack}
+""",
+        timeout="8s",
+        lease="10s",
+    )
+    http_sink.reply(Reply(delay=8))  # Slack hangs until released
+    async with running(settings, cfg, env=env(http_sink)):
+        await put(redis_client, settings, arabic_alert())
+        await eventually(lambda: http_sink.posts("/slack"))
+        await put(redis_client, settings, english_alert())  # medium: goes to email
+        await eventually(lambda: smtp_server.messages, timeout=5)
+        assert not await _has(redis_client, settings, ("sent", "desk-slack"))
+        http_sink.release.set()
+        await eventually(lambda: _has(redis_client, settings, ("sent", "desk-slack")))
