@@ -123,8 +123,9 @@ class Silence(BaseModel):
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> Silence:
-        if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
+        # Equal is allowed: that is how a silence expired before it began is stored.
+        if self.ends_at < self.starts_at:
+            raise ValueError("ends_at must not be before starts_at")
         return self
 
     def state(self, now: datetime) -> Literal["pending", "active", "expired"]:
@@ -165,9 +166,12 @@ class SilenceStore:
         author: str,
         starts_at: datetime | None = None,
     ) -> Silence:
+        starts_at = starts_at or utcnow()
+        if ends_at <= max(starts_at, utcnow()):
+            raise ValueError("a silence must end in the future and after it starts")
         silence = Silence(
             matchers=tuple(matchers),
-            starts_at=starts_at or utcnow(),
+            starts_at=starts_at,
             ends_at=ends_at,
             comment=comment,
             author=author,

@@ -32,6 +32,8 @@ async def test_add_get_active_expire(settings, redis_client):
     assert {s.id for s in await store.all()} == {active.id, pending.id}  # still listed
     with pytest.raises(SilenceNotFound):
         await store.expire("missing")
+    with pytest.raises(ValueError, match="must end in the future"):
+        await store.add(RULE, ends_at=now - timedelta(minutes=1), comment="c", author="a")
 
 
 async def test_long_expired_silences_are_dropped(settings, redis_client):

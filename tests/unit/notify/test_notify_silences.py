@@ -57,10 +57,10 @@ def test_states_and_silenced_by():
     assert silenced_by(arabic_alert(), [s], CREATED + timedelta(hours=2)) is None
 
 
-def test_a_silence_needs_matchers_an_end_after_its_start_and_a_reason():
+def test_a_silence_needs_matchers_an_end_not_before_its_start_and_a_reason():
     with pytest.raises(ValidationError):
         silence(matchers=())
     with pytest.raises(ValidationError):
-        silence(ends_at=CREATED)
+        silence(ends_at=CREATED - timedelta(seconds=1))
     with pytest.raises(ValidationError):
         silence(comment="")
