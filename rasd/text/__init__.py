@@ -1,1 +1,10 @@
-"""rasd text."""
+"""Arabic and English text analysis: tokens with original character spans and analysed forms.
+
+>>> from rasd.text import analyse
+>>> [(t.text, t.key) for t in analyse("والقوات انسحبت", "ar")]
+[('والقوات', 'قوا'), ('انسحبت', 'انسحب')]
+"""
+
+from rasd.text.analysis import Token, analyse, analyse_word, base_lang, detect_lang
+
+__all__ = ["Token", "analyse", "analyse_word", "base_lang", "detect_lang"]

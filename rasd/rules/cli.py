@@ -1,0 +1,100 @@
+"""`rasd rules check|test|schema`: validate rule files and try them offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+rules_app = typer.Typer(no_args_is_help=True, help="Rule files: check, test, schema.")
+
+DEFAULT_DIR = Path("rules")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(rules_app, name="rules")
+
+
+@rules_app.command("check")
+def check(
+    directory: Annotated[Path, typer.Argument(help="Directory of rule files.")] = DEFAULT_DIR,
+) -> None:
+    """Validate every rule file; print each error as file:line:column: message."""
+    from rasd.rules.loader import load_rules
+
+    result = load_rules(directory)
+    for error in result.errors:
+        typer.echo(str(error), err=True)
+    if result.errors:
+        typer.echo(f"{len(result.errors)} error(s); {len(result.rules)} rule(s) valid", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{len(result.rules)} rule(s) valid in {directory}")
+
+
+@rules_app.command("test")
+def test(
+    input_file: Annotated[
+        Path, typer.Option("--input", help="JSONL articles or an RSS/Atom file.")
+    ],
+    rules_dir: Annotated[
+        Path, typer.Option("--rules", help="Directory of rule files.")
+    ] = DEFAULT_DIR,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per match on stdout.")
+    ] = False,
+) -> None:
+    """Run the rules over articles from a file and print what matched."""
+    import json
+
+    from rasd.rules.loader import load_rules
+    from rasd.rules.matcher import Matcher
+    from rasd.rules.testinput import InputError, read_articles
+
+    result = load_rules(rules_dir)
+    for error in result.errors:
+        typer.echo(str(error), err=True)
+    if not result.rules:
+        typer.echo(f"no valid rules in {rules_dir}", err=True)
+        raise typer.Exit(1)
+    matcher = Matcher(result.rules)
+    try:
+        articles = read_articles(input_file, on_error=lambda msg: typer.echo(msg, err=True))
+    except InputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    count = matched = 0
+    for article in articles:
+        count += 1
+        matches = matcher.match(article)
+        matched += bool(matches)
+        for match in matches:
+            if as_json:
+                record = {
+                    "article_id": match.article_id,
+                    "rule": match.rule_id,
+                    "tags": list(match.tags),
+                    "severity": match.severity.value,
+                    "terms": [t.model_dump() for t in match.terms],
+                    "places": list(match.places),
+                }
+                typer.echo(json.dumps(record, ensure_ascii=False))
+            else:
+                terms = ", ".join(dict.fromkeys(t.text for t in match.terms))
+                places = ", ".join(match.places) or "-"
+                typer.echo(
+                    f"{match.rule_id} [{match.severity.value}] {article.id}: {article.title}\n"
+                    f"    terms: {terms}\n    places: {places}"
+                )
+    if not as_json:
+        typer.echo(f"{matched} of {count} article(s) matched", err=True)
+
+
+@rules_app.command("schema")
+def schema() -> None:
+    """Print the JSON schema of rule files (rules/schema.json is this output)."""
+    import json
+
+    from rasd.rules.schema import json_schema
+
+    typer.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))

@@ -1,0 +1,248 @@
+"""Load rule files: every error at once, each with file:line:column, good rules kept.
+
+YAML is composed into nodes first (they carry line and column), then each rule is validated;
+a pydantic error location (``match.all.0.any``) is walked down the node tree to the line and
+column a person should look at.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from rasd.rules.schema import Rule, RuleSpec
+
+RULE_SUFFIXES = (".yaml", ".yml")
+MAX_FILE_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class RuleError:
+    path: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+
+@dataclass
+class LoadResult:
+    rules: list[Rule] = field(default_factory=list)
+    errors: list[RuleError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def extend(self, other: LoadResult) -> None:
+        self.rules.extend(other.rules)
+        self.errors.extend(other.errors)
+
+
+def _error(path: str, node: yaml.Node | None, message: str) -> RuleError:
+    mark = node.start_mark if node is not None else None
+    return RuleError(path, mark.line + 1 if mark else 1, mark.column + 1 if mark else 1, message)
+
+
+def _node_at(node: yaml.Node, loc: Sequence[int | str], key: bool = False) -> yaml.Node:
+    """The node a pydantic location points at (the key node of the last part when ``key``).
+
+    Location parts that are not in the YAML (union tags such as ``group``) are skipped.
+    """
+    for i, part in enumerate(loc):
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value in node.value:
+                if key_node.value == part:
+                    if key and i == len(loc) - 1:
+                        return key_node
+                    node = value
+                    break
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            node = node.value[part]
+    return node
+
+
+def _describe(error: dict, allowed: Sequence[str]) -> str:
+    loc = ".".join(str(p) for p in error["loc"] if p not in ("term", "group"))
+    where = f"{loc}: " if loc else ""
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        key = str(error["loc"][-1])
+        hint = difflib.get_close_matches(key, allowed, n=1)
+        return f"unknown key {key!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
+    if kind == "missing":
+        return f"missing required key {str(error['loc'][-1])!r}"
+    if kind == "too_short" and error.get("ctx", {}).get("min_length") == 1:
+        return f"{where}must not be empty"
+    if kind == "string_pattern_mismatch":
+        return (
+            f"{where}{error['input']!r} is not a valid name: use lowercase letters, digits and "
+            "dashes (like rocket-attack)"
+        )
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{where}{message}"
+
+
+def _allowed_keys(loc: Sequence[int | str]) -> list[str]:
+    from rasd.rules.schema import Condition, Escalate, Near
+
+    names = {"match": Condition, "escalate": Escalate, "near": Near}
+    model = RuleSpec
+    for part in loc[:-1]:
+        if part in ("any", "all", "none"):
+            model = Condition
+        elif isinstance(part, str) and part in names:
+            model = names[part]
+    return list(model.model_fields)
+
+
+def _duplicate_keys(path: str, node: yaml.Node) -> list[RuleError]:
+    errors: list[RuleError] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if key.value in seen:
+                errors.append(_error(path, key, f"key {key.value!r} appears twice"))
+            seen.add(key.value)
+            errors.extend(_duplicate_keys(path, value))
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            errors.extend(_duplicate_keys(path, item))
+    return errors
+
+
+def _validate(path: str, node: yaml.Node, data: object) -> tuple[Rule | None, list[RuleError]]:
+    if not isinstance(data, dict):
+        message = "a rule must be a mapping with keys id, title, match, ..."
+        return None, [_error(path, node, message)]
+    try:
+        spec = RuleSpec.model_validate(data)
+    except ValidationError as exc:
+        errors = []
+        raw = exc.errors()
+        for err in raw:
+            loc = err["loc"]
+            # pydantic also reports a list whose items all failed as too short: noise.
+            if err["type"] == "too_short" and any(
+                len(other["loc"]) > len(loc) and other["loc"][: len(loc)] == loc for other in raw
+            ):
+                continue
+            if err["type"] == "missing":
+                target = _node_at(node, loc[:-1])
+            else:
+                target = _node_at(node, loc, key=err["type"] == "extra_forbidden")
+            errors.append(_error(path, target, _describe(err, _allowed_keys(err["loc"]))))
+        return None, errors
+    return Rule.from_spec(spec, path), []
+
+
+def parse_rules(text: str, path: str) -> LoadResult:
+    """Validate one file's YAML text (one rule or a list of rules).
+
+    >>> result = parse_rules("id: x\\ntitle: X\\nmatch: {any: [rocket]}\\n", "x.yaml")
+    >>> [r.id for r in result.rules], result.errors
+    (['x'], [])
+    """
+    result = LoadResult()
+    if len(text.encode("utf-8", "replace")) > MAX_FILE_BYTES:
+        result.errors.append(RuleError(path, 1, 1, f"file is larger than {MAX_FILE_BYTES} bytes"))
+        return result
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        result.errors.append(RuleError(path, line, column, f"invalid YAML: {problem}"))
+        return result
+    if node is None:
+        result.errors.append(RuleError(path, 1, 1, "file is empty; expected a rule or a list"))
+        return result
+    result.errors.extend(_duplicate_keys(path, node))
+    if isinstance(node, yaml.SequenceNode) and isinstance(data, list):
+        items = list(zip(node.value, data, strict=True))
+        if not items:
+            result.errors.append(_error(path, node, "the list of rules is empty"))
+    else:
+        items = [(node, data)]
+    seen: dict[str, yaml.Node] = {}
+    for item_node, item in items:
+        rule, errors = _validate(path, item_node, item)
+        result.errors.extend(errors)
+        if rule is None:
+            continue
+        id_node = _node_at(item_node, ["id"])
+        if rule.id in seen:
+            first = seen[rule.id].start_mark.line + 1
+            message = f"duplicate rule id {rule.id!r} (first at line {first})"
+            result.errors.append(_error(path, id_node, message))
+            continue
+        seen[rule.id] = id_node
+        result.rules.append(rule)
+    return result
+
+
+def rule_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.suffix in RULE_SUFFIXES and p.is_file())
+
+
+def load_rules(directory: Path) -> LoadResult:
+    """Every rule file under ``directory``; duplicate ids across files are errors.
+
+    A bad file never hides good ones: its errors are listed and the other files' rules kept.
+    """
+    directory = Path(directory)
+    result = LoadResult()
+    if not directory.is_dir():
+        result.errors.append(RuleError(str(directory), 1, 1, "not a directory"))
+        return result
+    first_seen: dict[str, Rule] = {}
+    for path in rule_files(directory):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            result.errors.append(RuleError(str(path), 1, 1, f"cannot read the file: {exc}"))
+            continue
+        loaded = parse_rules(text, str(path))
+        result.errors.extend(loaded.errors)
+        for rule in loaded.rules:
+            if rule.id in first_seen:
+                node = _id_node(text, rule.id)
+                result.errors.append(
+                    _error(
+                        str(path),
+                        node,
+                        f"duplicate rule id {rule.id!r} (also in {first_seen[rule.id].source})",
+                    )
+                )
+                continue
+            first_seen[rule.id] = rule
+            result.rules.append(rule)
+    return result
+
+
+def _id_node(text: str, rule_id: str) -> yaml.Node | None:
+    """The scalar node holding ``rule_id`` in a file already known to parse."""
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    items = root.value if isinstance(root, yaml.SequenceNode) else [root]
+    for item in items:
+        node = _node_at(item, ["id"])
+        if isinstance(node, yaml.ScalarNode) and node.value == rule_id:
+            return node
+    return None

@@ -1,0 +1,121 @@
+"""Clitic-aware light stemming for Arabic.
+
+A token such as لقواتها can be read several ways (ل + قوات + ها, or a word that simply starts
+with lam). Instead of guessing, `readings` returns the stem of every plausible clitic
+segmentation; the matcher's vocabulary of rule terms decides which reading is meant. `stem`
+returns one primary reading (article and conjunctions stripped), used where a single key is
+needed (story similarity).
+
+Snowball Arabic alone is not used for this: it stems قوات→قوا but القوات→القو and
+والقوات→والقوا, مسيرة→مسير but مسيرات→مسيرا, and قاعدة→قاعد but قاعدتين→قاعدت. The rules below
+are ordered so that each form family reaches one key (tests/unit/text).
+"""
+
+from __future__ import annotations
+
+# Article groups, longest first. "لل" is ل + ال with the alef dropped (للقوات).
+_ARTICLES = ("وبال", "وكال", "فبال", "فكال", "ولل", "فلل", "وال", "فال", "بال", "كال", "لل", "ال")
+_CONJUNCTIONS = ("و", "ف")
+_PREPOSITIONS = ("ب", "ل", "ك")
+# Imperfect verb prefixes (يسحب, تنسحب, سيسحب); only tried as an alternative reading.
+_VERB_PREFIXES = ("سي", "ست", "سن", "ي", "ت", "ن")
+
+_PRONOUNS = ("هما", "كما", "هم", "هن", "كم", "ها", "ه")
+_NUMBER_SUFFIXES = ("تين", "تان", "ات", "ون", "ين", "ان", "وا")
+_MIN_STEM = 2
+
+
+def _strip_suffixes(word: str) -> str:
+    for suffix in _PRONOUNS:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    for suffix in _NUMBER_SUFFIXES:
+        # At least three letters stay, so قوات (forces) keeps its plural and does not meet
+        # قوة (force, strength; also the football club القوة الجوية). -un/-in/-an need four,
+        # because short names end that way too (غارون is Garrone, not a raid; لبنان).
+        keep = _MIN_STEM + 2 if suffix in ("ون", "ين", "ان") else _MIN_STEM + 1
+        if word.endswith(suffix) and len(word) - len(suffix) >= keep:
+            word = word[: -len(suffix)]
+            break
+    # Teh marbuta, or the ت it becomes before a suffix (قاعدتين, قاعدته), or the perfect
+    # feminine ending (انسحبت): all reduce to the bare stem, so قاعدة and القاعدة agree.
+    if (word.endswith("ة") and len(word) > _MIN_STEM) or (word.endswith("ت") and len(word) > 3):
+        word = word[:-1]
+    # Nisba adjectives (صاروخية -> صاروخي -> صاروخ, العراقية -> عراق), only on longer words:
+    # a short one ending in yeh is more often a name (غاري is Gary, not غارة, a raid).
+    if word.endswith("ي") and len(word) > 4:
+        word = word[:-1]
+    return _reduce_pattern(word)
+
+
+def _reduce_pattern(word: str) -> str:
+    """Map two frequent broken-plural patterns and derived masdars to their singular/verb stem."""
+    n = len(word)
+    # فواعيل -> فاعول: صواريخ -> صاروخ
+    if n == 6 and word[1] == "و" and word[2] == "ا" and word[4] == "ي":
+        return word[0] + "ا" + word[3] + "و" + word[5]
+    # فواعل -> فاعل: قواعد -> قاعد (as قاعدة -> قاعد)
+    if n == 5 and word[1] == "و" and word[2] == "ا":
+        return word[0] + "ا" + word[3:]
+    # فعائل -> فعيل: قذائف -> قذيف (as قذيفة -> قذيف)
+    if n == 5 and word[2] == "ا" and word[3] == "ئ":
+        return word[:2] + "ي" + word[4]
+    # Masdars of derived verbs drop the long vowel before the last radical so they meet the
+    # verb: انسحاب -> انسحب (انسحبت), استهداف -> استهدف, اطلاق -> اطلق.
+    if n >= 5 and word[0] == "ا" and word[-2] == "ا":
+        return word[:-2] + word[-1]
+    return word
+
+
+def _without_article(word: str) -> tuple[str, bool]:
+    for article in _ARTICLES:
+        if word.startswith(article) and len(word) - len(article) >= _MIN_STEM:
+            return word[len(article) :], True
+    return word, False
+
+
+def stem(word: str) -> str:
+    """The primary reading of a normalised word: articles and و/ف stripped, suffixes reduced.
+
+    >>> stem("والقوات") == stem("قواته") == stem("لقواتها")
+    True
+    """
+    base, had_article = _without_article(word)
+    if not had_article and base[:1] in _CONJUNCTIONS and len(base) >= 5:
+        base, had_article = _without_article(base[1:])
+    # A preposition is taken off only when a pronoun suffix shows the word is cliticised.
+    cliticised = len(base) >= 5 and base.endswith(_PRONOUNS)
+    if not had_article and cliticised and base[:1] in _PREPOSITIONS:
+        base = base[1:]
+    return _strip_suffixes(base)
+
+
+def term_stem(word: str) -> str:
+    """How a rule term is read: as written (a lemma), only the article taken off."""
+    return _strip_suffixes(_without_article(word)[0])
+
+
+def readings(word: str) -> frozenset[str]:
+    """Stems of every plausible segmentation of a normalised word (primary one included)."""
+    bases = {word}
+    for conj in ("", *_CONJUNCTIONS):
+        if conj and not word.startswith(conj):
+            continue
+        rest = word[len(conj) :]
+        if len(rest) < _MIN_STEM + 1:
+            continue
+        bases.add(rest)
+        for prep in _PREPOSITIONS:
+            if rest.startswith(prep) and len(rest) > 3:
+                bases.add(rest[1:])
+        for prefix in _VERB_PREFIXES:
+            if rest.startswith(prefix) and len(rest) - len(prefix) >= 3:
+                # Derived forms carry an alef in the perfect that the imperfect drops
+                # (ينسحب / انسحب, يستهدف / استهدف), so try both.
+                bases.add(rest[len(prefix) :])
+                bases.add("ا" + rest[len(prefix) :])
+    keys = {stem(word)}
+    for base in bases:
+        keys.add(_strip_suffixes(_without_article(base)[0]))
+    return frozenset(keys)
