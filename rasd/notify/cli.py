@@ -34,7 +34,7 @@ def _load(path: Path | None, strict: bool):
         config = load_config(path)
     except ConfigInvalid as exc:
         for error in exc.errors:
-            err.print(str(error), markup=False, highlight=False)
+            err.print(str(error), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     _, disabled = build_receivers(config, os.environ)
     for name, reason in disabled.items():
@@ -137,7 +137,7 @@ def silence_add(
             )
         )
     except (ValueError, ValidationError) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     out.print(silence.id)
 

@@ -152,7 +152,7 @@ def _friendly(errors: list[ConfigError], exc: ValidationError, root, path: str) 
             tag = str(error["ctx"]["tag"])
             old = errors[index]
             message = f"unknown receiver type {tag!r}" + did_you_mean(tag, types)
-            line, column = locate(root, (*error["loc"], "type"))
+            line, column = locate(root, (*error["loc"], "type"), key=True)
             errors[index] = ConfigError(old.path, line, column, message)
 
 

@@ -10,7 +10,6 @@ before acknowledging them are taken over with XAUTOCLAIM after ``delivery.reclai
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -25,7 +24,7 @@ from rasd.notify.config import NotifyConfigBase, build_receivers
 from rasd.notify.history import DeadLetter, attempt
 from rasd.notify.ledger import Ledger
 from rasd.notify.routing import Router
-from rasd.notify.silences import SilenceStore
+from rasd.notify.silences import Silence, SilenceStore
 from rasd.notify.stages import (
     CooldownStage,
     DedupStage,
@@ -77,7 +76,7 @@ class Notifier:
         )
         self.pipeline = Pipeline(
             [
-                SilenceStage(self.silences.active),
+                SilenceStage(self._round_silences),
                 CooldownStage(self.ledger),
                 DedupStage(self.ledger),
                 SendStage(self.receivers, self.disabled, policy),
@@ -85,6 +84,7 @@ class Notifier:
             ]
         )
         self._last_reclaim = 0.0
+        self._silences: list[Silence] = []
 
     async def ensure_group(self) -> None:
         try:
@@ -95,34 +95,45 @@ class Notifier:
 
     # Reading the outbox ---------------------------------------------------------------
 
-    async def ingest(self, entry_id, fields: dict) -> None:
-        fields = {_s(k): _s(v) for k, v in fields.items()}
-        try:
-            alert = Alert.model_validate_json(fields["alert"])
-            revision = int(fields.get("revision", "0"))
-        except (KeyError, ValueError) as exc:
-            await self._invalid(entry_id, fields, exc)
-            return
+    async def ingest(self, entries: list) -> int:
+        """Route a batch of outbox entries: each alert joins its groups, and the entries are
+        acknowledged, in one transaction."""
         now = time.time()
-        routes = self.router.route(alert)
+        routed = []
+        for entry_id, raw in entries:
+            fields = {_s(k): _s(v) for k, v in raw.items()}
+            if not fields:  # deleted from the stream while pending: nothing to deliver
+                continue
+            try:
+                alert = Alert.model_validate_json(fields["alert"])
+                revision = int(fields.get("revision", "0"))
+            except (KeyError, ValueError) as exc:
+                await self._invalid(entry_id, fields, exc)
+                continue
+            routed.append((alert, self.router.route(alert), revision))
+        if not entries:
+            return 0
         pipe = self.redis.pipeline(transaction=True)
-        for route in routes:
-            await self.ledger.enqueue(pipe, route, alert, revision, now)
-        pipe.xack(self.outbox, self.group_name, entry_id)
-        results = await pipe.execute()
+        for alert, routes, revision in routed:
+            for route in routes:
+                await self.ledger.enqueue(pipe, route, alert, revision, now)
+        pipe.xack(self.outbox, self.group_name, *(entry_id for entry_id, _ in entries))
+        results = iter(await pipe.execute())
         # The log is for people; it is written after the transaction that matters.
         pipe = self.redis.pipeline(transaction=False)
-        for route, result in zip(routes, results, strict=False):
-            entry = attempt(
-                _s(result),
-                alerts=(alert.key,),
-                receiver=route.receiver,
-                route=route.path,
-                group=route.group_id(alert),
-                consumer=self.consumer,
-            )
-            self.ledger.log(pipe, entry)
+        for alert, routes, _ in routed:
+            for route in routes:
+                entry = attempt(
+                    _s(next(results)),
+                    alerts=(alert.key,),
+                    receiver=route.receiver,
+                    route=route.path,
+                    group=route.group_id(alert),
+                    consumer=self.consumer,
+                )
+                self.ledger.log(pipe, entry)
         await pipe.execute()
+        return len(routed)
 
     async def _invalid(self, entry_id, fields: dict[str, str], exc: Exception) -> None:
         log.warning("outbox entry %s unreadable: %s", _s(entry_id), exc)
@@ -147,10 +158,7 @@ class Notifier:
                 start_id=start,
                 count=self.delivery.batch,
             )
-            for entry_id, fields in entries:
-                if fields:  # a deleted entry comes back empty; XAUTOCLAIM drops it itself
-                    await self.ingest(entry_id, fields)
-                    count += 1
+            count += await self.ingest(entries)
             if _s(start) == "0-0":
                 break
         return count
@@ -169,27 +177,37 @@ class Notifier:
             block=block_ms,
         )
         for _stream, entries in response or []:
-            for entry_id, fields in entries:
-                await self.ingest(entry_id, fields)
-                count += 1
+            count += await self.ingest(entries)
         return count
 
     # Flushing groups ------------------------------------------------------------------
 
     async def flush_group(self, gid: str) -> None:
-        group = await self.ledger.load(gid)
-        flush = await self.pipeline(group, time.time(), self.consumer)
+        try:
+            group = await self.ledger.load(gid)
+            flush = await self.pipeline(group, time.time(), self.consumer)
+        except Exception:
+            # The group keeps its lease; when the lease runs out it is tried again, here or
+            # by another notifier. One bad group must not stop the others.
+            log.exception("flushing group %s failed", gid)
+            return
         if flush.mode == "retry":
             log.info("group %s to %s: retry at %.1f", gid, group.receiver, flush.retry_at)
         elif flush.dead is not None:
             log.warning("group %s to %s: dead letter: %s", gid, group.receiver, flush.dead.reason)
 
-    async def flush_once(self) -> int:
+    async def _round_silences(self) -> list[Silence]:
+        return self._silences
+
+    async def claim(self, room: int) -> list[asyncio.Task]:
+        """Claim up to ``room`` due groups and start flushing each; the started tasks."""
         lease = self.delivery.lease.total_seconds()
-        ids = await self.ledger.claim(time.time(), lease, self.delivery.batch)
-        if ids:
-            await asyncio.gather(*(self.flush_group(gid) for gid in ids))
-        return len(ids)
+        ids = await self.ledger.claim(time.time(), lease, room)
+        if not ids:
+            return []
+        # Read once for all the groups claimed together.
+        self._silences = await self.silences.all()
+        return [asyncio.create_task(self.flush_group(gid), name=f"flush-{gid}") for gid in ids]
 
     # Running --------------------------------------------------------------------------
 
@@ -199,14 +217,31 @@ class Notifier:
             await self.consume_once(block_ms)
 
     async def _flush_loop(self, stop: asyncio.Event) -> None:
+        """Keep up to ``delivery.batch`` groups in flight: a slow receiver holds only its own
+        groups, never the others' (no waiting for a whole round to finish)."""
         poll = self.delivery.poll_interval.total_seconds()
-        while not stop.is_set():
-            if await self.flush_once():
-                continue
-            next_due = await self.ledger.next_due()
-            wait = poll if next_due is None else min(poll, max(0.0, next_due - time.time()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=max(wait, 0.005))
+        inflight: set[asyncio.Task] = set()
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            while not stop.is_set():
+                room = self.delivery.batch - len(inflight)
+                if room > 0:
+                    inflight.update(await self.claim(room))
+                next_due = await self.ledger.next_due()
+                wait = poll if next_due is None else min(poll, max(0.0, next_due - time.time()))
+                done, _ = await asyncio.wait(
+                    {*inflight, stopping},
+                    timeout=max(wait, 0.005),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                inflight -= done
+        finally:
+            stopping.cancel()
+            if inflight:
+                # Let sends under way finish and be recorded (each is bounded by the timeout).
+                await asyncio.wait(inflight, timeout=self.delivery.timeout.total_seconds() + 5)
+                for task in inflight:
+                    task.cancel()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop`` is set. A failing loop stops the other and the error propagates."""

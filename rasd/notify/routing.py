@@ -66,13 +66,17 @@ def matches(match: RouteMatch, alert: Alert) -> bool:
 
 
 def _resolve(route: Route, parent: ResolvedRoute, path: str) -> ResolvedRoute:
+    def pick(name: str):
+        own = getattr(route, name)
+        return getattr(parent, name) if own is None else own
+
     return ResolvedRoute(
         path=path,
-        receiver=route.receiver or parent.receiver,
-        group_by=parent.group_by if route.group_by is None else route.group_by,
-        group_wait=route.group_wait or parent.group_wait,
-        group_interval=route.group_interval or parent.group_interval,
-        repeat_interval=route.repeat_interval or parent.repeat_interval,
+        receiver=pick("receiver"),
+        group_by=pick("group_by"),
+        group_wait=pick("group_wait"),
+        group_interval=pick("group_interval"),
+        repeat_interval=pick("repeat_interval"),
     )
 
 

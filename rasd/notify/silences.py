@@ -21,9 +21,17 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from rasd.models import Alert, utcnow
+from rasd.notify.receivers import did_you_mean
 from rasd.settings import Settings
 
 Label = Literal["rule", "severity", "kind", "tags", "places", "key", "title"]
@@ -71,7 +79,13 @@ class SilenceMatcher(BaseModel):
         if not found:
             raise ValueError(f"expected name=value, name!=value, name=~re or name!~re: {text!r}")
         name, op, value = found.groups()
-        return cls(name=name, op=op, value=value)
+        labels = Label.__args__
+        if name not in labels:
+            raise ValueError(f"unknown label {name!r}" + did_you_mean(name, labels))
+        try:
+            return cls(name=name, op=op, value=value)
+        except ValidationError as exc:
+            raise ValueError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
 
     @cached_property
     def _regex(self) -> re.Pattern:
@@ -109,8 +123,9 @@ class Silence(BaseModel):
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> Silence:
-        if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
+        # Equal is allowed: that is how a silence expired before it began is stored.
+        if self.ends_at < self.starts_at:
+            raise ValueError("ends_at must not be before starts_at")
         return self
 
     def state(self, now: datetime) -> Literal["pending", "active", "expired"]:
@@ -151,9 +166,12 @@ class SilenceStore:
         author: str,
         starts_at: datetime | None = None,
     ) -> Silence:
+        starts_at = starts_at or utcnow()
+        if ends_at <= max(starts_at, utcnow()):
+            raise ValueError("a silence must end in the future and after it starts")
         silence = Silence(
             matchers=tuple(matchers),
-            starts_at=starts_at or utcnow(),
+            starts_at=starts_at,
             ends_at=ends_at,
             comment=comment,
             author=author,

@@ -42,11 +42,12 @@ def compose(text: str, path: str) -> yaml.Node | None:
         raise ConfigInvalid([ConfigError(path, line, column, str(exc.problem))]) from None
 
 
-def locate(root: yaml.Node | None, loc: tuple) -> tuple[int, int]:
+def locate(root: yaml.Node | None, loc: tuple, *, key: bool = False) -> tuple[int, int]:
     """Line and column (1-based) of the deepest node on a pydantic error location.
 
     Location parts that are not in the document (a discriminated union's tag, for example)
-    are skipped. For an unknown key the key itself is pointed at, not its value.
+    are skipped. With ``key``, the last part's key is pointed at rather than its value (for
+    an unknown key).
     """
     node = root
     best = node
@@ -62,8 +63,8 @@ def locate(root: yaml.Node | None, loc: tuple) -> tuple[int, int]:
             )
             if found is None:
                 continue
-            key, node = found
-            best = key if index == len(loc) - 1 else node
+            node = found[1]
+            best = found[0] if key and index == len(loc) - 1 else node
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
             if part >= len(node.value):
                 break
@@ -76,7 +77,7 @@ def locate(root: yaml.Node | None, loc: tuple) -> tuple[int, int]:
 def validation_errors(exc: ValidationError, root: yaml.Node | None, path: str) -> list[ConfigError]:
     errors = []
     for error in exc.errors(include_url=False):
-        line, column = locate(root, tuple(error["loc"]))
+        line, column = locate(root, tuple(error["loc"]), key=error["type"] == "extra_forbidden")
         where = ".".join(str(p) for p in error["loc"])
         message = error["msg"][0].lower() + error["msg"][1:]
         errors.append(ConfigError(path, line, column, f"{message} ({where})" if where else message))

@@ -15,8 +15,9 @@ MAX_ARTICLES = 5
 
 
 def ordered(alerts: Sequence[Alert]) -> list[Alert]:
-    """Worst first, then newest first."""
-    return sorted(alerts, key=lambda a: (-a.severity.rank, -a.created_at.timestamp()))
+    """Worst first, then newest first (then by key, so a message never depends on the order
+    Redis returned a group's alerts in)."""
+    return sorted(alerts, key=lambda a: (-a.severity.rank, -a.created_at.timestamp(), a.key))
 
 
 def top_severity(alerts: Sequence[Alert]) -> Severity:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from email.message import EmailMessage
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formatdate, make_msgid
 from html import escape
 
@@ -93,13 +95,15 @@ def html_body(alerts: Sequence[Alert]) -> str:
     )
 
 
-def email_message(alerts: Sequence[Alert], *, sender: str, to: Sequence[str]) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = subject(alerts)
+def email_message(alerts: Sequence[Alert], *, sender: str, to: Sequence[str]) -> MIMEMultipart:
+    # The classic MIME classes rather than EmailMessage: CPython 3.11's modern header folder
+    # drops the space where it splits a long non-ASCII subject into encoded words.
+    message = MIMEMultipart("alternative")
+    message["Subject"] = Header(subject(alerts), "utf-8")
     message["From"] = sender
     message["To"] = ", ".join(to)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="rasd")
-    message.set_content(text_body(alerts), charset="utf-8")
-    message.add_alternative(html_body(alerts), subtype="html", charset="utf-8")
+    message.attach(MIMEText(text_body(alerts), "plain", "utf-8"))
+    message.attach(MIMEText(html_body(alerts), "html", "utf-8"))
     return message

@@ -10,13 +10,15 @@ import smtplib
 import ssl
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, FilePath, model_validator
 
 from rasd.models import Alert
 from rasd.notify.messages.email import email_message
 from rasd.notify.receivers.base import DeliveryError, Outcome, Receiver, ReceiverConfig
+
+Address = Annotated[str, Field(pattern=r"^[^\s@,<>]+@[^\s@,<>]+$")]
 
 
 class EmailConfig(ReceiverConfig):
@@ -26,8 +28,10 @@ class EmailConfig(ReceiverConfig):
     security: Literal["starttls", "tls", "none"] = "starttls"
     username_env: str | None = None
     password_env: str | None = None
-    sender: str = Field(alias="from", pattern=r"^[^\s@]+@[^\s@]+$")
-    to: tuple[str, ...] = Field(min_length=1)
+    # A CA bundle to verify the server with, for a relay whose certificate a private CA signed.
+    ca_file: FilePath | None = None
+    sender: Address = Field(alias="from")
+    to: tuple[Address, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _auth_pair(self) -> EmailConfig:
@@ -54,11 +58,14 @@ class EmailReceiver(Receiver):
         c = self.config
         message = email_message(alerts, sender=c.sender, to=c.to)
         try:
-            smtp_class = smtplib.SMTP_SSL if c.security == "tls" else smtplib.SMTP
-            kwargs = {"context": ssl.create_default_context()} if c.security == "tls" else {}
-            with smtp_class(c.host, c.port, timeout=self.timeout, **kwargs) as smtp:
+            context = ssl.create_default_context(cafile=c.ca_file)
+            if c.security == "tls":
+                smtp = smtplib.SMTP_SSL(c.host, c.port, timeout=self.timeout, context=context)
+            else:
+                smtp = smtplib.SMTP(c.host, c.port, timeout=self.timeout)
+            with smtp:
                 if c.security == "starttls":
-                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.starttls(context=context)
                 if c.username_env:
                     smtp.login(self.secret("username_env"), self.secret("password_env"))
                 refused = smtp.send_message(message)
