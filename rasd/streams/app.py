@@ -98,7 +98,8 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
     )
     rule_state = app.Table(
         "rule-state",
-        schema=faust.Schema(key_serializer="raw", value_serializer="json"),
+        # Keys and values in faust's default JSON: changelog recovery decodes with the defaults.
+        key_type=str,
         partitions=settings.topic_partitions,
     )
     sites = {p.id for p in default_gazetteer().places if p.kind in ("city", "site")}
@@ -160,7 +161,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
         async for event in stream.events():
             rule_id = event.key.decode()
             candidate = Candidate.model_validate_json(event.value)
-            stored = rule_state.get(event.key)
+            stored = rule_state.get(rule_id)
             state = RuleState.model_validate(stored) if stored else RuleState(rule_id=rule_id)
             state, revisions = advance(
                 state, candidate, runtime.rule_sync.rules.get(rule_id), limits
@@ -173,7 +174,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
                         key=revision.alert.key.encode(),
                         value=revision.alert.model_dump_json().encode(),
                     )
-            rule_state[event.key] = state.model_dump(mode="json")
+            rule_state[rule_id] = state.model_dump(mode="json")
 
     @app.timer(interval=config.rules_poll_interval, on_leader=True)
     async def publish_rules():

@@ -27,10 +27,18 @@ FAST = {
 }
 
 
+# Workers started by a test and not killed on purpose: one that exits fails the wait at once.
+RUNNING: list[Worker] = []
+
+
 def wait_for(check: Callable[[], object], timeout: float, what: str, interval: float = 0.1):
     """Poll ``check`` until it returns something true; fail with ``what`` after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
+        for worker in RUNNING:
+            if not worker.alive():
+                tail = "\n".join(worker.log_text().splitlines()[-30:])
+                raise AssertionError(f"worker exited while waiting for {what}:\n{tail}")
         result = check()
         if result:
             return result
@@ -67,15 +75,20 @@ class Worker:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
+        RUNNING.append(self)
         return self
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no final commit, no producer flush."""
+        if self in RUNNING:
+            RUNNING.remove(self)
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(timeout=10)
 
     def stop(self, timeout: float = 15.0) -> None:
+        if self in RUNNING:
+            RUNNING.remove(self)
         if self.proc is None or self.proc.poll() is not None:
             return
         self.proc.send_signal(signal.SIGTERM)
@@ -150,3 +163,13 @@ def group_members(settings: Settings) -> int:
     finally:
         admin.close()
     return len(group.members) if group.state == "Stable" else 0
+
+
+def wait_outbox(settings: Settings, count: int, timeout: float) -> list[tuple[str, int, Alert]]:
+    """The outbox once it holds at least ``count`` entries."""
+
+    def enough():
+        entries = outbox(settings)
+        return entries if len(entries) >= count else None
+
+    return wait_for(enough, timeout, f"{count} outbox entries")
