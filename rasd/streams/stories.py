@@ -53,7 +53,7 @@ class Candidate(_State):
     match: Match
     article: StoryArticle
     seen_at: datetime
-    signature: list[int] = Field(default_factory=list)
+    signature: str = ""
     # The match's places that name one city or site (not a country or region).
     sites: list[str] = Field(default_factory=list)
 
@@ -70,7 +70,8 @@ class Story(_State):
     langs: list[str] = Field(default_factory=list)
     article_ids: list[str] = Field(default_factory=list)
     articles: list[StoryArticle] = Field(default_factory=list)
-    signatures: list[list[int]] = Field(default_factory=list)
+    # The first report's signature and the latest ones (a story drifts as it develops).
+    signatures: list[str] = Field(default_factory=list)
     terms: list[TermHit] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
 
@@ -92,6 +93,9 @@ class RuleState(_State):
     windows: dict[str, Window] = Field(default_factory=dict)
 
 
+_MAX_SIGNATURES = 4
+
+
 @dataclass(frozen=True)
 class Limits:
     window: timedelta
@@ -109,8 +113,7 @@ class Revision:
 def advance(
     state: RuleState, candidate: Candidate, rule: RuleLike | None, limits: Limits
 ) -> tuple[RuleState, list[Revision]]:
-    """Apply one candidate; return the new state and the alert revisions it causes."""
-    state = state.model_copy(deep=True)
+    """Apply one candidate to ``state`` (changed in place); return it and the alert revisions."""
     now = candidate.seen_at
     state.clock = max(state.clock, now) if state.clock else now
     _expire(state, limits)
@@ -192,7 +195,8 @@ def _attach(story: Story, candidate: Candidate, limits: Limits) -> list[str]:
     # The first report stays (it is the headline); the latest ones follow it.
     latest = [*story.articles[1:], candidate.article][-(limits.max_articles - 1) :]
     story.articles = [story.articles[0], *latest] if limits.max_articles > 1 else story.articles
-    story.signatures = [*story.signatures, candidate.signature][-limits.max_articles :]
+    story.signatures = [story.signatures[0], *story.signatures[1:], candidate.signature]
+    del story.signatures[1 : -(_MAX_SIGNATURES - 1)]
     new_places = [p for p in candidate.match.places if p not in story.places]
     story.places += new_places
     story.sites += [s for s in candidate.sites if s not in story.sites]

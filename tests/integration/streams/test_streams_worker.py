@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from streams_harness import outbox, produce, read_topic, wait_outbox
+from streams_harness import group_members, outbox, produce, read_topic, wait_for, wait_outbox
 
 from rasd.models import Article, Match
 
@@ -143,3 +143,23 @@ def test_kill_9_mid_stream_then_restart_loses_and_duplicates_nothing(settings, r
         producer.join(timeout=30)
     entries = wait_outbox(settings, stories * reports, STARTUP)
     assert_one_alert_per_story(wait_settled(settings, entries), stories, reports)
+
+
+def test_two_workers_share_the_partitions_and_match_every_article_once(
+    settings, rules_dir, workers
+):
+    (rules_dir / "withdrawal.yaml").write_text(WITHDRAWAL, encoding="utf-8")
+    workers()
+    workers()
+    wait_for(lambda: group_members(settings) == 2, STARTUP, "both workers in the group")
+    stories, reports = 60, 2
+    articles = story_stream(stories, reports)
+    produce(settings, articles)
+
+    entries = wait_settled(settings, wait_outbox(settings, stories * reports, 30))
+    assert_one_alert_per_story(entries, stories, reports)
+    matches = [
+        Match.model_validate_json(r.value) for r in read_topic(settings, "matches", len(articles))
+    ]
+    assert Counter(m.article_id for m in matches) == Counter(a.id for a in articles)
+    assert group_members(settings) == 2
