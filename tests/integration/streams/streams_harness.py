@@ -155,14 +155,30 @@ def read_topic(settings: Settings, name: str, expected: int, timeout: float = 10
     return records
 
 
-def group_members(settings: Settings) -> int:
+def group_members(settings: Settings, admin: KafkaAdminClient | None = None) -> int:
     """How many members the workers' consumer group has once it is stable (else 0)."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
+    own = admin is None
+    admin = admin or KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
     try:
         (group,) = admin.describe_consumer_groups([settings.group("streams")])
     finally:
-        admin.close()
+        if own:
+            admin.close()
     return len(group.members) if group.state == "Stable" else 0
+
+
+def wait_group(settings: Settings, members: int, timeout: float) -> None:
+    """Wait until the workers' group is stable with ``members`` members."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
+    try:
+        wait_for(
+            lambda: group_members(settings, admin) == members,
+            timeout,
+            f"{members} workers in a stable group",
+            interval=0.25,
+        )
+    finally:
+        admin.close()
 
 
 def wait_outbox(settings: Settings, count: int, timeout: float) -> list[tuple[str, int, Alert]]:

@@ -9,7 +9,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from streams_harness import group_members, outbox, produce, read_topic, wait_for, wait_outbox
+from streams_harness import (
+    group_members,
+    outbox,
+    produce,
+    read_topic,
+    wait_group,
+    wait_outbox,
+)
 
 from rasd.models import Article, Match
 
@@ -151,7 +158,7 @@ def test_two_workers_share_the_partitions_and_match_every_article_once(
     (rules_dir / "withdrawal.yaml").write_text(WITHDRAWAL, encoding="utf-8")
     workers()
     workers()
-    wait_for(lambda: group_members(settings) == 2, STARTUP, "both workers in the group")
+    wait_group(settings, 2, STARTUP)
     stories, reports = 60, 2
     articles = story_stream(stories, reports)
     produce(settings, articles)
