@@ -227,30 +227,48 @@ def _story_alert(rule_id: str, story: Story, rule: RuleLike | None) -> Alert:
 def _escalate(
     state: RuleState, story: Story, places: list[str], rule: RuleLike, policy: Escalation
 ) -> list[Revision]:
+    """Count the story in its places' windows; one alert for the places that reach the threshold.
+
+    Places nest (a story in Kirkuk is also in Iraq), so one story often takes several places
+    over the threshold at once: they share one alert rather than page once per level.
+    """
     size = policy.window.total_seconds()
     epoch = story.last_at.timestamp()
     start = datetime.fromtimestamp(epoch - epoch % size, UTC)
-    revisions = []
+    crossed: list[Window] = []
     for place in places:
         key = f"{place}|{start.isoformat()}|{size:g}"
         window = state.windows.setdefault(key, Window(place=place, start=start, size=size))
         if story.id in window.stories:
             continue
         window.stories.append(story.id)
-        if window.alerted or len(window.stories) < policy.threshold:
-            continue
-        window.alerted = True
-        alert = Alert(
-            key=f"escalation:{rule.id}:{place}:{start.isoformat()}",
-            kind="escalation",
-            severity=policy.severity,
-            rule=rule.id,
-            title=f"{rule.title}: {len(window.stories)} stories in {place} within {policy.window}",
-            tags=tuple(story.tags),
-            articles=tuple(s.articles[0] for s in state.stories if s.id in window.stories),
-            places=(place,),
-            counts={"stories": len(window.stories)},
-            created_at=story.last_at,
-        )
-        revisions.append(Revision(alert, 0))
-    return revisions
+        if not window.alerted and len(window.stories) >= policy.threshold:
+            window.alerted = True
+            crossed.append(window)
+    if not crossed:
+        return []
+    names = [w.place for w in crossed]
+    counted = {sid for w in crossed for sid in w.stories}
+    count = max(len(w.stories) for w in crossed)
+    alert = Alert(
+        key=f"escalation:{rule.id}:{'+'.join(names)}:{start.isoformat()}",
+        kind="escalation",
+        severity=policy.severity,
+        rule=rule.id,
+        title=f"{rule.title}: {count} stories in {', '.join(names)} "
+        f"within {_duration(policy.window)}",
+        tags=tuple(story.tags),
+        articles=tuple(s.articles[0] for s in state.stories if s.id in counted),
+        places=tuple(names),
+        counts={"stories": count, **{w.place: len(w.stories) for w in crossed}},
+        created_at=story.last_at,
+    )
+    return [Revision(alert, 0)]
+
+
+def _duration(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
