@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -104,7 +105,11 @@ class Worker:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-def produce(settings: Settings, records: Iterable[Article | tuple[bytes, bytes]]) -> None:
+def produce(
+    settings: Settings,
+    records: Iterable[Article | tuple[bytes, bytes]],
+    partition: int | None = None,
+) -> None:
     """Send articles (or raw key/value pairs) to the articles topic and wait for the acks."""
     producer = KafkaProducer(bootstrap_servers=settings.kafka_servers, acks="all")
     try:
@@ -113,7 +118,7 @@ def produce(settings: Settings, records: Iterable[Article | tuple[bytes, bytes]]
                 key, value = record.id.encode(), record.model_dump_json().encode()
             else:
                 key, value = record
-            producer.send(settings.topic("articles"), key=key, value=value)
+            producer.send(settings.topic("articles"), key=key, value=value, partition=partition)
         producer.flush(timeout=30)
     finally:
         producer.close(timeout=5)
@@ -189,3 +194,22 @@ def wait_outbox(settings: Settings, count: int, timeout: float) -> list[tuple[st
         return entries if len(entries) >= count else None
 
     return wait_for(enough, timeout, f"{count} outbox entries")
+
+
+def loaded_rules(settings: Settings) -> list[dict[str, str]]:
+    """The rule versions each running worker says it uses."""
+    client = redis.Redis.from_url(settings.redis_dsn, decode_responses=True)
+    try:
+        values = client.hvals(settings.key("rules", "loaded"))
+    finally:
+        client.close()
+    return [json.loads(v)["rules"] for v in values]
+
+
+def rule_errors(settings: Settings) -> dict[str, list[str]]:
+    client = redis.Redis.from_url(settings.redis_dsn, decode_responses=True)
+    try:
+        errors = client.hgetall(settings.key("rules", "errors"))
+    finally:
+        client.close()
+    return {where: json.loads(v) for where, v in errors.items()}
