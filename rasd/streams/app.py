@@ -60,6 +60,34 @@ class Runtime(mode.Service):
             await self.redis.aclose()
 
 
+class _StateCache:
+    """Rule states as objects, in front of the changelogged table of their JSON.
+
+    Decoding a rule's state on every event would cost as much as the grouping itself. The
+    cache remembers which table value each object came from: after a rebalance or a recovery
+    the table holds other values, and the object is decoded afresh from the table.
+    """
+
+    def __init__(self, table):
+        self._table = table
+        self._objects: dict[str, tuple[object, RuleState]] = {}
+
+    def get(self, rule_id: str) -> RuleState:
+        stored = self._table.get(rule_id)
+        cached = self._objects.get(rule_id)
+        if cached is not None and stored is not None and cached[0] is stored:
+            return cached[1]
+        return RuleState.model_validate(stored) if stored else RuleState(rule_id=rule_id)
+
+    def put(self, rule_id: str, state: RuleState) -> None:
+        stored = state.model_dump(mode="json")
+        self._table[rule_id] = stored
+        self._objects[rule_id] = (stored, state)
+
+    def forget(self, rule_id: str) -> None:
+        self._objects.pop(rule_id, None)
+
+
 def _reason(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         first = exc.errors(include_url=False)[0]
@@ -98,9 +126,11 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
     )
     rule_state = app.Table(
         "rule-state",
-        schema=faust.Schema(key_serializer="raw", value_serializer="json"),
+        # Keys and values in faust's default JSON: changelog recovery decodes with the defaults.
+        key_type=str,
         partitions=settings.topic_partitions,
     )
+    states = _StateCache(rule_state)
     sites = {p.id for p in default_gazetteer().places if p.kind in ("city", "site")}
     limits = Limits(
         window=timedelta(seconds=config.story_window),
@@ -160,20 +190,23 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
         async for event in stream.events():
             rule_id = event.key.decode()
             candidate = Candidate.model_validate_json(event.value)
-            stored = rule_state.get(event.key)
-            state = RuleState.model_validate(stored) if stored else RuleState(rule_id=rule_id)
-            state, revisions = advance(
-                state, candidate, runtime.rule_sync.rules.get(rule_id), limits
-            )
-            # Outbox first, state second: if the worker dies in between, the replay computes
-            # the same revisions and the outbox recognises them.
-            for revision in revisions:
-                if await runtime.outbox.write(revision.alert, revision.revision):
-                    await alerts.send(
-                        key=revision.alert.key.encode(),
-                        value=revision.alert.model_dump_json().encode(),
-                    )
-            rule_state[event.key] = state.model_dump(mode="json")
+            state = states.get(rule_id)
+            try:
+                state, revisions = advance(
+                    state, candidate, runtime.rule_sync.rules.get(rule_id), limits
+                )
+                # Outbox first, state second: if the worker dies in between, the replay
+                # computes the same revisions and the outbox recognises them.
+                for revision in revisions:
+                    if await runtime.outbox.write(revision.alert, revision.revision):
+                        await alerts.send(
+                            key=revision.alert.key.encode(),
+                            value=revision.alert.model_dump_json().encode(),
+                        )
+            except BaseException:
+                states.forget(rule_id)  # the cached object may be half-changed
+                raise
+            states.put(rule_id, state)
 
     @app.timer(interval=config.rules_poll_interval, on_leader=True)
     async def publish_rules():

@@ -9,6 +9,10 @@ to the log, the ``rasd_rule_errors_total`` metric and the Redis hash ``<ns>:rule
 them. Each worker publishes once at start-up; afterwards only faust's leader does, every
 ``rules_poll_interval`` seconds (see :mod:`rasd.streams.app`).
 
+Each worker records the rule versions it uses in the Redis hash ``<ns>:rules:loaded`` (field =
+``host:pid``, value = JSON ``{"rules": {id: version}, "at": time}``), so that one can see that
+all workers agree.
+
 **Reading.** :class:`RuleSync` reads the whole topic from the beginning with a group-less
 consumer in every worker, keeps the last good :class:`~rasd.rules.Rule` per id and recompiles
 the :class:`~rasd.rules.Matcher` when something changed. All workers read the same log, so they
@@ -20,6 +24,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -130,6 +136,7 @@ class RuleSync:
         self.records: dict[str, PublishedRule] = {}
         self.rules: dict[str, Rule] = {}
         self._redis = redis_client
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self._matcher: Matcher | None = None
         self._consumer = None
         self._producer = None
@@ -161,6 +168,7 @@ class RuleSync:
         await self.catch_up()
         if publish:
             await self.publish()
+        await self._report_loaded()
         self.ready.set()
         self._task = asyncio.create_task(self._follow(), name="rasd-rule-sync")
 
@@ -168,6 +176,7 @@ class RuleSync:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+            await self._redis.hdel(self.settings.key("rules", "loaded"), self.worker_id)
         for client in (self._consumer, self._producer):
             if client is not None:
                 await client.stop()
@@ -217,6 +226,14 @@ class RuleSync:
             self._matcher = None
             RULES_LOADED.set(len(self.rules))
             log.info("rule set now has %d rule(s): %s", len(self.rules), sorted(self.rules))
+            await self._report_loaded()
+
+    async def _report_loaded(self) -> None:
+        """Say which rule versions this worker uses (the console compares the workers)."""
+        loaded = {"rules": {i: r.version for i, r in sorted(self.rules.items())}, "at": utcnow()}
+        await self._redis.hset(
+            self.settings.key("rules", "loaded"), self.worker_id, json.dumps(loaded, default=str)
+        )
 
     async def _apply(self, rule_id: str, raw: bytes | None) -> bool:
         error_field = f"topic:{rule_id}"

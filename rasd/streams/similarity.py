@@ -1,13 +1,16 @@
 """How alike two reports are: MinHash signatures over their analysed words.
 
-A signature is a fixed-size list of integers, so a story keeps one per report in its table
-state whatever the article's length, and comparing two is a vectorised equality count: the
-fraction of equal positions estimates the Jaccard similarity of the two word sets.
+A signature is a fixed number of 32-bit integers (base64 text in records and table state), so
+a story keeps a few per report whatever the articles' length, and comparing two is a vectorised
+equality count: the fraction of equal positions estimates the Jaccard similarity of the two
+word sets.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import base64
+from collections.abc import Iterable
+from functools import lru_cache
 
 import numpy as np
 from datasketch import MinHash
@@ -34,24 +37,32 @@ def words(forms: Iterable[str]) -> set[str]:
     return {f for f in forms if len(f) >= _MIN_LENGTH and f not in _STOPWORDS}
 
 
-def signature(forms: Iterable[str]) -> list[int]:
+def signature(forms: Iterable[str]) -> str:
     """MinHash signature of a set of analysed word forms; empty when no word counts."""
     chosen = words(forms)
     if not chosen:
-        return []
+        return ""
     minhash = MinHash(num_perm=NUM_PERM, seed=_SEED)
     minhash.update_batch([w.encode() for w in sorted(chosen)])
-    return [int(v) for v in minhash.hashvalues]
+    return base64.b64encode(minhash.hashvalues.astype("<u4").tobytes()).decode()
 
 
-def similarity(a: Sequence[int], b: Sequence[int]) -> float:
+@lru_cache(maxsize=4096)
+def _values(sig: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(sig), dtype="<u4")
+
+
+def similarity(a: str, b: str) -> float:
     """Estimated Jaccard similarity of the word sets behind two signatures (0 if one is empty)."""
-    if len(a) != len(b) or not a:
+    if not a or not b:
         return 0.0
-    return float(np.count_nonzero(np.asarray(a) == np.asarray(b))) / len(a)
+    x, y = _values(a), _values(b)
+    if len(x) != len(y):
+        return 0.0
+    return float(np.count_nonzero(x == y)) / len(x)
 
 
-def article_signature(title: str, summary: str, lang: str | None) -> list[int]:
+def article_signature(title: str, summary: str, lang: str | None) -> str:
     """Signature of a report's title and summary, as the analyser reads them."""
     tokens = analyse(f"{title}\n{summary}", lang)
     return signature(t.key for t in tokens if t.text.casefold() not in _STOPWORDS)

@@ -53,7 +53,7 @@ class Candidate(_State):
     match: Match
     article: StoryArticle
     seen_at: datetime
-    signature: list[int] = Field(default_factory=list)
+    signature: str = ""
     # The match's places that name one city or site (not a country or region).
     sites: list[str] = Field(default_factory=list)
 
@@ -70,7 +70,8 @@ class Story(_State):
     langs: list[str] = Field(default_factory=list)
     article_ids: list[str] = Field(default_factory=list)
     articles: list[StoryArticle] = Field(default_factory=list)
-    signatures: list[list[int]] = Field(default_factory=list)
+    # The first report's signature and the latest ones (a story drifts as it develops).
+    signatures: list[str] = Field(default_factory=list)
     terms: list[TermHit] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
 
@@ -92,6 +93,9 @@ class RuleState(_State):
     windows: dict[str, Window] = Field(default_factory=dict)
 
 
+_MAX_SIGNATURES = 4
+
+
 @dataclass(frozen=True)
 class Limits:
     window: timedelta
@@ -109,8 +113,7 @@ class Revision:
 def advance(
     state: RuleState, candidate: Candidate, rule: RuleLike | None, limits: Limits
 ) -> tuple[RuleState, list[Revision]]:
-    """Apply one candidate; return the new state and the alert revisions it causes."""
-    state = state.model_copy(deep=True)
+    """Apply one candidate to ``state`` (changed in place); return it and the alert revisions."""
     now = candidate.seen_at
     state.clock = max(state.clock, now) if state.clock else now
     _expire(state, limits)
@@ -192,7 +195,8 @@ def _attach(story: Story, candidate: Candidate, limits: Limits) -> list[str]:
     # The first report stays (it is the headline); the latest ones follow it.
     latest = [*story.articles[1:], candidate.article][-(limits.max_articles - 1) :]
     story.articles = [story.articles[0], *latest] if limits.max_articles > 1 else story.articles
-    story.signatures = [*story.signatures, candidate.signature][-limits.max_articles :]
+    story.signatures = [story.signatures[0], *story.signatures[1:], candidate.signature]
+    del story.signatures[1 : -(_MAX_SIGNATURES - 1)]
     new_places = [p for p in candidate.match.places if p not in story.places]
     story.places += new_places
     story.sites += [s for s in candidate.sites if s not in story.sites]
@@ -223,30 +227,48 @@ def _story_alert(rule_id: str, story: Story, rule: RuleLike | None) -> Alert:
 def _escalate(
     state: RuleState, story: Story, places: list[str], rule: RuleLike, policy: Escalation
 ) -> list[Revision]:
+    """Count the story in its places' windows; one alert for the places that reach the threshold.
+
+    Places nest (a story in Kirkuk is also in Iraq), so one story often takes several places
+    over the threshold at once: they share one alert rather than page once per level.
+    """
     size = policy.window.total_seconds()
     epoch = story.last_at.timestamp()
     start = datetime.fromtimestamp(epoch - epoch % size, UTC)
-    revisions = []
+    crossed: list[Window] = []
     for place in places:
         key = f"{place}|{start.isoformat()}|{size:g}"
         window = state.windows.setdefault(key, Window(place=place, start=start, size=size))
         if story.id in window.stories:
             continue
         window.stories.append(story.id)
-        if window.alerted or len(window.stories) < policy.threshold:
-            continue
-        window.alerted = True
-        alert = Alert(
-            key=f"escalation:{rule.id}:{place}:{start.isoformat()}",
-            kind="escalation",
-            severity=policy.severity,
-            rule=rule.id,
-            title=f"{rule.title}: {len(window.stories)} stories in {place} within {policy.window}",
-            tags=tuple(story.tags),
-            articles=tuple(s.articles[0] for s in state.stories if s.id in window.stories),
-            places=(place,),
-            counts={"stories": len(window.stories)},
-            created_at=story.last_at,
-        )
-        revisions.append(Revision(alert, 0))
-    return revisions
+        if not window.alerted and len(window.stories) >= policy.threshold:
+            window.alerted = True
+            crossed.append(window)
+    if not crossed:
+        return []
+    names = [w.place for w in crossed]
+    counted = {sid for w in crossed for sid in w.stories}
+    count = max(len(w.stories) for w in crossed)
+    alert = Alert(
+        key=f"escalation:{rule.id}:{'+'.join(names)}:{start.isoformat()}",
+        kind="escalation",
+        severity=policy.severity,
+        rule=rule.id,
+        title=f"{rule.title}: {count} stories in {', '.join(names)} "
+        f"within {_duration(policy.window)}",
+        tags=tuple(story.tags),
+        articles=tuple(s.articles[0] for s in state.stories if s.id in counted),
+        places=tuple(names),
+        counts={"stories": count, **{w.place: len(w.stories) for w in crossed}},
+        created_at=story.last_at,
+    )
+    return [Revision(alert, 0)]
+
+
+def _duration(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

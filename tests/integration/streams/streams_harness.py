@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -27,10 +28,18 @@ FAST = {
 }
 
 
+# Workers started by a test and not killed on purpose: one that exits fails the wait at once.
+RUNNING: list[Worker] = []
+
+
 def wait_for(check: Callable[[], object], timeout: float, what: str, interval: float = 0.1):
     """Poll ``check`` until it returns something true; fail with ``what`` after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
+        for worker in RUNNING:
+            if not worker.alive():
+                tail = "\n".join(worker.log_text().splitlines()[-30:])
+                raise AssertionError(f"worker exited while waiting for {what}:\n{tail}")
         result = check()
         if result:
             return result
@@ -67,15 +76,20 @@ class Worker:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
+        RUNNING.append(self)
         return self
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no final commit, no producer flush."""
+        if self in RUNNING:
+            RUNNING.remove(self)
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(timeout=10)
 
     def stop(self, timeout: float = 15.0) -> None:
+        if self in RUNNING:
+            RUNNING.remove(self)
         if self.proc is None or self.proc.poll() is not None:
             return
         self.proc.send_signal(signal.SIGTERM)
@@ -91,7 +105,11 @@ class Worker:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-def produce(settings: Settings, records: Iterable[Article | tuple[bytes, bytes]]) -> None:
+def produce(
+    settings: Settings,
+    records: Iterable[Article | tuple[bytes, bytes]],
+    partition: int | None = None,
+) -> None:
     """Send articles (or raw key/value pairs) to the articles topic and wait for the acks."""
     producer = KafkaProducer(bootstrap_servers=settings.kafka_servers, acks="all")
     try:
@@ -100,7 +118,7 @@ def produce(settings: Settings, records: Iterable[Article | tuple[bytes, bytes]]
                 key, value = record.id.encode(), record.model_dump_json().encode()
             else:
                 key, value = record
-            producer.send(settings.topic("articles"), key=key, value=value)
+            producer.send(settings.topic("articles"), key=key, value=value, partition=partition)
         producer.flush(timeout=30)
     finally:
         producer.close(timeout=5)
@@ -142,11 +160,56 @@ def read_topic(settings: Settings, name: str, expected: int, timeout: float = 10
     return records
 
 
-def group_members(settings: Settings) -> int:
+def group_members(settings: Settings, admin: KafkaAdminClient | None = None) -> int:
     """How many members the workers' consumer group has once it is stable (else 0)."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
+    own = admin is None
+    admin = admin or KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
     try:
         (group,) = admin.describe_consumer_groups([settings.group("streams")])
     finally:
-        admin.close()
+        if own:
+            admin.close()
     return len(group.members) if group.state == "Stable" else 0
+
+
+def wait_group(settings: Settings, members: int, timeout: float) -> None:
+    """Wait until the workers' group is stable with ``members`` members."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
+    try:
+        wait_for(
+            lambda: group_members(settings, admin) == members,
+            timeout,
+            f"{members} workers in a stable group",
+            interval=0.25,
+        )
+    finally:
+        admin.close()
+
+
+def wait_outbox(settings: Settings, count: int, timeout: float) -> list[tuple[str, int, Alert]]:
+    """The outbox once it holds at least ``count`` entries."""
+
+    def enough():
+        entries = outbox(settings)
+        return entries if len(entries) >= count else None
+
+    return wait_for(enough, timeout, f"{count} outbox entries")
+
+
+def loaded_rules(settings: Settings) -> list[dict[str, str]]:
+    """The rule versions each running worker says it uses."""
+    client = redis.Redis.from_url(settings.redis_dsn, decode_responses=True)
+    try:
+        values = client.hvals(settings.key("rules", "loaded"))
+    finally:
+        client.close()
+    return [json.loads(v)["rules"] for v in values]
+
+
+def rule_errors(settings: Settings) -> dict[str, list[str]]:
+    client = redis.Redis.from_url(settings.redis_dsn, decode_responses=True)
+    try:
+        errors = client.hgetall(settings.key("rules", "errors"))
+    finally:
+        client.close()
+    return {where: json.loads(v) for where, v in errors.items()}

@@ -106,11 +106,11 @@ def test_a_report_after_the_window_starts_a_new_story():
 def test_replayed_candidates_change_nothing():
     first = [candidate("a1", KIRKUK_AR), candidate("b1", KIRKUK_AR_2, 5)]
     state, out = run(first)
-    again = state
+    before = state.model_dump()
     for c in first:
-        again, revisions = advance(again, c, R(), LIMITS)
+        state, revisions = advance(state, c, R(), LIMITS)
         assert revisions == []
-    assert again.stories == state.stories
+    assert state.model_dump() == before
 
 
 def test_replay_from_scratch_computes_the_same_alerts():
@@ -144,7 +144,8 @@ def test_escalation_fires_once_when_distinct_stories_reach_the_threshold():
     alert = escalations[0].alert
     assert alert.key == "escalation:withdrawal:iraq:2026-01-05T00:00:00+00:00"
     assert alert.severity == Severity.critical
-    assert alert.counts == {"stories": 3}
+    assert alert.counts == {"stories": 3, "iraq": 3}
+    assert alert.title == "Troop withdrawal: 3 stories in iraq within 1d"
     assert {a.article_id for a in alert.articles} == {"s1", "s2", "s3"}
 
 
@@ -193,3 +194,17 @@ def test_a_report_in_the_same_language_needs_similar_words_even_at_the_same_site
     two = candidate("aj2", BASRA, 3, places=("iraq", "k1"), lang="ar", sites=("k1",))
     _, out = run([one, two])
     assert [r.revision for r in out] == [0, 0]
+
+
+def test_nested_places_crossing_together_share_one_escalation():
+    rule = R(escalate=Esc(window=timedelta(hours=1), threshold=2))
+    stream = [
+        candidate("s1", KIRKUK_AR, 0, places=("iraq", "kirkuk")),
+        candidate("s2", BASRA, 1, places=("iraq", "kirkuk")),
+        candidate("s3", "هجوم صاروخي على مطار أربيل الدولي", 2, places=("iraq", "erbil")),
+    ]
+    _, out = run(stream, rule)
+    (escalation,) = [r.alert for r in out if r.alert.kind == "escalation"]
+    assert escalation.key == "escalation:withdrawal:iraq+kirkuk:2026-01-05T10:00:00+00:00"
+    assert escalation.places == ("iraq", "kirkuk")
+    assert escalation.counts == {"stories": 2, "iraq": 2, "kirkuk": 2}
