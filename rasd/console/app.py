@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 from typing import Annotated
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, Form, Request
-from fastapi.exceptions import HTTPException
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException
 
 from rasd.console import api, pages
 from rasd.console.auth import (
@@ -33,12 +33,13 @@ from rasd.settings import Settings
 
 def _local_path(target: str | None) -> str:
     """Where to go after login: only a path on this site (no open redirect)."""
-    if not target:
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/alerts"
+    # Browsers read "/\\host" as "//host"; control characters have no place in a path.
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
         return "/alerts"
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return "/alerts"
-    return target
+    return "/alerts" if parts.scheme or parts.netloc else target
 
 
 def _wants_json(request: Request) -> bool:
@@ -72,7 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
         if _wants_json(request):
             return JSONResponse({"detail": "login required"}, status_code=401)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={target}", status_code=303)
+        return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
 
     @app.exception_handler(CsrfFailed)
     async def _csrf_failed(_request: Request, _exc: CsrfFailed) -> Response:

@@ -49,6 +49,8 @@ def test_dev_user_only_on_the_local_stack():
         ("//evil.example/x", "/alerts"),
         ("javascript:alert(1)", "/alerts"),
         ("rules", "/alerts"),
+        ("/\\evil.example", "/alerts"),
+        ("/x\nSet-Cookie: a=b", "/alerts"),
     ],
 )
 def test_after_login_only_local_paths(target, expected):
