@@ -66,8 +66,14 @@ async def list_alerts(
     summary="Server-sent events: each new or updated alert as it reaches the outbox",
     response_class=StreamingResponse,
 )
-async def live_alerts(request: Request, c: ConsoleDep, flt: FilterDep) -> StreamingResponse:
-    resume = request.headers.get("last-event-id")
+async def live_alerts(
+    request: Request,
+    c: ConsoleDep,
+    flt: FilterDep,
+    after: Annotated[str | None, Query(description="outbox entry id to start after")] = None,
+) -> StreamingResponse:
+    # A reconnecting browser says where it got to; a page says where its list was read.
+    resume = request.headers.get("last-event-id") or after
     start = resume if resume and _is_stream_id(resume) else await c.alerts.last_outbox_id()
 
     async def events():

@@ -31,8 +31,10 @@ async def home() -> RedirectResponse:
 
 @router.get("/alerts")
 async def alerts_page(request: Request, c: ConsoleDep, user: UserDep, flt: api.FilterDep):
+    # The live stream starts where the outbox stood before the list was read: nothing missed.
+    after = await c.alerts.last_outbox_id()
     entries = await c.alerts.recent(flt, 200)
-    query = urlencode({k: v for k, v in flt.model_dump(mode="json").items() if v})
+    params = {k: v for k, v in flt.model_dump(mode="json").items() if v}
     return render(
         request,
         "alerts.html",
@@ -40,7 +42,7 @@ async def alerts_page(request: Request, c: ConsoleDep, user: UserDep, flt: api.F
         entries=entries,
         flt=flt,
         severities=list(Severity),
-        live_url="/api/alerts/live" + (f"?{query}" if query else ""),
+        live_url="/api/alerts/live?" + urlencode({**params, "after": after}),
     )
 
 

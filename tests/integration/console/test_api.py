@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -401,3 +402,15 @@ def test_alert_page_highlights_title_and_summary_hits(console, client):
         '<p class="summary-text" dir="rtl">أفادت مصادر بسقوط <mark>صواريخ</mark> قرب '
         "<mark>قاعدة</mark> عين الأسد الجوية غرب العراق.</p>"
     ) in page
+
+
+def test_live_stream_resumes_after_an_outbox_id(console, client):
+    publish_alert(console.settings, make_alert("before"))
+    page = client.get("/alerts").text
+    live_url = re.search(r'data-live="([^"]+)"', page).group(1).replace("&amp;", "&")
+    assert "after=" in live_url
+    # Written after the page was read but before the browser connected: still delivered.
+    publish_alert(console.settings, make_alert("between"))
+    with client.stream("GET", live_url) as stream:
+        data = next(line for line in stream.iter_lines() if line.startswith("data:"))
+    assert json.loads(data[5:])["key"] == "between"
