@@ -11,6 +11,7 @@ local development stack (``rasd dev up``) starts nothing.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -80,6 +81,12 @@ class Settings(BaseSettings):
         ):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
+
+    @field_validator("console_users", mode="before")
+    @classmethod
+    def _users_json(cls, value: object) -> object:
+        # The environment gives JSON; so may anyone building Settings from strings.
+        return json.loads(value) if isinstance(value, str) else value
 
     @field_validator("console_users")
     @classmethod
