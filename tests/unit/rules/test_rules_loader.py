@@ -173,5 +173,5 @@ def test_yaml_aliases_are_refused_so_a_bomb_cannot_expand():
         for i in range(8)
     )
     (error,) = parse_rules(bomb, "bomb.yaml").errors
-    assert (error.line, error.column) == (2, 10)
+    assert (error.line, error.column) == (2, 8)
     assert "aliases" in error.message
