@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from rasd.models import Article, ArticleField, Match, TermHit
 from rasd.rules.gazetteer import Gazetteer, default_gazetteer
@@ -20,8 +21,7 @@ from rasd.text import analyse, base_lang
 from rasd.text.analysis import detect_lang
 
 
-@dataclass(frozen=True, slots=True)
-class _Hit:
+class _Hit(NamedTuple):
     field: ArticleField
     position: int
     start: int
