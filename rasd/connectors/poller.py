@@ -190,6 +190,11 @@ class RssConnector(Connector):
             return await self._failed(
                 feed, "redis-error", f"{type(exc).__name__}: {exc}", http_status, latency_ms
             )
+        except Exception as exc:  # noqa: BLE001 - one feed's surprise must not end its polling
+            log.exception("feed %s: unexpected error", feed.name)
+            return await self._failed(
+                feed, "internal-error", f"{type(exc).__name__}: {exc}", http_status, latency_ms
+            )
         finally:
             self.polls += 1
 
