@@ -115,10 +115,15 @@ class RssConnector(Connector):
             if not self.leases.owns(feed.name):
                 waiter = asyncio.create_task(self.leases.wait_acquired(feed.name))
                 stopper = asyncio.create_task(self._stopping.wait())
-                await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(
+                    {waiter, stopper},
+                    timeout=self.leases.step_interval,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
                 waiter.cancel()
                 stopper.cancel()
-                delay = 0.0
+                # Held but not trusted (Redis unreachable): look again at the next lease step.
+                delay = 0.0 if self.leases.owns(feed.name) else self.leases.step_interval
                 continue
             delay = await self.poll(feed)
 
