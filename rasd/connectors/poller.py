@@ -151,7 +151,13 @@ class RssConnector(Connector):
             metrics.FETCH_SECONDS.observe(latency_ms / 1000)
             if fetched.not_modified:
                 return await self._succeeded(
-                    feed, "not-modified", interval, http_status=304, latency_ms=latency_ms
+                    feed,
+                    "not-modified",
+                    interval,
+                    http_status=304,
+                    latency_ms=latency_ms,
+                    items_seen=0,
+                    items_new=0,
                 )
             loop = asyncio.get_running_loop()
             parsed: ParsedFeed = await loop.run_in_executor(
