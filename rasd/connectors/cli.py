@@ -59,6 +59,9 @@ def run(
     lease_ttl: float = typer.Option(None, help="Override the feed lease TTL (seconds)."),
 ) -> None:
     """Poll the feeds into the articles topic until SIGTERM/SIGINT (then flush and exit)."""
+    from kafka.errors import KafkaError
+    from redis.exceptions import RedisError
+
     from rasd.connectors.poller import RssConnector
     from rasd.topics import ensure_topics
 
@@ -90,7 +93,11 @@ def run(
 
     async def main() -> None:
         connector = RssConnector(settings, config)
-        await connector.start()
+        try:
+            await connector.start()
+        except (RedisError, KafkaError, OSError) as exc:
+            err.print(f"[red]error:[/red] cannot start: {escape(str(exc) or type(exc).__name__)}")
+            raise typer.Exit(1) from None
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, connector.stop)

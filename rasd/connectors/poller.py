@@ -115,10 +115,15 @@ class RssConnector(Connector):
             if not self.leases.owns(feed.name):
                 waiter = asyncio.create_task(self.leases.wait_acquired(feed.name))
                 stopper = asyncio.create_task(self._stopping.wait())
-                await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(
+                    {waiter, stopper},
+                    timeout=self.leases.step_interval,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
                 waiter.cancel()
                 stopper.cancel()
-                delay = 0.0
+                # Held but not trusted (Redis unreachable): look again at the next lease step.
+                delay = 0.0 if self.leases.owns(feed.name) else self.leases.step_interval
                 continue
             delay = await self.poll(feed)
 
@@ -146,7 +151,13 @@ class RssConnector(Connector):
             metrics.FETCH_SECONDS.observe(latency_ms / 1000)
             if fetched.not_modified:
                 return await self._succeeded(
-                    feed, "not-modified", interval, http_status=304, latency_ms=latency_ms
+                    feed,
+                    "not-modified",
+                    interval,
+                    http_status=304,
+                    latency_ms=latency_ms,
+                    items_seen=0,
+                    items_new=0,
                 )
             loop = asyncio.get_running_loop()
             parsed: ParsedFeed = await loop.run_in_executor(
@@ -189,6 +200,11 @@ class RssConnector(Connector):
         except (RedisError, OSError) as exc:
             return await self._failed(
                 feed, "redis-error", f"{type(exc).__name__}: {exc}", http_status, latency_ms
+            )
+        except Exception as exc:  # noqa: BLE001 - one feed's surprise must not end its polling
+            log.exception("feed %s: unexpected error", feed.name)
+            return await self._failed(
+                feed, "internal-error", f"{type(exc).__name__}: {exc}", http_status, latency_ms
             )
         finally:
             self.polls += 1

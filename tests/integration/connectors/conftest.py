@@ -4,6 +4,7 @@ plus helpers to build connectors and read back the real articles topic."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import socket
 import time
 from collections import Counter
@@ -37,6 +38,11 @@ class FeedServer:
         app.router.add_get("/slow", self.slow)
         app.router.add_get("/loop/{n}", self.loop)
         app.router.add_get("/big", self.big)
+        app.router.add_get("/gzip/{name}", self.gzipped)
+        app.router.add_get("/gzip-bomb", self.gzip_bomb)
+        app.router.add_get("/paced/{n}", self.paced)
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._runner = web.AppRunner(app, access_log=None)
         self.base = ""
 
@@ -94,6 +100,27 @@ class FeedServer:
         n = int(request.match_info["n"])
         raise web.HTTPFound(f"/loop/{(n + 1) % 2}")
 
+    async def gzipped(self, request: web.Request) -> web.Response:
+        body = gzip.compress((FIXTURES / request.match_info["name"]).read_bytes())
+        return web.Response(body=body, headers={"Content-Type": RSS, "Content-Encoding": "gzip"})
+
+    async def gzip_bomb(self, request: web.Request) -> web.Response:
+        # 20 MB of spaces inside a feed, about 20 KB on the wire.
+        body = b'<?xml version="1.0"?><rss version="2.0"><channel>' + b" " * 20_000_000
+        return web.Response(
+            body=gzip.compress(body), headers={"Content-Type": RSS, "Content-Encoding": "gzip"}
+        )
+
+    async def paced(self, request: web.Request) -> web.Response:
+        # Counts how many requests are being answered at once (per-host limit).
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(0.2)  # the answer's own latency, not a synchronisation
+        finally:
+            self.in_flight -= 1
+        return web.Response(body=(FIXTURES / "empty.xml").read_bytes(), content_type=RSS)
+
     async def big(self, request: web.Request) -> web.StreamResponse:
         # Chunked, no Content-Length: the cap must be enforced while streaming.
         response = web.StreamResponse(headers={"Content-Type": RSS})
@@ -126,8 +153,8 @@ def feeds_config(feeds: list[tuple[str, str]], **poller) -> FeedsConfig:
     options = {
         "interval": 1,
         "connect_timeout": 2,
-        "read_timeout": 1,
-        "total_timeout": 5,
+        "read_timeout": 2,
+        "total_timeout": 10,
         "max_bytes": 64_000,
         "max_backoff": 2,
         "lease_ttl": 3,

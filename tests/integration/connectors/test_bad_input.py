@@ -7,6 +7,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from tests.integration.connectors.conftest import (
+    FIXTURES,
     Running,
     closed_port,
     feeds_config,
@@ -37,6 +38,7 @@ FAILURES = [
     ("truncated-xml", "/feed/truncated.xml", "truncated-xml", 200),
     ("entity-bomb", "/feed/entity-bomb.xml", "xml-entities-forbidden", 200),
     ("over-cap", "/big", "too-large", 200),
+    ("gzip-bomb", "/gzip-bomb", "too-large", 200),
     ("not-found", "/status/404", "http-error", 404),
     ("server-error", "/status/500", "http-error", 500),
     ("timeout", "/slow", "timeout", None),
@@ -159,4 +161,22 @@ async def test_conditional_get_sends_etag_back(settings, feed_server):
         await connector.poll_once()
     assert feed_server.conditional_hits == 1
     h = health(settings)["etag"]
-    assert h.status == "not-modified" and h.http_status == 304 and h.items_total == 2
+    assert (h.status, h.http_status, h.items_new, h.items_total) == ("not-modified", 304, 0, 2)
+
+
+async def test_gzip_feed(settings, feed_server):
+    config = feeds_config([("zipped", feed_server.url("/gzip/seed-aljazeera-ar.xml"))])
+    async with Running(settings, config) as connector:
+        await connector.poll_once()
+    h = health(settings)["zipped"]
+    assert (h.status, h.items_new) == ("ok", 3)
+    assert h.bytes == len((FIXTURES / "seed-aljazeera-ar.xml").read_bytes())
+
+
+async def test_per_host_limit(settings, feed_server):
+    config = feeds_config([(f"p{i}", feed_server.url(f"/paced/{i}")) for i in range(6)], per_host=2)
+    async with Running(settings, config) as connector:
+        await connector.poll_once()
+    # At most two at once (how many overlap below that depends on the machine's load).
+    assert 1 <= feed_server.max_in_flight <= 2
+    assert all(h.status == "ok" for h in health(settings).values())

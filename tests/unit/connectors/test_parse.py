@@ -57,3 +57,24 @@ def test_formats():
     rss, atom = parse(doc("seed-aljazeera-ar.xml")), parse(doc("gulfwire-en.atom"))
     assert (rss.lang, len(rss.entries), atom.lang, len(atom.entries)) == ("ar", 3, "en", 2)
     assert parse(doc("empty.xml")).entries == []
+
+
+def test_connect_error_reasons_from_the_cause_chain():
+    import socket
+
+    import httpx
+
+    from rasd.connectors.fetch import _connect_reason
+
+    def chained(cause: BaseException) -> httpx.ConnectError:
+        try:
+            try:
+                raise cause
+            except OSError as exc:
+                raise httpx.ConnectError("All connection attempts failed") from exc
+        except httpx.ConnectError as exc:
+            return exc
+
+    assert _connect_reason(chained(ConnectionRefusedError(111, "x"))) == "connect-refused"
+    assert _connect_reason(chained(socket.gaierror(-2, "Name or service not known"))) == "dns-error"
+    assert _connect_reason(chained(OSError(113, "No route to host"))) == "connect-error"
