@@ -42,6 +42,24 @@ def compose(text: str, path: str) -> yaml.Node | None:
         raise ConfigInvalid([ConfigError(path, line, column, str(exc.problem))]) from None
 
 
+def duplicate_keys(node: yaml.Node | None, path: str) -> list[ConfigError]:
+    """YAML lets a repeated key silently replace the first one; we refuse it."""
+    errors: list[ConfigError] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in seen:
+                    line, column = key.start_mark.line + 1, key.start_mark.column + 1
+                    errors.append(ConfigError(path, line, column, f"duplicate key {key.value!r}"))
+                seen.add(key.value)
+            errors.extend(duplicate_keys(value, path))
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            errors.extend(duplicate_keys(item, path))
+    return errors
+
+
 def locate(root: yaml.Node | None, loc: tuple, *, key: bool = False) -> tuple[int, int]:
     """Line and column (1-based) of the deepest node on a pydantic error location.
 
