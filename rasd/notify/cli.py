@@ -37,10 +37,10 @@ def _load(path: Path | None, strict: bool):
             err.print(str(error), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     _, disabled = build_receivers(config, os.environ)
-    for name, reason in disabled.items():
-        err.print(f"receiver {name} disabled: {reason}", markup=False, soft_wrap=True)
     if strict and disabled:
-        err.print("[red]--strict: every receiver must be usable[/red]")
+        for name, reason in disabled.items():
+            err.print(f"receiver {name} disabled: {reason}", markup=False, soft_wrap=True)
+        err.print("--strict: every receiver must be usable", markup=False)
         raise typer.Exit(2)
     return config, disabled
 
