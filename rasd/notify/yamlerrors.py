@@ -2,7 +2,7 @@
 
 >>> errors = validation_errors(exc, yaml_text, "receivers.yaml")
 >>> str(errors[0])
-'receivers.yaml:4:5: extra inputs are not permitted (slack: urll)'
+'receivers.yaml:4:5: extra inputs are not permitted (receivers.0.slack.urll)'
 """
 
 from __future__ import annotations
