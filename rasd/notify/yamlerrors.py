@@ -1,6 +1,6 @@
 """Map pydantic validation errors back to the YAML line and column they came from.
 
->>> errors = validation_errors(exc, yaml_text, "receivers.yaml")
+>>> errors = validation_errors(exc, compose(text, "receivers.yaml"), "receivers.yaml")
 >>> str(errors[0])
 'receivers.yaml:4:5: extra inputs are not permitted (receivers.0.slack.urll)'
 """
