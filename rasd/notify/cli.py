@@ -37,10 +37,10 @@ def _load(path: Path | None, strict: bool):
             err.print(str(error), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     _, disabled = build_receivers(config, os.environ)
-    for name, reason in disabled.items():
-        err.print(f"receiver {name} disabled: {reason}", markup=False, soft_wrap=True)
     if strict and disabled:
-        err.print("[red]--strict: every receiver must be usable[/red]")
+        for name, reason in disabled.items():
+            err.print(f"receiver {name} disabled: {reason}", markup=False, soft_wrap=True)
+        err.print("--strict: every receiver must be usable", markup=False)
         raise typer.Exit(2)
     return config, disabled
 
@@ -87,6 +87,67 @@ def run(
     asyncio.run(main())
 
 
+async def _with_redis(action):
+    import redis.asyncio as aioredis
+
+    from rasd.cli import settings
+
+    s = settings()
+    client = aioredis.Redis.from_url(s.redis_dsn)
+    try:
+        return await action(client, s)
+    finally:
+        await client.aclose()
+
+
+@notify_app.command("log")
+def delivery_log(
+    limit: int = typer.Option(20, "-n", help="How many entries, newest first."),
+    alert: str | None = typer.Option(None, help="Only this alert key."),
+) -> None:
+    """What happened to recent alerts: queued, sent, retried, silenced, dead..."""
+    from rich.table import Table
+
+    from rasd.cli import out
+    from rasd.notify.history import DeliveryLog
+
+    entries = asyncio.run(_with_redis(lambda c, s: DeliveryLog(c, s).recent(limit)))
+    table = Table("time", "outcome", "receiver", "alerts", "attempt", "error")
+    for e in entries:
+        if alert is None or alert in e.alerts:
+            table.add_row(
+                e.at.strftime("%H:%M:%S"),
+                e.outcome,
+                e.receiver or "-",
+                " ".join(e.alerts),
+                str(e.attempt or ""),
+                e.error or "",
+            )
+    out.print(table)
+
+
+@notify_app.command("dead")
+def dead_letters(limit: int = typer.Option(20, "-n", help="How many, newest first.")) -> None:
+    """Deliveries given up on, with the reason."""
+    from rich.table import Table
+
+    from rasd.cli import out
+    from rasd.notify.history import DeadLetters
+
+    letters = asyncio.run(_with_redis(lambda c, s: DeadLetters(c, s).recent(limit)))
+    table = Table("id", "time", "receiver", "alerts", "attempts", "reason")
+    for d in letters:
+        table.add_row(
+            d.id or "",
+            d.at.strftime("%Y-%m-%d %H:%M:%S"),
+            d.receiver or "-",
+            " ".join(a.key for a in d.alerts),
+            str(d.attempts),
+            d.reason,
+        )
+    out.print(table)
+
+
 def _parse_time(value: str) -> datetime:
     from datetime import UTC
 
@@ -95,17 +156,9 @@ def _parse_time(value: str) -> datetime:
 
 
 async def _with_store(action):
-    import redis.asyncio as aioredis
-
-    from rasd.cli import settings
     from rasd.notify.silences import SilenceStore
 
-    s = settings()
-    client = aioredis.Redis.from_url(s.redis_dsn)
-    try:
-        return await action(SilenceStore(client, s))
-    finally:
-        await client.aclose()
+    return await _with_redis(lambda client, s: action(SilenceStore(client, s)))
 
 
 @silence_app.command("add")

@@ -31,7 +31,14 @@ from pydantic import (
 from rasd.models import Severity
 from rasd.notify.durations import Duration
 from rasd.notify.receivers import Receiver, ReceiverConfig, did_you_mean, receiver_types
-from rasd.notify.yamlerrors import ConfigError, ConfigInvalid, compose, locate, validation_errors
+from rasd.notify.yamlerrors import (
+    ConfigError,
+    ConfigInvalid,
+    compose,
+    duplicate_keys,
+    locate,
+    validation_errors,
+)
 
 GroupLabel = Literal["rule", "severity", "kind", "tags", "places", "key"]
 
@@ -158,6 +165,9 @@ def _friendly(errors: list[ConfigError], exc: ValidationError, root, path: str) 
 
 def parse_config(text: str, path: str) -> NotifyConfigBase:
     root = compose(text, path)
+    duplicates = duplicate_keys(root, path)
+    if duplicates:
+        raise ConfigInvalid(duplicates)
     data = yaml.safe_load(text) if root is not None else None
     if not isinstance(data, dict):
         raise ConfigInvalid([ConfigError(path, 1, 1, "expected a mapping with receivers, route")])

@@ -161,7 +161,17 @@ class Notifier:
             count += await self.ingest(entries)
             if _s(start) == "0-0":
                 break
+        await self._forget_gone_consumers(idle_ms * 10)
         return count
+
+    async def _forget_gone_consumers(self, idle_ms: int) -> None:
+        """Drop consumers (notifiers that are gone) with nothing pending, so the group's
+        consumer list does not grow with every restart. A live one is simply re-created by
+        its next read."""
+        for consumer in await self.redis.xinfo_consumers(self.outbox, self.group_name):
+            name = _s(consumer["name"])
+            if name != self.consumer and consumer["pending"] == 0 and consumer["idle"] > idle_ms:
+                await self.redis.xgroup_delconsumer(self.outbox, self.group_name, name)
 
     async def consume_once(self, block_ms: int) -> int:
         now = time.monotonic()

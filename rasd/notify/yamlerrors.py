@@ -1,8 +1,8 @@
 """Map pydantic validation errors back to the YAML line and column they came from.
 
->>> errors = validation_errors(exc, yaml_text, "receivers.yaml")
+>>> errors = validation_errors(exc, compose(text, "receivers.yaml"), "receivers.yaml")
 >>> str(errors[0])
-'receivers.yaml:4:5: extra inputs are not permitted (slack: urll)'
+'receivers.yaml:4:5: extra inputs are not permitted (receivers.0.slack.urll)'
 """
 
 from __future__ import annotations
@@ -40,6 +40,24 @@ def compose(text: str, path: str) -> yaml.Node | None:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise ConfigInvalid([ConfigError(path, line, column, str(exc.problem))]) from None
+
+
+def duplicate_keys(node: yaml.Node | None, path: str) -> list[ConfigError]:
+    """YAML lets a repeated key silently replace the first one; we refuse it."""
+    errors: list[ConfigError] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in seen:
+                    line, column = key.start_mark.line + 1, key.start_mark.column + 1
+                    errors.append(ConfigError(path, line, column, f"duplicate key {key.value!r}"))
+                seen.add(key.value)
+            errors.extend(duplicate_keys(value, path))
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            errors.extend(duplicate_keys(item, path))
+    return errors
 
 
 def locate(root: yaml.Node | None, loc: tuple, *, key: bool = False) -> tuple[int, int]:

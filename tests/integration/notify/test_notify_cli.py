@@ -84,3 +84,26 @@ def test_notify_check_reports_errors_with_positions(cli, tmp_path, monkeypatch):
     assert cli("notify", "check", "-c", str(path), "--strict").exit_code == 2
     monkeypatch.setenv("A_URL", "https://hooks.example/x")
     assert cli("notify", "check", "-c", str(path), "--strict").exit_code == 0
+
+
+def test_notify_log_and_dead_show_what_happened(cli, settings):
+    from rasd.notify.history import DeadLetter, NotifyKeys, attempt
+
+    async def seed():
+        client = aioredis.Redis.from_url(settings.redis_dsn)
+        keys = NotifyKeys(settings)
+        try:
+            entry = attempt(
+                "retry", alerts=("story:a",), receiver="desk", attempt=1, error="HTTP 503"
+            )
+            await client.xadd(keys.attempts, {"attempt": entry.model_dump_json()})
+            dead = DeadLetter(reason="permanent failure: HTTP 404", receiver="desk", at=entry.at)
+            await client.xadd(keys.dead, {"dead": dead.model_dump_json()})
+        finally:
+            await client.aclose()
+
+    asyncio.run(seed())
+    log = cli("notify", "log", "--alert", "story:a")
+    assert log.exit_code == 0 and "retry" in log.output and "HTTP 503" in log.output
+    dead = cli("notify", "dead")
+    assert dead.exit_code == 0 and "permanent" in dead.output and "404" in dead.output

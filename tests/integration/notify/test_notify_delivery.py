@@ -255,15 +255,22 @@ async def test_entries_of_a_dead_consumer_are_reclaimed(settings, redis_client, 
     outbox, group = settings.key("outbox"), settings.group("notify")
     await redis_client.xgroup_create(outbox, group, id="0", mkstream=True)
     await put(redis_client, settings, arabic_alert())
+    started = time.monotonic()
     # A notifier that read the entry and died before acknowledging it.
     read = await redis_client.xreadgroup(group, "dead-notifier", {outbox: ">"}, count=10)
     assert len(read[0][1]) == 1
-    started = time.monotonic()
     async with running(settings, slack_only(), env=env(http_sink), consumer="n2"):
         await eventually(lambda: _has(redis_client, settings, ("sent", "desk-slack")))
         assert await _nothing_pending(redis_client, settings)
+        # The dead notifier, now with nothing pending, is dropped from the group.
+        await eventually(lambda: _only_consumer(redis_client, settings, "n2"))
     assert time.monotonic() - started >= 0.3  # not before reclaim_idle
     assert len(http_sink.posts("/slack")) == 1
+
+
+async def _only_consumer(client, settings, name: str) -> bool:
+    found = await client.xinfo_consumers(settings.key("outbox"), settings.group("notify"))
+    return [c["name"].decode() for c in found] == [name]
 
 
 async def test_two_notifiers_share_the_outbox_without_duplicates(settings, redis_client, http_sink):

@@ -84,6 +84,9 @@ def test_cross_checks():
     lease = GOOD + "delivery: {timeout: 30s, lease: 10s}\n"
     assert errors(lease)[0].startswith("receivers.yaml:18:11: value error, lease must be longer")
     assert errors("receivers: [\n")[0].startswith("receivers.yaml:2:1: ")
+    assert errors(
+        GOOD.replace("    url_env: DESK_URL\n", "    url_env: DESK_URL\n    url_env: X\n")
+    ) == ["receivers.yaml:5:5: duplicate key 'url_env'"]
     assert errors("- just a list\n") == [
         "receivers.yaml:1:1: expected a mapping with receivers, route"
     ]
