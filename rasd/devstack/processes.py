@@ -14,4 +14,7 @@ class RasdProcess:
     args: tuple[str, ...]
 
 
-PROCESSES: tuple[RasdProcess, ...] = (RasdProcess("worker", ("worker",)),)
+PROCESSES: tuple[RasdProcess, ...] = (
+    RasdProcess("connectors", ("connectors", "run")),
+    RasdProcess("worker", ("worker",)),
+)

@@ -17,7 +17,7 @@ from rasd.models import Article, ArticleField, Match, TermHit
 from rasd.rules.gazetteer import Gazetteer, default_gazetteer
 from rasd.rules.schema import Condition, Near, Rule
 from rasd.text import analyse, base_lang
-from rasd.text.analyse import detect_lang
+from rasd.text.analysis import detect_lang
 
 
 @dataclass(frozen=True, slots=True)

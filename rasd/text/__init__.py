@@ -2,9 +2,9 @@
 
 >>> from rasd.text import analyse
 >>> [(t.text, t.key) for t in analyse("والقوات انسحبت", "ar")]
-[('والقوات', 'قو'), ('انسحبت', 'انسحب')]
+[('والقوات', 'قوا'), ('انسحبت', 'انسحب')]
 """
 
-from rasd.text.analyse import Token, analyse, analyse_word, base_lang, detect_lang
+from rasd.text.analysis import Token, analyse, analyse_word, base_lang, detect_lang
 
 __all__ = ["Token", "analyse", "analyse_word", "base_lang", "detect_lang"]

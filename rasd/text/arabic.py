@@ -31,8 +31,10 @@ def _strip_suffixes(word: str) -> str:
             word = word[: -len(suffix)]
             break
     for suffix in _NUMBER_SUFFIXES:
-        # The feminine plural may leave two letters (قوات -> قو, as قوة -> قو).
-        keep = _MIN_STEM if suffix == "ات" else _MIN_STEM + 1
+        # At least three letters stay, so قوات (forces) keeps its plural and does not meet
+        # قوة (force, strength; also the football club القوة الجوية). -un/-in/-an need four,
+        # because short names end that way too (غارون is Garrone, not a raid; لبنان).
+        keep = _MIN_STEM + 2 if suffix in ("ون", "ين", "ان") else _MIN_STEM + 1
         if word.endswith(suffix) and len(word) - len(suffix) >= keep:
             word = word[: -len(suffix)]
             break
@@ -40,12 +42,10 @@ def _strip_suffixes(word: str) -> str:
     # feminine ending (انسحبت): all reduce to the bare stem, so قاعدة and القاعدة agree.
     if (word.endswith("ة") and len(word) > _MIN_STEM) or (word.endswith("ت") and len(word) > 3):
         word = word[:-1]
-    # Nisba adjectives (صاروخية -> صاروخي -> صاروخ, العراقية -> عراق); a nisba may sit on a
-    # word ending in -an (ايراني -> ايران), which then loses it as the noun does.
-    if word.endswith("ي") and len(word) > 3:
+    # Nisba adjectives (صاروخية -> صاروخي -> صاروخ, العراقية -> عراق), only on longer words:
+    # a short one ending in yeh is more often a name (غاري is Gary, not غارة, a raid).
+    if word.endswith("ي") and len(word) > 4:
         word = word[:-1]
-        if word.endswith("ان") and len(word) > 4:
-            word = word[:-2]
     return _reduce_pattern(word)
 
 

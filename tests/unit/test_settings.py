@@ -4,9 +4,16 @@ from pydantic import ValidationError
 from rasd.settings import Settings
 
 
-def test_defaults_use_local_stack_on_own_ports(monkeypatch):
-    monkeypatch.delenv("RASD_KAFKA_BOOTSTRAP", raising=False)
-    monkeypatch.delenv("RASD_REDIS_URL", raising=False)
+@pytest.fixture(autouse=True)
+def _no_rasd_environment(monkeypatch):
+    """These tests are about defaults and parsing, not about the shell that runs them."""
+    import os
+
+    for name in [n for n in os.environ if n.startswith("RASD_")]:
+        monkeypatch.delenv(name)
+
+
+def test_defaults_use_local_stack_on_own_ports():
     s = Settings()
     assert s.kafka_is_local and s.redis_is_local
     assert s.kafka_servers == "127.0.0.1:19092"

@@ -1,0 +1,139 @@
+"""The shipped rules in rules/: the seed article, each rule's core cases, the hard cases."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from rasd.models import Article
+from rasd.rules import Matcher, load_rules
+
+RULES_DIR = Path(__file__).resolve().parents[3] / "rules"
+
+# The seed article (Al Jazeera): its title, lead paragraph, and a few paragraphs of its body.
+SEED_TITLE = "كادت تتسبب بحرب مفتوحة مع إيران.. التحالف الدولي يسحب قواته من قاعدة مهمة بالعراق"
+SEED_LEAD = (
+    "أعلن التحالف الدولي لمحاربة تنظيم الدولة الإسلامية سحب قواته من قاعدة كركوك الجوية "
+    "(شمالي العراق) وتسليم المعدات للقوات العراقية، وأوضح أن ذلك يأتي في إطار إعادة تموضع "
+    "القوات في العراق وليس له علاقة بالهجمات الأخيرة التي تعرضت لها قواعد عسكرية عدة يوجد "
+    "فيها قوات من التحالف."
+)
+SEED_BODY = "\n".join(
+    [
+        SEED_LEAD,
+        'وأضاف أن "الانسحاب من القاعدة وتسليمها للقوات العراقية خطط له منذ أشهر"، مؤكدا '
+        "استمرار التحالف في محاربة تنظيم الدولة.",
+        "يشار إلى أن قاعدة كركوك هذه كانت قد شهدت نهاية ديسمبر/كانون الأول الماضي مقتل متقاعد "
+        "أميركي جراء قصفها بصواريخ، اتهمت الولايات المتحدة مليشيات مدعومة من إيران بالوقوف "
+        "وراء القصف.",
+        "وتسلمت القوات العراقية في وقت سابق من هذا الشهر قاعدة القائم غربي البلاد على الحدود "
+        "مع سوريا، كما تسلمت قاعدة القيارة في محافظة نينوى (شمالي البلاد) من التحالف الدولي.",
+    ]
+)
+
+
+@cache
+def matcher() -> Matcher:
+    result = load_rules(RULES_DIR)
+    assert result.errors == []
+    return Matcher(result.rules)
+
+
+def matched(title: str, summary: str = "", lang: str = "ar", body: str | None = None) -> dict:
+    a = Article(id="t", outlet="o", feed="f", lang=lang, title=title, summary=summary, body=body)
+    return {m.rule_id: m for m in matcher().match(a)}
+
+
+def test_default_rules_are_valid_and_bilingual():
+    rules = load_rules(RULES_DIR).rules
+    assert len(rules) >= 8
+    for rule in rules:
+        assert rule.notify and rule.cooldown and rule.escalate, rule.id
+        text = rule.match.model_dump_json()
+        assert any("\u0600" <= ch <= "\u06ff" for ch in text), f"{rule.id} has no Arabic terms"
+        assert any("a" <= ch <= "z" for ch in text.lower()), f"{rule.id} has no English terms"
+    by_id = {r.id: r for r in rules}
+    assert "attack" in by_id["rocket-attack"].tags and "attack" in by_id["air-strike"].tags
+    assert "withdrawal" in by_id["troop-withdrawal"].tags
+
+
+@pytest.mark.parametrize(
+    "article",
+    [
+        {"title": SEED_TITLE, "summary": SEED_LEAD},
+        {"title": SEED_TITLE, "body": SEED_BODY},
+    ],
+    ids=["title+summary", "body"],
+)
+def test_seed_article_matches_withdrawal_and_rocket_attack_in_kirkuk_iraq(article):
+    found = matched(**article)
+    for rule_id in ("troop-withdrawal", "rocket-attack"):
+        assert rule_id in found
+        assert {"kirkuk", "iraq", "k1"} <= set(found[rule_id].places)
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "title", "lang"),
+    [
+        ("rocket-attack", "سقوط صواريخ كاتيوشا على قاعدة عين الأسد غربي الأنبار", "ar"),
+        ("rocket-attack", "هجوم بطائرة مسيرة مفخخة يستهدف مطار أربيل", "ar"),
+        ("rocket-attack", "استهداف قاعدة فيكتوريا قرب مطار بغداد بثلاث قذائف هاون", "ar"),
+        ("rocket-attack", "Rockets hit Ain al-Asad air base hosting US troops", "en"),
+        ("rocket-attack", "Drone attack targets Erbil airport", "en"),
+        ("air-strike", "غارات جوية أميركية على مواقع كتائب حزب الله في القائم", "ar"),
+        ("air-strike", "مقاتلات تركية تقصف مواقع في سنجار", "ar"),
+        ("air-strike", "US airstrikes hit militia targets near Albu Kamal", "en"),
+        ("troop-withdrawal", "انسحاب القوات الأميركية من قاعدة القائم", "ar"),
+        ("troop-withdrawal", "تسليم قاعدة القيارة الجوية إلى القوات العراقية", "ar"),
+        ("troop-withdrawal", "Coalition hands over K1 base to Iraqi forces", "en"),
+        ("troop-withdrawal", "Spain to withdraw troops from Iraq", "en"),
+        ("embassy-threat", "صواريخ تسقط قرب السفارة الأميركية في المنطقة الخضراء", "ar"),
+        ("embassy-threat", "Protesters storm US embassy compound in Baghdad", "en"),
+        ("militia-threat", "كتائب حزب الله تتوعد القوات الأميركية بالرد", "ar"),
+        ("militia-threat", "Iraqi militias threaten US forces after strike", "en"),
+        ("foreign-evacuation", "ألمانيا تبدأ إجلاء رعاياها من العراق", "ar"),
+        (
+            "foreign-evacuation",
+            "US orders evacuation of non-emergency staff from Baghdad embassy",
+            "en",
+        ),
+        ("foreign-troop-casualties", "مقتل جندي أميركي بهجوم صاروخي في العراق", "ar"),
+        ("foreign-troop-casualties", "Three US soldiers killed in drone attack in Jordan", "en"),
+        ("truce-breakdown", "انهيار الهدنة بين الفصائل والقوات الأميركية", "ar"),
+        ("truce-breakdown", "Ceasefire collapses as fighting resumes in Sinjar", "en"),
+    ],
+)
+def test_each_rule_matches_its_events(rule_id, title, lang):
+    assert rule_id in matched(title, lang=lang), title
+
+
+@pytest.mark.parametrize(
+    ("title", "lang"),
+    [
+        # القاعدة as al-Qaeda
+        ("زعيم تنظيم القاعدة يدعو إلى الانتقام في تسجيل جديد", "ar"),
+        ("مقتل قيادي في تنظيم القاعدة باليمن", "ar"),
+        # مسيرة as a march
+        ("انطلاق مسيرة حاشدة في بغداد للمطالبة بالإصلاح", "ar"),
+        ("مسيرة سلمية في البصرة تطالب بتوفير الكهرباء", "ar"),
+        # "base" as a political base
+        ("The president rallied his political base ahead of the vote", "en"),
+        # withdrawal from treaties, races, elections, bank accounts
+        ("الصدر يعلن انسحاب التيار من الانتخابات", "ar"),
+        ("Trump announces US withdrawal from the Iran nuclear deal", "en"),
+        ("Candidate withdraws from the race for governor", "en"),
+        ("Banks limit cash withdrawals as currency slides", "en"),
+        ("البنك المركزي يرفع سقف سحب الأموال من الحسابات", "ar"),
+        ("البرلمان يصوت على سحب الثقة من الوزير", "ar"),
+        # rockets that are not weapons
+        ("ارتفاع صاروخي في أسعار الذهب", "ar"),
+        ("SpaceX rocket launch delayed by weather", "en"),
+        ("North Korea holds missile test", "en"),
+        # strikes that are not from the air
+        ("Teachers begin general strike over pay", "en"),
+    ],
+)
+def test_hard_cases_do_not_match(title, lang):
+    assert matched(title, lang=lang) == {}, title

@@ -1,0 +1,193 @@
+"""The matcher: terms through the analyser, phrases, near, filters, places, spans."""
+
+from __future__ import annotations
+
+import pytest
+
+from rasd.models import Article
+from rasd.rules import Matcher, parse_rules
+
+
+def rules(text: str):
+    result = parse_rules(text, "inline.yaml")
+    assert result.errors == []
+    return result.rules
+
+
+def article(title: str, summary: str = "", lang: str = "ar", **extra) -> Article:
+    return Article(
+        id="a1",
+        outlet=extra.pop("outlet", "Al Jazeera"),
+        feed="f",
+        lang=lang,
+        title=title,
+        summary=summary,
+        **extra,
+    )
+
+
+WITHDRAWAL = """\
+id: withdrawal
+title: Withdrawal
+severity: high
+tags: [withdrawal]
+match:
+  near:
+    terms: [[انسحاب, سحب, withdraw, withdrawal], [قوات, قاعدة, troops, base]]
+    within: 4
+  none: [سحب الثقة]
+"""
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "التحالف الدولي يسحب قواته من قاعدة مهمة بالعراق",
+        "انسحاب القوات الأميركية من قاعدة القائم",
+        "فرنسا تعلن سحب قواتها العسكرية العاملة في العراق مؤقتا",
+        "الانسحاب من القاعدة وتسليمها للقوات العراقية خطط له منذ أشهر",
+        "US troops withdraw from K1 air base near Kirkuk",
+    ],
+)
+def test_withdrawal_forms_match(title):
+    (match,) = Matcher(rules(WITHDRAWAL)).match(article(title))
+    assert match.rule_id == "withdrawal" and match.tags == ("withdrawal",)
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "البرلمان يصوت على سحب الثقة من الحكومة بعد انسحاب نواب القوات اللبنانية",
+        "سحب قرعة كأس آسيا للأندية",
+        "Candidate announces withdrawal from the presidential race",
+    ],
+)
+def test_other_withdrawals_do_not_match(title):
+    assert Matcher(rules(WITHDRAWAL)).match(article(title)) == []
+
+
+def test_spans_refer_to_the_original_text():
+    title = "التحالف الدولي يَسحَب قُوَّاتَه من قاعدة كركوك"
+    (match,) = Matcher(rules(WITHDRAWAL)).match(article(title))
+    for hit in match.terms:
+        assert title[hit.start : hit.end] == hit.text
+    assert [h.text for h in match.terms] == ["يَسحَب", "قُوَّاتَه"]
+    assert {h.term for h in match.terms} == {"سحب", "قوات"}
+
+
+def test_places_include_containing_places_in_order_of_mention():
+    (match,) = Matcher(rules(WITHDRAWAL)).match(
+        article("انسحاب القوات من قاعدة كي وان", "الانسحاب تم من قاعدة كركوك الجوية شمالي العراق")
+    )
+    assert match.places[:2] == ("k1", "kirkuk")
+    assert "iraq" in match.places
+
+
+def test_phrases_need_consecutive_words():
+    text = "id: p\ntitle: P\nmatch: {any: [طائرة مسيرة, drone strike]}\n"
+    matcher = Matcher(rules(text))
+    assert matcher.match(article("إسقاط طائرات مسيرة قرب أربيل"))
+    assert not matcher.match(article("انطلاق مسيرة حاشدة وطائرة تحلق فوق بغداد"))
+    assert matcher.match(article("A drone strike hit a car", lang="en"))
+    assert not matcher.match(article("A drone was seen; the strike continued", lang="en"))
+
+
+def test_near_counts_tokens_and_stays_within_one_field():
+    text = "id: n\ntitle: N\nmatch: {near: {terms: [rocket, base], within: 3}}\n"
+    matcher = Matcher(rules(text))
+    assert matcher.match(article("Rockets hit the base", lang="en"))
+    assert not matcher.match(article("Rockets were fired late at night toward the base", lang="en"))
+    assert not matcher.match(article("Rockets", "base", lang="en"))
+
+
+def test_all_any_none_nest():
+    text = """\
+id: nested
+title: Nested
+match:
+  all:
+    - any: [صاروخ, rocket]
+    - any: [{all: [قاعدة, عسكرية]}, مطار, airport]
+  none: [مناورات, {all: [test, launch]}]
+"""
+    matcher = Matcher(rules(text))
+    assert matcher.match(article("سقوط صواريخ على قاعدة عسكرية"))
+    assert matcher.match(article("صاروخ يسقط قرب مطار أربيل"))
+    assert not matcher.match(article("صاروخ قرب قاعدة"))
+    assert not matcher.match(article("صواريخ في مناورات قرب المطار"))
+    assert not matcher.match(article("Rocket test launch at the airport", lang="en"))
+    assert matcher.match(article("Rocket hits the airport", lang="en"))
+
+
+def test_fields_lang_outlet_and_place_filters():
+    text = """\
+- id: title-only
+  title: T
+  match: {any: [rocket]}
+  fields: [title]
+- id: english
+  title: E
+  match: {any: [rocket, صاروخ]}
+  lang: [en]
+- id: outlet
+  title: O
+  match: {any: [rocket]}
+  outlets: [Shafaq News]
+- id: syria
+  title: S
+  match: {any: [rocket]}
+  places: [syria]
+- id: body
+  title: B
+  match: {any: [rocket]}
+  fields: [body]
+"""
+    matcher = Matcher(rules(text))
+
+    def ids(a):
+        return [m.rule_id for m in matcher.match(a)]
+
+    assert ids(article("News", "rocket hits Baghdad", lang="en")) == ["english"]
+    assert ids(article("Rocket hits Baghdad", lang="en-US", outlet="shafaq news")) == [
+        "title-only",
+        "english",
+        "outlet",
+    ]
+    assert ids(article("Rocket hits Deir ez-Zor", lang="en")) == ["title-only", "english", "syria"]
+    assert ids(article("صاروخ", lang="ar")) == []
+    assert ids(article("x", lang="en", body="a rocket fell")) == ["body"]
+
+
+def test_disabled_rules_are_ignored():
+    text = "id: disabled\ntitle: Disabled\nenabled: false\nmatch: {any: [rocket]}\n"
+    assert Matcher(rules(text)).match(article("Rocket", lang="en")) == []
+
+
+def test_match_carries_rule_identity():
+    (rule,) = rules(WITHDRAWAL)
+    (match,) = Matcher([rule]).match(article("انسحاب القوات"))
+    assert (match.article_id, match.rule_id, match.rule_version) == ("a1", rule.id, rule.version)
+    assert match.severity == rule.severity
+
+
+def test_matching_does_not_loop_over_rules():
+    """2,000 rules that cannot match an article cost nothing beyond the index lookups."""
+    many = "\n".join(
+        f"- id: r{i}\n  title: R{i}\n  match: {{any: [word{i}]}}" for i in range(2_000)
+    )
+    matcher = Matcher(rules(many + "\n- id: hit\n  title: Hit\n  match: {any: [rocket]}\n"))
+    calls = []
+    import rasd.rules.matcher as module
+
+    original = module._satisfied
+
+    def counting(node, hits):
+        calls.append(node)
+        return original(node, hits)
+
+    module._satisfied = counting
+    try:
+        assert [m.rule_id for m in matcher.match(article("Rocket hits base", lang="en"))] == ["hit"]
+    finally:
+        module._satisfied = original
+    assert len(calls) < 10

@@ -1,0 +1,143 @@
+"""Arabic and English analysis: form families reach one key, spans point into the original."""
+
+from __future__ import annotations
+
+import doctest
+
+import pytest
+
+import rasd.text
+import rasd.text.analysis
+import rasd.text.arabic
+import rasd.text.normalize
+from rasd.text import analyse, detect_lang
+
+
+def keys(text: str, lang: str | None = "ar") -> list[frozenset[str]]:
+    return [t.forms for t in analyse(text, lang)]
+
+
+def term_key(word: str) -> str:
+    (token,) = analyse(word, as_term=True)
+    return token.key
+
+
+def reaches(term: str, sentence: str, word: str) -> bool:
+    """Whether ``word`` of ``sentence`` can be read as the rule term ``term``."""
+    found = [t for t in analyse(sentence, "ar") if t.text == word]
+    assert found, word
+    return all(term_key(term) in token.forms for token in found)
+
+
+FAMILIES = {
+    # term: (sentence, words of it that must reach the term)
+    "قوات": (
+        "والقوات العراقية تسلمت المواقع من القوات الأميركية، وقال إن لقواتها دورا وإن قواته باقية"
+        " وللقوات الأجنبية مهمة أخرى",
+        ["والقوات", "القوات", "لقواتها", "قواته", "وللقوات"],
+    ),
+    "انسحاب": (
+        "أعلن الانسحاب من القاعدة بعد أن انسحبت القوات، وقال إن انسحاب الجنود سينسحب تدريجيا",
+        ["الانسحاب", "انسحبت", "انسحاب", "سينسحب"],
+    ),
+    "سحب": (
+        "التحالف الدولي يسحب قواته من قاعدة مهمة بالعراق بعد أن سحبت فرنسا جنودها"
+        " وأعلنت سحب البقية",
+        ["يسحب", "سحبت", "سحب"],
+    ),
+    "صاروخ": (
+        "سقط صاروخ قرب المطار، ثم استهدفت صواريخ القاعدة، وقصفت بصواريخ كاتيوشا"
+        " في الهجمات الصاروخية",
+        ["صاروخ", "صواريخ", "بصواريخ", "الصاروخية"],
+    ),
+    "قاعدة": (
+        "تسلمت القوات العراقية قاعدة القيارة، وانسحبت من القاعدة ومن قاعدتين أخريين"
+        " ومن قواعد عسكرية وبقاعدة عين الأسد",
+        ["قاعدة", "القاعدة", "قاعدتين", "قواعد", "وبقاعدة"],
+    ),
+    "مسيرة": (
+        "أسقطت الدفاعات طائرة مسيرة ثم طائرات مسيرة أخرى، وقالت إن المسيرات انطلقت من الحدود",
+        ["مسيرة", "المسيرات"],
+    ),
+    "غارة": (
+        "شنت طائرات حربية غارة على مواقع الفصائل، وأعقبتها غارات أخرى، وقتل اثنان بالغارات",
+        ["غارة", "غارات", "بالغارات"],
+    ),
+    "العراق": (
+        "قوات أميركية خلال انتشار سابق في العراق وبالعراق والقوات العراقية",
+        ["العراق", "وبالعراق", "العراقية"],
+    ),
+}
+
+
+@pytest.mark.parametrize("term", list(FAMILIES))
+def test_arabic_form_family_reaches_the_term(term):
+    sentence, words = FAMILIES[term]
+    for word in words:
+        assert reaches(term, sentence, word), (term, word)
+
+
+def test_teh_marbuta_does_not_split_base_from_the_base():
+    assert term_key("قاعدة") == term_key("القاعدة") == term_key("قاعده")
+
+
+def test_diacritics_tatweel_alef_and_maksura_are_normalised():
+    (plain,) = analyse("إلى", "ar")
+    (variant,) = analyse("الى", "ar")
+    assert plain.key == variant.key
+    assert analyse("القُوَّات", "ar")[0].key == analyse("القوات", "ar")[0].key
+    assert analyse("الــقــوات", "ar")[0].key == analyse("القوات", "ar")[0].key
+    assert analyse("أمريكا", "ar")[0].key == analyse("امريكا", "ar")[0].key
+
+
+def test_arabic_indic_digits_become_ascii():
+    assert [t.key for t in analyse("قتل ٣ جنود في ٢٠٢٤", "ar")][1] == "3"
+    assert "2024" in [t.key for t in analyse("عام ٢٠٢٤", "ar")]
+
+
+def test_ligatures_are_decomposed_without_moving_spans():
+    text = "قال ﻻ للحرب"
+    tokens = analyse(text, "ar")
+    assert [text[t.start : t.end] for t in tokens] == ["قال", "ﻻ", "للحرب"]
+    assert tokens[1].key == "لا"
+
+
+def test_spans_point_into_the_original_text():
+    text = "كادت تتسبب بحرب مفتوحة مع إيران.. التحالف الدولي يسحب قُوَّاتَه (من) قاعدة K1 مهمة بالعراق"
+    tokens = analyse(text, "ar")
+    assert all(text[t.start : t.end] == t.text for t in tokens)
+    assert "قُوَّاتَه" in [t.text for t in tokens]
+    assert "(" not in [t.text for t in tokens]
+    assert [t.position for t in tokens] == list(range(len(tokens)))
+
+
+def test_english_is_casefolded_and_stemmed():
+    tokens = analyse("US Troops withdrawing; Rockets HIT the base", "en")
+    assert [t.key for t in tokens] == ["us", "troop", "withdraw", "rocket", "hit", "the", "base"]
+    assert tokens[2].text == "withdrawing"
+
+
+def test_language_is_detected_from_script_when_missing():
+    assert detect_lang("التحالف الدولي يسحب قواته") == "ar"
+    assert detect_lang("Coalition withdraws from K1 base") == "en"
+    assert analyse("Rockets hit Erbil", None)[0].key == "rocket"
+
+
+def test_mixed_script_text_analyses_each_word_by_its_script():
+    tokens = analyse("قاعدة K1 في كركوك", "ar")
+    assert [t.script for t in tokens] == ["arabic", "latin", "arabic", "arabic"]
+    assert tokens[1].key == "k1"
+
+
+def test_distinct_words_stay_apart():
+    # Light stemming must not merge what a desk needs to tell apart.
+    assert term_key("قاعدة") != term_key("قائد")
+    assert term_key("انسحاب") != term_key("سحب")
+    assert term_key("قوات") != term_key("قرار")
+
+
+@pytest.mark.parametrize(
+    "module", [rasd.text, rasd.text.analysis, rasd.text.arabic, rasd.text.normalize]
+)
+def test_docstring_examples(module):
+    assert doctest.testmod(module).failed == 0
