@@ -1,0 +1,82 @@
+"""Fixture feeds over HTTP -> `rasd ingest` -> Kafka -> `rasd worker` -> outbox."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from streams_harness import (
+    REPO,
+    WITHDRAWAL,
+    loaded_rules,
+    outbox,
+    wait_for,
+    wait_group,
+    wait_outbox,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+FEEDS = Path(__file__).resolve().parents[2] / "fixtures" / "streams" / "feeds"
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def feed_server():
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(FEEDS))
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def ingest(worker_env: dict[str, str], url: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "rasd", "ingest", url],
+        cwd=REPO,
+        env=worker_env,
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
+
+
+def test_feeds_through_connector_kafka_and_worker_to_the_outbox(
+    settings, rules_dir, workers, feed_server
+):
+    (rules_dir / "withdrawal.yaml").write_text(WITHDRAWAL, encoding="utf-8")
+    worker = workers()
+    wait_group(settings, 1, 60)
+    wait_for(lambda: loaded_rules(settings), 30, "the worker's rules")
+
+    ingest(worker.env, f"{feed_server}/aljazeera.xml")
+    ((key, revision, alert),) = wait_outbox(settings, 1, 30)
+    assert (key, revision) == (f"story:troop-withdrawal:{alert.articles[0].article_id}", 0)
+    assert alert.articles[0].outlet == "الجزيرة نت"
+    assert alert.title.startswith("كادت تتسبب بحرب مفتوحة مع إيران")
+
+    ingest(worker.env, f"{feed_server}/skynews.xml")
+    ingest(worker.env, f"{feed_server}/bbc.xml")
+    entries = wait_outbox(settings, 3, 30)
+    assert [(k, r) for k, r, _ in entries] == [(key, 0), (key, 1), (key, 2)]
+    latest = entries[-1][2]
+    assert [a.outlet for a in latest.articles] == ["الجزيرة نت", "سكاي نيوز عربية", "BBC News"]
+    assert {a.url for a in latest.articles} == {
+        "https://www.aljazeera.net/news/2020/3/29/kirkuk",
+        "https://www.skynewsarabia.com/middle-east/kirkuk",
+        "https://www.bbc.com/news/world-middle-east-kirkuk",
+    }
+    assert len(outbox(settings)) == 3
