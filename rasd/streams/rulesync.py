@@ -32,11 +32,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from prometheus_client import Counter, Gauge
 from pydantic import BaseModel, ConfigDict
 
 from rasd.models import utcnow
 from rasd.settings import Settings
+from rasd.streams.metrics import RULE_ERRORS, RULES_LOADED
 
 if TYPE_CHECKING:
     import redis.asyncio
@@ -45,8 +45,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RULE_ERRORS = Counter("rasd_rule_errors_total", "Rule files or records that failed to load")
-RULES_LOADED = Gauge("rasd_rules_loaded", "Rules in the worker's current rule set")
 
 _SUFFIXES = (".yaml", ".yml")
 
