@@ -324,11 +324,12 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=5000)
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--rules", type=Path, default=REPO / "rules", help="rules directory")
     args = parser.parse_args()
 
     base = Settings()
     articles, where = corpus()
-    hits, share = matching(articles, REPO / "rules")
+    hits, share = matching(articles, args.rules)
     run = uuid.uuid4().hex[:8]
     with tempfile.TemporaryDirectory() as tmp:
         spaces = {
@@ -337,7 +338,7 @@ def main() -> None:
                 redis_url=base.redis_dsn,
                 namespace=f"bench{run}{name}",
                 topic_partitions=base.topic_partitions,
-                rules_dir=REPO / "rules",
+                rules_dir=args.rules,
                 state_dir=Path(tmp) / name,
             )
             for name in ("bare", "worker")
@@ -371,7 +372,7 @@ def main() -> None:
             for s in spaces.values():
                 cleanup(s)
 
-    print(f"articles: {where}; {share:.1%} of them match the shipped rules")
+    print(f"articles: {where}; {share:.1%} of them match the rules in {args.rules}")
     print(f"backlog {args.articles} articles; steady {args.rate:g}/s for {args.seconds:g} s")
     print(f"{'':34} {'articles/s':>10} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'n':>6}")
     for name, rate, lat in (
