@@ -24,6 +24,7 @@ from rasd.settings import Settings
 from rasd.streams import faustcompat
 from rasd.streams.config import StreamsSettings
 from rasd.streams.deadletters import dead_letter
+from rasd.streams.metrics import ALERTS, ARTICLES, DEAD_LETTERS, MATCHES
 from rasd.streams.outbox import Outbox
 from rasd.streams.rulesync import RuleSync
 from rasd.streams.similarity import article_signature
@@ -144,6 +145,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
         await runtime.rule_sync.ready.wait()
         async for event in stream.events():
             message = event.message
+            ARTICLES.inc()
             try:
                 article = Article.model_validate_json(event.value)
                 found = runtime.rule_sync.matcher.match(article)
@@ -160,6 +162,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
                     message.topic, message.partition, message.offset, reason, event.value
                 )
                 await dead_letters.send(key=event.key, value=letter)
+                DEAD_LETTERS.inc()
                 continue
             if not found:
                 continue
@@ -173,6 +176,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
             )
             signature = article_signature(article.title, article.summary, article.lang)
             for m in found:
+                MATCHES.labels(m.rule_id).inc()
                 key = m.rule_id.encode()
                 await matches.send(key=key, value=m.model_dump_json().encode())
                 candidate = Candidate(
@@ -199,6 +203,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
                 # computes the same revisions and the outbox recognises them.
                 for revision in revisions:
                     if await runtime.outbox.write(revision.alert, revision.revision):
+                        ALERTS.labels(revision.alert.kind).inc()
                         await alerts.send(
                             key=revision.alert.key.encode(),
                             value=revision.alert.model_dump_json().encode(),

@@ -29,24 +29,23 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from prometheus_client import Counter, Gauge
 from pydantic import BaseModel, ConfigDict
 
 from rasd.models import utcnow
 from rasd.settings import Settings
+from rasd.streams.metrics import RULE_ERRORS, RULES_LOADED
 
 if TYPE_CHECKING:
     import redis.asyncio
 
-    from rasd.rules import Matcher, Rule
+    from rasd.rules import LoadResult, Matcher, Rule
 
 log = logging.getLogger(__name__)
 
-RULE_ERRORS = Counter("rasd_rule_errors_total", "Rule files or records that failed to load")
-RULES_LOADED = Gauge("rasd_rules_loaded", "Rules in the worker's current rule set")
 
 _SUFFIXES = (".yaml", ".yml")
 
@@ -81,14 +80,20 @@ def rule_files(rules_dir: Path) -> dict[str, str]:
     return files
 
 
-def plan(files: dict[str, str], current: dict[str, PublishedRule]) -> Plan:
-    """What to publish so that the topic reflects ``files`` (path -> YAML text)."""
+@lru_cache(maxsize=1024)
+def _parse(text: str, path: str) -> LoadResult:
+    """Rule files are compared every second; only a changed text is parsed again."""
     from rasd.rules import parse_rules
 
+    return parse_rules(text, path)
+
+
+def plan(files: dict[str, str], current: dict[str, PublishedRule]) -> Plan:
+    """What to publish so that the topic reflects ``files`` (path -> YAML text)."""
     result = Plan()
     defined: dict[str, str] = {}
     for path, text in files.items():
-        loaded = parse_rules(text, path)
+        loaded = _parse(text, path)
         errors = [str(e) for e in loaded.errors]
         for rule in loaded.rules:
             if rule.id in defined:
@@ -114,9 +119,7 @@ def plan(files: dict[str, str], current: dict[str, PublishedRule]) -> Plan:
 
 def load_record(rule_id: str, value: PublishedRule) -> tuple[Rule | None, list[str]]:
     """The rule ``rule_id`` from a topic record, or None and the reasons it could not load."""
-    from rasd.rules import parse_rules
-
-    loaded = parse_rules(value.yaml, value.path)
+    loaded = _parse(value.yaml, value.path)
     if loaded.errors:
         return None, [str(e) for e in loaded.errors]
     for rule in loaded.rules:

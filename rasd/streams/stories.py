@@ -247,7 +247,7 @@ def _escalate(
             crossed.append(window)
     if not crossed:
         return []
-    names = [w.place for w in crossed]
+    names = sorted(w.place for w in crossed)
     counted = {sid for w in crossed for sid in w.stories}
     count = max(len(w.stories) for w in crossed)
     alert = Alert(

@@ -19,6 +19,22 @@ from rasd.models import Alert, Article
 from rasd.settings import Settings
 
 REPO = Path(__file__).resolve().parents[3]
+# The rule most tests use (the seed article and its reports match it).
+WITHDRAWAL = """\
+id: troop-withdrawal
+title: Withdrawal of troops or handover of a base
+severity: high
+tags: [withdrawal]
+match:
+  any:
+    - near:
+        terms:
+          - [انسحاب, سحب, تسليم, withdraw, withdrawal, handed]
+          - [قوات, قاعدة, troops, forces, base]
+        within: 5
+  none: [cash withdrawal]
+"""
+
 # Short enough that a killed worker's partitions move quickly (the broker's minimum is 6 s).
 FAST = {
     "RASD_STREAMS_SESSION_TIMEOUT": "6",

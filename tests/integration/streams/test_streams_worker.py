@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from streams_harness import (
+    WITHDRAWAL,
     group_members,
     outbox,
     produce,
@@ -23,20 +24,6 @@ from rasd.models import Article, Match
 pytestmark = pytest.mark.integration
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "streams"
-WITHDRAWAL = """\
-id: troop-withdrawal
-title: Withdrawal of troops or handover of a base
-severity: high
-tags: [withdrawal]
-match:
-  any:
-    - near:
-        terms:
-          - [انسحاب, سحب, تسليم, withdraw, withdrawal, handed]
-          - [قوات, قاعدة, troops, forces, base]
-        within: 5
-  none: [cash withdrawal]
-"""
 STARTUP = 60  # seconds a worker may take to start and be assigned its partitions
 
 

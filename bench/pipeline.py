@@ -1,0 +1,388 @@
+"""Benchmark of the stream worker through the real Kafka, faust and Redis.
+
+    python bench/pipeline.py [--articles 5000] [--rate 100] [--seconds 20]
+
+Prints, for one `rasd worker` process and for a bare aiokafka consume-and-produce loop measured
+in the same run (the ceiling: Kafka I/O with no parsing, matching or state):
+- throughput: articles/s working through a backlog of ``--articles`` articles;
+- latency at a steady ``--rate`` articles/s: from producing an article to its alert in the
+  outbox (worker) or to its copy on the output topic (bare loop), p50/p95/p99.
+
+Articles come from ../shared/eval (real Arabic and English news) when it is present, else from
+tests/fixtures/streams; rules are the shipped ``rules/``. Kafka and Redis come from
+RASD_KAFKA_BOOTSTRAP / RASD_REDIS_URL (or the local dev stack). Everything the benchmark
+creates lives in its own namespace and is removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from rasd.models import Article  # noqa: E402
+from rasd.settings import Settings  # noqa: E402
+from rasd.topics import ensure_topics  # noqa: E402
+
+EVAL = REPO.parent / "shared" / "eval"
+
+
+def corpus() -> tuple[list[Article], str]:
+    """Real news items (title + summary), and where they came from."""
+    items = []
+    sources = [
+        (EVAL / "ar" / "ant_multisource_rss_2018_sample.jsonl", "ar"),
+        (EVAL / "en" / "arabnews_rss_2023Q4.jsonl", "en"),
+    ]
+    if all(path.exists() for path, _ in sources):
+        for path, lang in sources:
+            for line in path.read_text(encoding="utf-8").split("\n"):
+                if not line.strip():
+                    continue
+                row = json.loads(line)
+                items.append((lang, row.get("outlet") or "eval", row["title"], row["description"]))
+        where = "../shared/eval (ANT Arabic RSS sample, Arab News RSS)"
+    else:
+        fixture = REPO / "tests" / "fixtures" / "streams" / "seed_story.jsonl"
+        for line in fixture.read_text(encoding="utf-8").split("\n"):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            items.append((row["lang"], row["outlet"], row["title"], row.get("summary", "")))
+        where = "tests/fixtures/streams (../shared/eval not present)"
+    articles = [
+        Article(id=f"c{i}", outlet=o, feed=o, lang=lang, title=t[:300], summary=(s or "")[:1500])
+        for i, (lang, o, t, s) in enumerate(items)
+    ]
+    return articles, where
+
+
+def stream_of(articles: list[Article], n: int, prefix: str) -> list[Article]:
+    """``n`` articles cycling through ``articles`` with fresh ids and fetch times."""
+    return [
+        a.model_copy(update={"id": f"{prefix}{i}"})
+        for i, a in zip(range(n), itertools.cycle(articles), strict=False)
+    ]
+
+
+def percentiles(values: list[float]) -> tuple[float, float, float]:
+    if len(values) < 2:
+        return (float("nan"),) * 3
+    q = statistics.quantiles(values, n=100, method="inclusive")
+    return q[49], q[94], q[98]
+
+
+async def produce_all(settings: Settings, articles: list[Article]) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_servers, linger_ms=5)
+    await producer.start()
+    try:
+        for a in articles:
+            await producer.send(
+                settings.topic("articles"), key=a.id.encode(), value=a.model_dump_json().encode()
+            )
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def produce_steadily(settings: Settings, articles: list[Article], rate: float) -> dict:
+    """Send at ``rate`` per second; return article id -> send time."""
+    from aiokafka import AIOKafkaProducer
+
+    sent = {}
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_servers, linger_ms=0)
+    await producer.start()
+    try:
+        start = time.monotonic()
+        for i, a in enumerate(articles):
+            delay = start + i / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            a = a.model_copy(update={"fetched_at": a.fetched_at.now(a.fetched_at.tzinfo)})
+            sent[a.id] = time.time()
+            await producer.send(
+                settings.topic("articles"), key=a.id.encode(), value=a.model_dump_json().encode()
+            )
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return sent
+
+
+# --- the ceiling: a bare aiokafka loop -------------------------------------------------------
+
+
+async def bare_loop(settings: Settings, stop: asyncio.Event, counter: list) -> None:
+    """Consume articles and produce each value unchanged to the matches topic."""
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+    consumer = AIOKafkaConsumer(
+        settings.topic("articles"),
+        bootstrap_servers=settings.kafka_servers,
+        group_id=settings.group("bare"),
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=100,
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_servers, linger_ms=0)
+    await consumer.start()
+    await producer.start()
+    try:
+        while not stop.is_set():
+            batches = await consumer.getmany(timeout_ms=100)
+            for records in batches.values():
+                for r in records:
+                    await producer.send(settings.topic("matches"), key=r.key, value=r.value)
+                    counter[0] += 1
+                    if counter[1] is None:
+                        counter[1] = time.monotonic()
+                    counter[2] = time.monotonic()
+    finally:
+        await producer.stop()
+        await consumer.stop()
+
+
+async def bare_throughput(settings: Settings, articles: list[Article]) -> float:
+    await produce_all(settings, articles)
+    stop, counter = asyncio.Event(), [0, None, None]
+    task = asyncio.create_task(bare_loop(settings, stop, counter))
+    deadline = time.monotonic() + 300
+    while counter[0] < len(articles) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    stop.set()
+    await task
+    return (counter[0] - 1) / (counter[2] - counter[1])
+
+
+async def bare_latency(settings: Settings, articles: list[Article], rate: float) -> list[float]:
+    from aiokafka import AIOKafkaConsumer
+
+    stop, counter = asyncio.Event(), [0, None, None]
+    loop_task = asyncio.create_task(bare_loop(settings, stop, counter))
+    reader = AIOKafkaConsumer(
+        settings.topic("matches"),
+        bootstrap_servers=settings.kafka_servers,
+        group_id=None,
+        auto_offset_reset="latest",
+        fetch_max_wait_ms=100,
+    )
+    await reader.start()
+    await asyncio.sleep(3)  # the loop's group settles before the clock starts
+    received: dict[str, float] = {}
+
+    async def read():
+        while not stop.is_set():
+            batches = await reader.getmany(timeout_ms=100)
+            for records in batches.values():
+                for r in records:
+                    received.setdefault(r.key.decode(), time.time())
+
+    read_task = asyncio.create_task(read())
+    sent = await produce_steadily(settings, articles, rate)
+    deadline = time.monotonic() + 10
+    while len(received) < len(sent) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    stop.set()
+    await asyncio.gather(loop_task, read_task)
+    await reader.stop()
+    return [received[k] - sent[k] for k in sent if k in received]
+
+
+# --- one rasd worker --------------------------------------------------------------------------
+
+
+def start_worker(settings: Settings, log: Path) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "RASD_KAFKA_BOOTSTRAP": settings.kafka_servers,
+        "RASD_REDIS_URL": settings.redis_dsn,
+        "RASD_NAMESPACE": settings.namespace,
+        "RASD_TOPIC_PARTITIONS": str(settings.topic_partitions),
+        "RASD_STATE_DIR": str(settings.state_dir),
+        "RASD_RULES_DIR": str(settings.rules_dir),
+        "RASD_LOG_LEVEL": "WARNING",
+        "RASD_STREAMS_COMMIT_INTERVAL": "0.2",
+        "RASD_STREAMS_SESSION_TIMEOUT": "6",
+        "RASD_STREAMS_HEARTBEAT_INTERVAL": "1",
+    }
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "rasd", "worker"],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def committed(settings: Settings, admin) -> int:
+    offsets = admin.list_consumer_group_offsets(settings.group("streams"))
+    return sum(o.offset for tp, o in offsets.items() if tp.topic == settings.topic("articles"))
+
+
+def worker_throughput(settings: Settings, articles: list[Article], log: Path):
+    from kafka.admin import KafkaAdminClient
+
+    asyncio.run(produce_all(settings, articles))
+    worker = start_worker(settings, log)
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
+    samples = []
+    deadline = time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline and worker.poll() is None:
+            done = committed(settings, admin)
+            samples.append((time.monotonic(), done))
+            if done >= len(articles):
+                break
+            time.sleep(0.1)
+    finally:
+        admin.close()
+    moving = [(t, n) for t, n in samples if n > 0]
+    if worker.poll() is not None or not moving or moving[-1][1] < len(articles):
+        raise SystemExit(f"worker did not finish the backlog; see {log}")
+    (t0, n0), (t1, n1) = moving[0], moving[-1]
+    return worker, (n1 - n0) / (t1 - t0)
+
+
+def worker_latency(settings: Settings, articles: list[Article], rate: float) -> list[float]:
+    import redis
+
+    client = redis.Redis.from_url(settings.redis_dsn, decode_responses=True)
+    stop = asyncio.Event()
+    received: dict[str, float] = {}
+
+    async def read():
+        last = "$"
+        while not stop.is_set():
+            entries = await asyncio.to_thread(
+                client.xread, {settings.key("outbox"): last}, block=100
+            )
+            now = time.time()
+            for _, items in entries or []:
+                for entry_id, fields in items:
+                    last = entry_id
+                    alert = json.loads(fields["alert"])
+                    received.setdefault(alert["articles"][-1]["article_id"], now)
+
+    async def run():
+        task = asyncio.create_task(read())
+        sent = await produce_steadily(settings, articles, rate)
+        deadline = time.monotonic() + 10
+        while len([k for k in sent if k in received]) < len(sent) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        stop.set()
+        await task
+        return sent
+
+    sent = asyncio.run(run())
+    client.close()
+    return [received[k] - sent[k] for k in sent if k in received]
+
+
+def matching(articles: list[Article], rules_dir: Path) -> tuple[list[Article], float]:
+    from rasd.rules import Matcher, load_rules
+
+    matcher = Matcher(load_rules(rules_dir).rules)
+    found = [a for a in articles if matcher.match(a)]
+    return found, len(found) / len(articles)
+
+
+def cleanup(settings: Settings) -> None:
+    import redis
+    from kafka.admin import KafkaAdminClient
+
+    client = redis.Redis.from_url(settings.redis_dsn)
+    keys = list(client.scan_iter(match=f"{settings.namespace}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
+    try:
+        mine = [t for t in admin.list_topics() if t.startswith(settings.namespace)]
+        if mine:
+            admin.delete_topics(mine)
+    finally:
+        admin.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--articles", type=int, default=5000)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--rules", type=Path, default=REPO / "rules", help="rules directory")
+    args = parser.parse_args()
+
+    base = Settings()
+    articles, where = corpus()
+    hits, share = matching(articles, args.rules)
+    run = uuid.uuid4().hex[:8]
+    with tempfile.TemporaryDirectory() as tmp:
+        spaces = {
+            name: Settings(
+                kafka_bootstrap=base.kafka_servers,
+                redis_url=base.redis_dsn,
+                namespace=f"bench{run}{name}",
+                topic_partitions=base.topic_partitions,
+                rules_dir=args.rules,
+                state_dir=Path(tmp) / name,
+            )
+            for name in ("bare", "worker")
+        }
+        for s in spaces.values():
+            ensure_topics(s)
+        worker = None
+        try:
+            backlog = stream_of(articles, args.articles, "t")
+            steady_n = int(args.rate * args.seconds)
+            # At a steady rate every fourth article matches a rule, so latencies are many.
+            steady = [
+                a if i % 4 else hits[i // 4 % len(hits)]
+                for i, a in enumerate(stream_of(articles[::7], steady_n, "x"))
+            ]
+            steady = [a.model_copy(update={"id": f"s{i}"}) for i, a in enumerate(steady)]
+
+            bare_rate = asyncio.run(bare_throughput(spaces["bare"], backlog))
+            bare_lat = asyncio.run(bare_latency(spaces["bare"], steady, args.rate))
+            worker, worker_rate = worker_throughput(
+                spaces["worker"], backlog, Path(tmp) / "worker.log"
+            )
+            worker_lat = worker_latency(spaces["worker"], steady, args.rate)
+        finally:
+            if worker is not None:
+                worker.send_signal(signal.SIGTERM)
+                try:
+                    worker.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+            for s in spaces.values():
+                cleanup(s)
+
+    print(f"articles: {where}; {share:.1%} of them match the rules in {args.rules}")
+    print(f"backlog {args.articles} articles; steady {args.rate:g}/s for {args.seconds:g} s")
+    print(f"{'':34} {'articles/s':>10} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'n':>6}")
+    for name, rate, lat in (
+        ("bare aiokafka loop (ceiling)", bare_rate, bare_lat),
+        ("rasd worker (faust, 1 process)", worker_rate, worker_lat),
+    ):
+        p50, p95, p99 = (v * 1000 for v in percentiles(lat))
+        print(f"{name:34} {rate:10.0f} {p50:8.1f} {p95:8.1f} {p99:8.1f} {len(lat):6}")
+    print("latency: bare loop = produce -> output topic; worker = produce -> outbox entry")
+
+
+if __name__ == "__main__":
+    main()
