@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -16,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from pydantic import BaseModel, ConfigDict
 from redis.asyncio import Redis
 
-from rasd.rules import LoadResult, parse_rules
+from rasd.rules import LoadResult, RuleError, parse_rules
 from rasd.settings import Settings
 
 SUFFIXES = (".yaml", ".yml")
@@ -70,15 +71,39 @@ class RuleFiles:
             or any(part.startswith(".") for part in pure.parts)
         ):
             raise RulePathError(f"not a rule file name: {name!r}")
-        return self.root.joinpath(*pure.parts)
+        path = self.root.joinpath(*pure.parts)
+        # A symbolic link inside the directory must not lead the editor outside it.
+        if not path.resolve().is_relative_to(self.root.resolve()):
+            raise RulePathError(f"not a rule file name: {name!r}")
+        return path
 
     def read(self, name: str) -> str | None:
         path = self.path(name)
         return path.read_text(encoding="utf-8") if path.is_file() else None
 
     def check(self, name: str, text: str) -> LoadResult:
+        """The draft's rules and errors, including rule ids another file already defines
+        (the workers would refuse the file)."""
         self.path(name)
-        return parse_rules(text, name)
+        result = parse_rules(text, name)
+        elsewhere = {
+            rule.id: other
+            for other in self.names()
+            if other != name
+            for rule in parse_rules(self.read(other) or "", other).rules
+        }
+        for rule in result.rules:
+            if rule.id in elsewhere:
+                line, column = _id_position(text, rule.id)
+                result.errors.append(
+                    RuleError(
+                        path=name,
+                        line=line,
+                        column=column,
+                        message=f"rule id {rule.id!r} is also defined in {elsewhere[rule.id]}",
+                    )
+                )
+        return result
 
     async def save(self, name: str, text: str, user: str) -> Change | None:
         """Write the file if the draft is valid; None when nothing changed."""
@@ -122,3 +147,12 @@ class RuleFiles:
         self.path(name)
         raw = await self._redis.lrange(f"{self._history_prefix}:{name}", 0, limit - 1)
         return [Change.model_validate_json(r) for r in raw]
+
+
+def _id_position(text: str, rule_id: str) -> tuple[int, int]:
+    """Line and column of ``id: <rule_id>`` in the YAML text (1, 1 if not found)."""
+    found = re.search(rf"^[ \t-]*id:[ \t]*['\"]?({re.escape(rule_id)})['\"]?[ \t]*$", text, re.M)
+    if found is None:
+        return 1, 1
+    line_start = text.rfind("\n", 0, found.start(1)) + 1
+    return text.count("\n", 0, found.start(1)) + 1, found.start(1) - line_start + 1

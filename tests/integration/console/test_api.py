@@ -150,6 +150,17 @@ def test_rule_files_check_save_history_and_hits(console, client):
     assert new.status_code == 200
     assert (rules_dir / "desk" / "new.yaml").is_file()
 
+    duplicate = client.put(
+        "/api/rules/file/desk/copy.yaml",
+        json={"path": "desk/copy.yaml", "text": good},
+        headers=csrf(client),
+    )
+    assert duplicate.status_code == 422
+    [problem] = duplicate.json()["detail"]["errors"]
+    assert (problem["line"], problem["column"]) == (1, 5)
+    assert "also defined in withdrawal.yaml" in problem["message"]
+    assert not (rules_dir / "desk" / "copy.yaml").exists()
+
     history = client.get("/api/rules/history/withdrawal.yaml").json()
     assert len(history) == 1
     assert history[0]["by"] == "analyst"

@@ -106,3 +106,12 @@ def test_rule_file_names_inside(tmp_path):
     (tmp_path / "desk" / "iraq.yml").write_text("x")
     (tmp_path / "notes.txt").write_text("x")
     assert files.names() == ["desk/iraq.yml"]
+
+
+def test_a_symlink_cannot_lead_outside_the_rules_dir(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (tmp_path / "secret.yaml").write_text("x")
+    (rules / "link.yaml").symlink_to(tmp_path / "secret.yaml")
+    with pytest.raises(RulePathError):
+        RuleFiles(Settings(rules_dir=rules), redis=None).path("link.yaml")
