@@ -59,7 +59,12 @@ class FeedLeases:
     def step_interval(self) -> float:
         return self._ttl_ms / 3000
 
+    def holds(self, feed: str) -> bool:
+        """Whether this process took the feed's lease at its last successful step."""
+        return feed in self._owned
+
     def owns(self, feed: str) -> bool:
+        """Whether it may poll the feed: it holds the lease and the lease cannot have expired."""
         return feed in self._owned and time.monotonic() < self._valid_until
 
     async def wait_acquired(self, feed: str) -> None:
