@@ -23,9 +23,12 @@ from redis.asyncio import Redis
 from rasd.connectors.metrics import FEEDS_OWNED
 from rasd.settings import Settings
 
+# Renew our lease; take it again if it vanished (e.g. Redis lost it); never take another's.
 _RENEW = (
-    "if redis.call('get', KEYS[1]) == ARGV[1] then "
-    "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
+    "local v = redis.call('get', KEYS[1]) "
+    "if v == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) "
+    "elseif not v then redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 "
+    "else return 0 end"
 )
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
 
