@@ -14,4 +14,4 @@ class RasdProcess:
     args: tuple[str, ...]
 
 
-PROCESSES: tuple[RasdProcess, ...] = ()
+PROCESSES: tuple[RasdProcess, ...] = (RasdProcess("notify", ("notify", "run")),)
