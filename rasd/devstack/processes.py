@@ -14,4 +14,7 @@ class RasdProcess:
     args: tuple[str, ...]
 
 
-PROCESSES: tuple[RasdProcess, ...] = (RasdProcess("connectors", ("connectors", "run")),)
+PROCESSES: tuple[RasdProcess, ...] = (
+    RasdProcess("connectors", ("connectors", "run")),
+    RasdProcess("notify", ("notify", "run")),
+)

@@ -134,21 +134,6 @@ class FeedServer:
         return response
 
 
-@pytest.fixture(autouse=True)
-def _drop_topics(settings):
-    """Delete this test's topics afterwards: every partition costs the shared broker heap."""
-    yield
-    from kafka.admin import KafkaAdminClient
-
-    from rasd.settings import TOPIC_NAMES
-
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers, request_timeout_ms=15000)
-    try:
-        admin.delete_topics([settings.topic(name) for name in TOPIC_NAMES])
-    finally:
-        admin.close()
-
-
 @pytest.fixture
 async def feed_server():
     server = FeedServer()
