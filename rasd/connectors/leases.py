@@ -23,9 +23,12 @@ from redis.asyncio import Redis
 from rasd.connectors.metrics import FEEDS_OWNED
 from rasd.settings import Settings
 
+# Renew our lease; take it again if it vanished (e.g. Redis lost it); never take another's.
 _RENEW = (
-    "if redis.call('get', KEYS[1]) == ARGV[1] then "
-    "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
+    "local v = redis.call('get', KEYS[1]) "
+    "if v == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) "
+    "elseif not v then redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 "
+    "else return 0 end"
 )
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
 
@@ -59,7 +62,12 @@ class FeedLeases:
     def step_interval(self) -> float:
         return self._ttl_ms / 3000
 
+    def holds(self, feed: str) -> bool:
+        """Whether this process took the feed's lease at its last successful step."""
+        return feed in self._owned
+
     def owns(self, feed: str) -> bool:
+        """Whether it may poll the feed: it holds the lease and the lease cannot have expired."""
         return feed in self._owned and time.monotonic() < self._valid_until
 
     async def wait_acquired(self, feed: str) -> None:

@@ -74,7 +74,7 @@ class RssConnector(Connector):
         try:
             await self._stopping.wait()
             # Feed loops notice the stop between steps; a publish in progress completes.
-            done, pending = await asyncio.wait(tasks, timeout=STOP_GRACE)
+            _done, pending = await asyncio.wait(tasks, timeout=STOP_GRACE)
             for task in pending:
                 log.warning("still busy after %.0fs, cancelled: %s", STOP_GRACE, task.get_name())
                 task.cancel()
@@ -104,6 +104,8 @@ class RssConnector(Connector):
                 await self.leases.step()
             except (RedisError, OSError) as exc:
                 log.warning("lease step failed: %s", exc)
+            except Exception:  # noqa: BLE001 - the lease loop must outlive any one failure
+                log.exception("lease step failed")
             if await self.sleep(self.leases.step_interval):
                 return
 
@@ -123,7 +125,8 @@ class RssConnector(Connector):
                 waiter.cancel()
                 stopper.cancel()
                 # Held but not trusted (Redis unreachable): look again at the next lease step.
-                delay = 0.0 if self.leases.owns(feed.name) else self.leases.step_interval
+                untrusted = self.leases.holds(feed.name) and not self.leases.owns(feed.name)
+                delay = self.leases.step_interval if untrusted else 0.0
                 continue
             delay = await self.poll(feed)
 

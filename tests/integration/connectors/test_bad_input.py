@@ -25,6 +25,13 @@ def errors(feed: str, reason: str) -> float:
     return value or 0.0
 
 
+def fetches(feed: str, outcome: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "rasd_connector_fetches_total", {"feed": feed, "outcome": outcome}
+    )
+    return value or 0.0
+
+
 def issues(feed: str, issue: str) -> float:
     value = REGISTRY.get_sample_value(
         "rasd_connector_entry_issues_total", {"feed": feed, "issue": issue}
@@ -144,8 +151,10 @@ async def test_windows_1256_and_iso_8859_6_arabic(settings, feed_server):
             ("iso", feed_server.url("/iso-header")),
         ]
     )
+    before = fetches("win", "ok")
     async with Running(settings, config) as connector:
         await connector.poll_once()
+    assert fetches("win", "ok") == before + 1
     h = health(settings)
     assert (h["win"].status, h["win"].encoding) == ("ok", "windows-1256")
     assert (h["iso"].status, h["iso"].encoding) == ("ok", "iso-8859-6")

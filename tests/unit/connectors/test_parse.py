@@ -78,3 +78,13 @@ def test_connect_error_reasons_from_the_cause_chain():
     assert _connect_reason(chained(ConnectionRefusedError(111, "x"))) == "connect-refused"
     assert _connect_reason(chained(socket.gaierror(-2, "Name or service not known"))) == "dns-error"
     assert _connect_reason(chained(OSError(113, "No route to host"))) == "connect-error"
+
+
+def test_undeclared_html_entities_are_read_as_their_characters():
+    doc = (
+        b"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>T</title>"
+        b"<item><title>Mosul&nbsp;&mdash; power&hellip; &amp; water</title>"
+        b"<link>https://x.example/1</link></item></channel></rss>"
+    )
+    [entry] = parse(doc).entries
+    assert entry["title"] == "Mosul\u00a0\u2014 power\u2026 & water"
