@@ -33,7 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from rasd.models import Article  # noqa: E402
+from rasd.models import Article, Match  # noqa: E402
 from rasd.settings import Settings  # noqa: E402
 from rasd.topics import ensure_topics  # noqa: E402
 
@@ -85,7 +85,9 @@ def percentiles(values: list[float]) -> tuple[float, float, float]:
     return q[49], q[94], q[98]
 
 
-async def produce_all(settings: Settings, articles: list[Article]) -> None:
+async def produce_all(
+    settings: Settings, articles: list[Article], partition: int | None = None
+) -> None:
     from aiokafka import AIOKafkaProducer
 
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_servers, linger_ms=5)
@@ -93,7 +95,10 @@ async def produce_all(settings: Settings, articles: list[Article]) -> None:
     try:
         for a in articles:
             await producer.send(
-                settings.topic("articles"), key=a.id.encode(), value=a.model_dump_json().encode()
+                settings.topic("articles"),
+                key=a.id.encode(),
+                value=a.model_dump_json().encode(),
+                partition=partition,
             )
         await producer.flush()
     finally:
@@ -229,33 +234,52 @@ def start_worker(settings: Settings, log: Path) -> subprocess.Popen:
         )
 
 
-def committed(settings: Settings, admin) -> int:
-    offsets = admin.list_consumer_group_offsets(settings.group("streams"))
-    return sum(o.offset for tp, o in offsets.items() if tp.topic == settings.topic("articles"))
+async def match_times(settings: Settings, sentinels: set[str], timeout: float) -> list:
+    """(broker timestamp, article id) of every Match until all ``sentinels`` were matched."""
+    from aiokafka import AIOKafkaConsumer
 
-
-def worker_throughput(settings: Settings, articles: list[Article], log: Path):
-    from kafka.admin import KafkaAdminClient
-
-    asyncio.run(produce_all(settings, articles))
-    worker = start_worker(settings, log)
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
-    samples = []
-    deadline = time.monotonic() + 300
+    consumer = AIOKafkaConsumer(
+        settings.topic("matches"),
+        bootstrap_servers=settings.kafka_servers,
+        group_id=None,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    seen, times = set(), []
     try:
-        while time.monotonic() < deadline and worker.poll() is None:
-            done = committed(settings, admin)
-            samples.append((time.monotonic(), done))
-            if done >= len(articles):
-                break
-            time.sleep(0.1)
+        async with asyncio.timeout(timeout):
+            while not sentinels <= seen:
+                for records in (await consumer.getmany(timeout_ms=200)).values():
+                    for r in records:
+                        article_id = Match.model_validate_json(r.value).article_id
+                        seen.add(article_id)
+                        times.append((r.timestamp / 1000, article_id))
     finally:
-        admin.close()
-    moving = [(t, n) for t, n in samples if n > 0]
-    if worker.poll() is not None or not moving or moving[-1][1] < len(articles):
-        raise SystemExit(f"worker did not finish the backlog; see {log}")
-    (t0, n0), (t1, n1) = moving[0], moving[-1]
-    return worker, (n1 - n0) / (t1 - t0)
+        await consumer.stop()
+    return times
+
+
+def worker_throughput(settings: Settings, articles: list[Article], sentinel: Article, log: Path):
+    """Articles/s through a backlog, timed by the worker's own Match records.
+
+    The backlog ends with a matching article in every partition; the time from the first Match
+    to the last sentinel's Match is the time the worker took for the backlog (the few articles
+    before the first match are not counted, which errs on the slow side).
+    """
+    asyncio.run(produce_all(settings, articles))
+    sentinels = [
+        sentinel.model_copy(update={"id": f"sentinel{p}"}) for p in range(settings.topic_partitions)
+    ]
+    for p, a in enumerate(sentinels):
+        asyncio.run(produce_all(settings, [a], partition=p))
+    worker = start_worker(settings, log)
+    try:
+        times = asyncio.run(match_times(settings, {a.id for a in sentinels}, 300))
+    except TimeoutError:
+        raise SystemExit(f"worker did not finish the backlog; see {log}") from None
+    first = min(t for t, _ in times)
+    last = max(t for t, article_id in times if article_id.startswith("sentinel"))
+    return worker, len(articles) / (last - first)
 
 
 def worker_latency(settings: Settings, articles: list[Article], rate: float) -> list[float]:
@@ -343,10 +367,10 @@ def main() -> None:
             )
             for name in ("bare", "worker")
         }
-        for s in spaces.values():
-            ensure_topics(s)
         worker = None
         try:
+            for s in spaces.values():
+                ensure_topics(s)
             backlog = stream_of(articles, args.articles, "t")
             steady_n = int(args.rate * args.seconds)
             # At a steady rate every fourth article matches a rule, so latencies are many.
@@ -359,7 +383,7 @@ def main() -> None:
             bare_rate = asyncio.run(bare_throughput(spaces["bare"], backlog))
             bare_lat = asyncio.run(bare_latency(spaces["bare"], steady, args.rate))
             worker, worker_rate = worker_throughput(
-                spaces["worker"], backlog, Path(tmp) / "worker.log"
+                spaces["worker"], backlog, hits[0], Path(tmp) / "worker.log"
             )
             worker_lat = worker_latency(spaces["worker"], steady, args.rate)
         finally:

@@ -140,78 +140,89 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
         max_articles=config.story_max_articles,
     )
 
+    async def match_one(event) -> None:
+        message = event.message
+        ARTICLES.inc()
+        try:
+            article = Article.model_validate_json(event.value)
+            found = runtime.rule_sync.matcher.match(article)
+        except Exception as exc:  # noqa: BLE001 - one bad record must not stop the agent
+            reason = _reason(exc)
+            log.warning(
+                "dead letter %s[%d]@%d: %s",
+                message.topic,
+                message.partition,
+                message.offset,
+                reason,
+            )
+            letter = dead_letter(
+                message.topic, message.partition, message.offset, reason, event.value
+            )
+            await dead_letters.send(key=event.key, value=letter)
+            DEAD_LETTERS.inc()
+            return
+        if not found:
+            return
+        report = StoryArticle(
+            article_id=article.id,
+            outlet=article.outlet,
+            title=article.title,
+            url=article.url,
+            lang=article.lang,
+            published_at=article.published_at,
+        )
+        signature = article_signature(article.title, article.summary, article.lang)
+        for m in found:
+            MATCHES.labels(m.rule_id).inc()
+            key = m.rule_id.encode()
+            await matches.send(key=key, value=m.model_dump_json().encode())
+            candidate = Candidate(
+                match=m,
+                article=report,
+                seen_at=article.fetched_at,
+                signature=signature,
+                sites=[p for p in m.places if p in sites],
+            )
+            await candidates.send(key=key, value=candidate.model_dump_json().encode())
+
+    async def group_one(event) -> None:
+        rule_id = event.key.decode()
+        candidate = Candidate.model_validate_json(event.value)
+        state = states.get(rule_id)
+        try:
+            state, revisions = advance(
+                state, candidate, runtime.rule_sync.rules.get(rule_id), limits
+            )
+            # Outbox first, state second: if the worker dies in between, the replay computes
+            # the same revisions and the outbox recognises them.
+            for revision in revisions:
+                if await runtime.outbox.write(revision.alert, revision.revision):
+                    ALERTS.labels(revision.alert.kind).inc()
+                    await alerts.send(
+                        key=revision.alert.key.encode(),
+                        value=revision.alert.model_dump_json().encode(),
+                    )
+        except BaseException:
+            states.forget(rule_id)  # the cached object may be half-changed
+            raise
+        states.put(rule_id, state)
+
+    # Acks are manual: faust acks an event when the agent leaves it, even when the agent was
+    # cancelled (shutdown, rebalance) half-way through it, and a half-processed record whose
+    # offset is committed is never processed again. Here an event is acked once it is done.
     @app.agent(articles)
     async def match(stream):
         await runtime.rule_sync.ready.wait()
-        async for event in stream.events():
-            message = event.message
-            ARTICLES.inc()
-            try:
-                article = Article.model_validate_json(event.value)
-                found = runtime.rule_sync.matcher.match(article)
-            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the agent
-                reason = _reason(exc)
-                log.warning(
-                    "dead letter %s[%d]@%d: %s",
-                    message.topic,
-                    message.partition,
-                    message.offset,
-                    reason,
-                )
-                letter = dead_letter(
-                    message.topic, message.partition, message.offset, reason, event.value
-                )
-                await dead_letters.send(key=event.key, value=letter)
-                DEAD_LETTERS.inc()
-                continue
-            if not found:
-                continue
-            report = StoryArticle(
-                article_id=article.id,
-                outlet=article.outlet,
-                title=article.title,
-                url=article.url,
-                lang=article.lang,
-                published_at=article.published_at,
-            )
-            signature = article_signature(article.title, article.summary, article.lang)
-            for m in found:
-                MATCHES.labels(m.rule_id).inc()
-                key = m.rule_id.encode()
-                await matches.send(key=key, value=m.model_dump_json().encode())
-                candidate = Candidate(
-                    match=m,
-                    article=report,
-                    seen_at=article.fetched_at,
-                    signature=signature,
-                    sites=[p for p in m.places if p in sites],
-                )
-                await candidates.send(key=key, value=candidate.model_dump_json().encode())
+        async for event in stream.noack().events():
+            await match_one(event)
+            event.ack()
 
     @app.agent(candidates)
     async def stories(stream):
         await runtime.rule_sync.ready.wait()
-        async for event in stream.events():
-            rule_id = event.key.decode()
-            candidate = Candidate.model_validate_json(event.value)
-            state = states.get(rule_id)
-            try:
-                state, revisions = advance(
-                    state, candidate, runtime.rule_sync.rules.get(rule_id), limits
-                )
-                # Outbox first, state second: if the worker dies in between, the replay
-                # computes the same revisions and the outbox recognises them.
-                for revision in revisions:
-                    if await runtime.outbox.write(revision.alert, revision.revision):
-                        ALERTS.labels(revision.alert.kind).inc()
-                        await alerts.send(
-                            key=revision.alert.key.encode(),
-                            value=revision.alert.model_dump_json().encode(),
-                        )
-            except BaseException:
-                states.forget(rule_id)  # the cached object may be half-changed
-                raise
-            states.put(rule_id, state)
+        async for event in stream.noack().events():
+            await group_one(event)
+            event.ack()
 
     @app.timer(interval=config.rules_poll_interval, on_leader=True)
     async def publish_rules():

@@ -9,6 +9,7 @@ protocol. Everything else in faust's aiokafka driver is used as shipped.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,12 +51,30 @@ async def _create_topic_with_admin(
             ],
             timeout_ms=timeout,
         )
+        for name, code, *rest in response.topic_errors:
+            if code not in (0, _TOPIC_ALREADY_EXISTS):
+                raise RuntimeError(f"could not create topic {name!r}: error {code} {rest}")
+        await _until_visible(admin, topic, partitions, timeout / 1000)
     finally:
         await admin.close()
-    for name, code, *rest in response.topic_errors:
-        if code not in (0, _TOPIC_ALREADY_EXISTS):
-            raise RuntimeError(f"could not create topic {name!r}: error {code} {rest}")
     owner.log.info("Topic %r ready", topic)
+
+
+async def _until_visible(admin, topic: str, partitions: int, timeout: float) -> None:
+    """Wait until the broker's metadata lists the topic with its partitions.
+
+    The consumer subscribes right after the topics are declared; a topic missing from its
+    metadata at that moment is left out of the assignment until the next metadata refresh
+    (minutes), and the agent reading it would sit idle.
+    """
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        (described,) = await admin.describe_topics([topic])
+        if described["error_code"] == 0 and len(described["partitions"]) >= partitions:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError(f"topic {topic!r} did not appear in the metadata")
+        await asyncio.sleep(0.05)
 
 
 def install() -> None:

@@ -48,8 +48,17 @@ FAST = {
 RUNNING: list[Worker] = []
 
 
-def wait_for(check: Callable[[], object], timeout: float, what: str, interval: float = 0.1):
-    """Poll ``check`` until it returns something true; fail with ``what`` after ``timeout``."""
+def wait_for(
+    check: Callable[[], object],
+    timeout: float,
+    what: str,
+    interval: float = 0.1,
+    context: Callable[[], object] | None = None,
+):
+    """Poll ``check`` until it returns something true; fail with ``what`` after ``timeout``.
+
+    The failure shows ``context()`` and the end of each running worker's log.
+    """
     deadline = time.monotonic() + timeout
     while True:
         for worker in RUNNING:
@@ -60,7 +69,17 @@ def wait_for(check: Callable[[], object], timeout: float, what: str, interval: f
         if result:
             return result
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            details = [f"timed out after {timeout}s waiting for {what}"]
+            if context is not None:
+                details.append(f"state: {context()!r}")
+            for worker in RUNNING:
+                interesting = [
+                    line
+                    for line in worker.log_text().splitlines()
+                    if "[WARNING]" in line or "[ERROR]" in line or "Recovery" in line
+                ]
+                details.append(f"{worker.log.name}:\n" + "\n".join(interesting[-15:]))
+            raise AssertionError("\n".join(details))
         time.sleep(interval)
 
 
@@ -209,7 +228,13 @@ def wait_outbox(settings: Settings, count: int, timeout: float) -> list[tuple[st
         entries = outbox(settings)
         return entries if len(entries) >= count else None
 
-    return wait_for(enough, timeout, f"{count} outbox entries")
+    def summary():
+        return [
+            (key, rev, [a.article_id for a in alert.articles])
+            for key, rev, alert in outbox(settings)
+        ]
+
+    return wait_for(enough, timeout, f"{count} outbox entries", context=summary)
 
 
 def loaded_rules(settings: Settings) -> list[dict[str, str]]:

@@ -51,7 +51,12 @@ def test_three_stories_in_a_window_escalate_once_and_counts_survive_a_restart(
 
     workers()  # the counts come back from the table's changelog
     produce(settings, [attack(3, 4)])
-    (first,) = wait_for(lambda: escalations(settings), 60, "the first escalation")
+    (first,) = wait_for(
+        lambda: escalations(settings),
+        60,
+        "the first escalation",
+        context=lambda: [(k, r) for k, r, _ in outbox(settings)],
+    )
     key, revision, alert = first
     assert key == f"escalation:rocket-attack:iraq+kirkuk:{T0.isoformat()}"
     assert revision == 0
