@@ -29,7 +29,14 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 import redis  # noqa: E402
 import redis.asyncio  # noqa: E402
-from console_server import USER, console_settings, login, running_console  # noqa: E402
+from console_server import (  # noqa: E402
+    PASSWORD,
+    USER,
+    console_settings,
+    launch_chromium,
+    login,
+    running_console,
+)
 from kafka.admin import KafkaAdminClient  # noqa: E402
 
 from rasd.connectors.health import HealthRecorder  # noqa: E402
@@ -41,16 +48,6 @@ from rasd.topics import ensure_topics  # noqa: E402
 
 FIXTURE = REPO / "tests" / "e2e" / "console" / "fixtures" / "desk.rss"
 OUT = REPO / "docs" / "screenshots"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def run_worker(settings: Settings, rules_dir: Path, state: Path, log: Path) -> subprocess.Popen:
@@ -159,20 +156,13 @@ def photograph(url: str, rules_dir: Path, rule_file: str) -> None:
     )
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as profile, sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            profile,
-            executable_path="/usr/bin/chromium",
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1360, "height": 860},
-            locale="en-GB",
-        )
+        context = launch_chromium(playwright, Path(profile))
         try:
             page = context.new_page()
             page.goto(f"{url}/login")
             page.screenshot(path=OUT / "login.png")
             page.fill("input[name=username]", USER)
-            page.fill("input[name=password]", "correct horse battery staple")
+            page.fill("input[name=password]", PASSWORD)
             page.click("button[type=submit]")
             page.wait_for_url(f"{url}/alerts")
             page.locator("#live-status[data-state=live]").wait_for()

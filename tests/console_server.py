@@ -29,6 +29,35 @@ from rasd.settings import Settings
 from rasd.streams.outbox import Outbox
 
 USER, PASSWORD = "analyst", "correct horse battery staple"
+
+# Debian's chromium, headless, with everything that would reach out to the internet turned off
+# (no sync, no component updates, no background networking, no QUIC).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def launch_chromium(playwright, profile: Path):
+    """A browser context on a fresh profile directory (Playwright's ``launch_persistent_context``
+    is how a profile directory is given; ``--user-data-dir`` in the arguments is refused)."""
+    return playwright.chromium.launch_persistent_context(
+        str(profile),
+        executable_path=CHROMIUM,
+        headless=True,
+        args=CHROMIUM_ARGS,
+        locale="en-GB",
+        viewport={"width": 1360, "height": 880},
+    )
+
+
 # Hashing is deliberately slow; one hash serves the whole session.
 _HASH = hash_password(PASSWORD)
 
