@@ -220,7 +220,6 @@ def start_worker(settings: Settings, log: Path) -> subprocess.Popen:
         "RASD_STATE_DIR": str(settings.state_dir),
         "RASD_RULES_DIR": str(settings.rules_dir),
         "RASD_LOG_LEVEL": "WARNING",
-        "RASD_STREAMS_COMMIT_INTERVAL": "0.2",
         "RASD_STREAMS_SESSION_TIMEOUT": "6",
         "RASD_STREAMS_HEARTBEAT_INTERVAL": "1",
     }
