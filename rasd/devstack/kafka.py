@@ -31,9 +31,7 @@ class KafkaBroker:
         self.settings = settings
         self.home = settings.state_dir / "kafka"
         self.jar_dir = settings.cache_dir / f"kafka-{settings.kafka_version}" / "jars"
-        self.process = ManagedProcess(
-            "kafka", settings.state_dir / "run", settings.state_dir / "logs"
-        )
+        self.process = ManagedProcess.in_state_dir("kafka", settings.state_dir)
 
     @property
     def address(self) -> str:

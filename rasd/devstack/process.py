@@ -25,6 +25,11 @@ class ManagedProcess:
     run_dir: Path
     log_dir: Path
 
+    @classmethod
+    def in_state_dir(cls, name: str, state_dir: Path) -> ManagedProcess:
+        """Pid file under ``state_dir/run``, log under ``state_dir/logs``."""
+        return cls(name, state_dir / "run", state_dir / "logs")
+
     @property
     def pid_file(self) -> Path:
         return self.run_dir / f"{self.name}.pid"

@@ -14,9 +14,7 @@ class RedisServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.home = settings.state_dir / "redis"
-        self.process = ManagedProcess(
-            "redis", settings.state_dir / "run", settings.state_dir / "logs"
-        )
+        self.process = ManagedProcess.in_state_dir("redis", settings.state_dir)
 
     @property
     def address(self) -> str:
