@@ -11,13 +11,14 @@ nodes), and every error in the file is reported at once.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from rasd.yamlerrors import ConfigError, ConfigInvalid, error_at, node_at, syntax_error
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -92,23 +93,8 @@ class FeedsConfig(Strict):
         return feed.interval or self.poller.interval
 
 
-@dataclass(frozen=True)
-class ConfigError:
-    path: str
-    line: int
-    column: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.message}"
-
-
-class FeedsError(Exception):
+class FeedsError(ConfigInvalid):
     """feeds.yaml is invalid; ``errors`` holds every problem found, each with its location."""
-
-    def __init__(self, errors: list[ConfigError]):
-        self.errors = errors
-        super().__init__("\n".join(str(e) for e in errors))
 
 
 def load_feeds(path: Path) -> FeedsConfig:
@@ -124,10 +110,7 @@ def parse_feeds(text: str, path: str = "feeds.yaml") -> FeedsConfig:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise FeedsError([ConfigError(path, line, column, f"invalid YAML: {problem}")]) from None
+        raise FeedsError([syntax_error(exc, path, "invalid YAML: ")]) from None
     if data is None:
         data = {}
     try:
@@ -135,42 +118,17 @@ def parse_feeds(text: str, path: str = "feeds.yaml") -> FeedsConfig:
     except ValidationError as exc:
         errors = []
         for error in exc.errors():
-            target = _node_at(node, error["loc"], at_key=error["type"] == "extra_forbidden")
+            target = node_at(node, error["loc"], key=error["type"] == "extra_forbidden")
             where = ".".join(str(p) for p in error["loc"])
-            line, column = _position(target)
-            errors.append(ConfigError(path, line, column, f"{where}: {error['msg']}"))
+            errors.append(error_at(path, target, f"{where}: {error['msg']}"))
         raise FeedsError(errors) from None
     errors = []
     seen: set[str] = set()
     for index, feed in enumerate(config.feeds):
         if feed.name in seen:
-            line, column = _position(_node_at(node, ("feeds", index, "name")))
-            errors.append(ConfigError(path, line, column, f"duplicate feed name {feed.name!r}"))
+            target = node_at(node, ("feeds", index, "name"))
+            errors.append(error_at(path, target, f"duplicate feed name {feed.name!r}"))
         seen.add(feed.name)
     if errors:
         raise FeedsError(errors)
     return config
-
-
-def _node_at(node: yaml.Node | None, loc: tuple, at_key: bool = False) -> yaml.Node | None:
-    """The deepest YAML node along a pydantic error location (the key itself if ``at_key``)."""
-    for depth, part in enumerate(loc, 1):
-        if isinstance(node, yaml.MappingNode):
-            match = next(((k, v) for k, v in node.value if k.value == str(part)), None)
-            if match is None:
-                return node
-            key, value = match
-            node = key if at_key and depth == len(loc) else value
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(node.value):
-                return node
-            node = node.value[part]
-        else:
-            return node
-    return node
-
-
-def _position(node: yaml.Node | None) -> tuple[int, int]:
-    if node is None:
-        return 1, 1
-    return node.start_mark.line + 1, node.start_mark.column + 1

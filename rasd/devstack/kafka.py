@@ -31,9 +31,7 @@ class KafkaBroker:
         self.settings = settings
         self.home = settings.state_dir / "kafka"
         self.jar_dir = settings.cache_dir / f"kafka-{settings.kafka_version}" / "jars"
-        self.process = ManagedProcess(
-            "kafka", settings.state_dir / "run", settings.state_dir / "logs"
-        )
+        self.process = ManagedProcess.in_state_dir("kafka", settings.state_dir)
 
     @property
     def address(self) -> str:
@@ -161,10 +159,7 @@ class KafkaBroker:
         if self.process.pid() is not None:
             if self.healthy(timeout=10):
                 return "already running"
-            raise DevStackError(
-                f"Kafka (pid {self.process.pid()}) runs but does not answer on {self.address}. "
-                f"Last lines of {self.process.log_file}:\n{self.process.log_tail()}"
-            )
+            raise self.process.unresponsive("Kafka", self.address)
         for port in (self.settings.kafka_port, self.settings.kafka_controller_port):
             if port_in_use(port):
                 raise DevStackError(
@@ -193,12 +188,7 @@ class KafkaBroker:
             STARTUP_TIMEOUT,
         )
         if self.process.pid() is None or not self.healthy(timeout=STARTUP_TIMEOUT):
-            tail = self.process.log_tail()
-            self.process.stop()
-            raise DevStackError(
-                f"Kafka did not become healthy on {self.address} within {STARTUP_TIMEOUT:.0f}s. "
-                f"Last lines of {self.process.log_file}:\n{tail}"
-            )
+            raise self.process.give_up("Kafka", self.address, STARTUP_TIMEOUT)
         return "started"
 
     def stop(self) -> bool:

@@ -25,6 +25,11 @@ class ManagedProcess:
     run_dir: Path
     log_dir: Path
 
+    @classmethod
+    def in_state_dir(cls, name: str, state_dir: Path) -> ManagedProcess:
+        """Pid file under ``state_dir/run``, log under ``state_dir/logs``."""
+        return cls(name, state_dir / "run", state_dir / "logs")
+
     @property
     def pid_file(self) -> Path:
         return self.run_dir / f"{self.name}.pid"
@@ -75,6 +80,22 @@ class ManagedProcess:
                 time.sleep(0.05)
         self.pid_file.unlink(missing_ok=True)
         return True
+
+    def unresponsive(self, service: str, address: str) -> DevStackError:
+        """The error for our process that runs but does not answer (it is left running)."""
+        return DevStackError(
+            f"{service} (pid {self.pid()}) runs but does not answer on {address}. "
+            f"Last lines of {self.log_file}:\n{self.log_tail()}"
+        )
+
+    def give_up(self, service: str, address: str, timeout: float) -> DevStackError:
+        """Stop a process that did not become healthy; the error to raise, with its log tail."""
+        tail = self.log_tail()
+        self.stop()
+        return DevStackError(
+            f"{service} did not become healthy on {address} within {timeout:.0f}s. "
+            f"Last lines of {self.log_file}:\n{tail}"
+        )
 
     def log_tail(self, lines: int = 25) -> str:
         try:

@@ -14,9 +14,7 @@ class RedisServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.home = settings.state_dir / "redis"
-        self.process = ManagedProcess(
-            "redis", settings.state_dir / "run", settings.state_dir / "logs"
-        )
+        self.process = ManagedProcess.in_state_dir("redis", settings.state_dir)
 
     @property
     def address(self) -> str:
@@ -26,10 +24,7 @@ class RedisServer:
         if self.process.pid() is not None:
             if self.healthy():
                 return "already running"
-            raise DevStackError(
-                f"Redis (pid {self.process.pid()}) runs but does not answer on {self.address}. "
-                f"Last lines of {self.process.log_file}:\n{self.process.log_tail()}"
-            )
+            raise self.process.unresponsive("Redis", self.address)
         if port_in_use(self.settings.redis_port):
             raise DevStackError(
                 f"Port {self.settings.redis_port} is taken by another program, so Redis cannot "
@@ -64,12 +59,7 @@ class RedisServer:
             ]
         )
         if not self.healthy(timeout=STARTUP_TIMEOUT):
-            tail = self.process.log_tail()
-            self.process.stop()
-            raise DevStackError(
-                f"Redis did not become healthy on {self.address} within {STARTUP_TIMEOUT:.0f}s. "
-                f"Last lines of {self.process.log_file}:\n{tail}"
-            )
+            raise self.process.give_up("Redis", self.address, STARTUP_TIMEOUT)
         return "started"
 
     def stop(self) -> bool:

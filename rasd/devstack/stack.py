@@ -65,7 +65,7 @@ def services_status(settings: Settings) -> list[ServiceStatus]:
 
 
 def _managed(settings: Settings, name: str) -> ManagedProcess:
-    return ManagedProcess(f"rasd-{name}", settings.state_dir / "run", settings.state_dir / "logs")
+    return ManagedProcess.in_state_dir(f"rasd-{name}", settings.state_dir)
 
 
 def processes_up(settings: Settings, log=print) -> None:

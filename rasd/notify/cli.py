@@ -27,7 +27,7 @@ def _load(path: Path | None, strict: bool):
     """Validated config and receivers, or the errors on stderr and exit code 2."""
     from rasd.cli import err, settings
     from rasd.notify.config import build_receivers, load_config
-    from rasd.notify.yamlerrors import ConfigInvalid
+    from rasd.yamlerrors import ConfigInvalid
 
     path = path or settings().receivers_file
     try:

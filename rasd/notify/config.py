@@ -31,14 +31,7 @@ from pydantic import (
 from rasd.models import Severity
 from rasd.notify.durations import Duration
 from rasd.notify.receivers import Receiver, ReceiverConfig, did_you_mean, receiver_types
-from rasd.notify.yamlerrors import (
-    ConfigError,
-    ConfigInvalid,
-    compose,
-    duplicate_keys,
-    locate,
-    validation_errors,
-)
+from rasd.yamlerrors import ConfigError, ConfigInvalid, compose, duplicate_keys, error_at, node_at
 
 GroupLabel = Literal["rule", "severity", "kind", "tags", "places", "key"]
 
@@ -140,14 +133,24 @@ def _cross_checks(config: NotifyConfigBase, root, path: str) -> list[ConfigError
     names: dict[str, int] = {}
     for index, receiver in enumerate(config.receivers):
         if receiver.name in names:
-            line, column = locate(root, ("receivers", index, "name"))
-            errors.append(ConfigError(path, line, column, f"duplicate receiver {receiver.name!r}"))
+            node = node_at(root, ("receivers", index, "name"))
+            errors.append(error_at(path, node, f"duplicate receiver {receiver.name!r}"))
         names[receiver.name] = index
     for route, loc in _routes(config.route, ("route",)):
         if route.receiver is not None and route.receiver not in names:
-            line, column = locate(root, (*loc, "receiver"))
             message = f"unknown receiver {route.receiver!r}" + did_you_mean(route.receiver, names)
-            errors.append(ConfigError(path, line, column, message))
+            errors.append(error_at(path, node_at(root, (*loc, "receiver")), message))
+    return errors
+
+
+def _validation_errors(exc: ValidationError, root, path: str) -> list[ConfigError]:
+    """pydantic's messages, lower-cased, each at its node and followed by its location."""
+    errors = []
+    for error in exc.errors(include_url=False):
+        node = node_at(root, error["loc"], key=error["type"] == "extra_forbidden")
+        where = ".".join(str(p) for p in error["loc"])
+        message = error["msg"][0].lower() + error["msg"][1:]
+        errors.append(error_at(path, node, f"{message} ({where})" if where else message))
     return errors
 
 
@@ -157,15 +160,15 @@ def _friendly(errors: list[ConfigError], exc: ValidationError, root, path: str) 
     for index, error in enumerate(exc.errors(include_url=False)):
         if error["type"] == "union_tag_invalid":
             tag = str(error["ctx"]["tag"])
-            old = errors[index]
             message = f"unknown receiver type {tag!r}" + did_you_mean(tag, types)
-            line, column = locate(root, (*error["loc"], "type"), key=True)
-            errors[index] = ConfigError(old.path, line, column, message)
+            errors[index] = error_at(
+                path, node_at(root, (*error["loc"], "type"), key=True), message
+            )
 
 
 def parse_config(text: str, path: str) -> NotifyConfigBase:
     root = compose(text, path)
-    duplicates = duplicate_keys(root, path)
+    duplicates = [error_at(path, k, f"duplicate key {k.value!r}") for k in duplicate_keys(root)]
     if duplicates:
         raise ConfigInvalid(duplicates)
     data = yaml.safe_load(text) if root is not None else None
@@ -174,7 +177,7 @@ def parse_config(text: str, path: str) -> NotifyConfigBase:
     try:
         config = config_model().model_validate(data)
     except ValidationError as exc:
-        errors = validation_errors(exc, root, path)
+        errors = _validation_errors(exc, root, path)
         _friendly(errors, exc, root, path)
         raise ConfigInvalid(errors) from None
     errors = _cross_checks(config, root, path)

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -71,6 +71,18 @@ def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+Record = TypeVar("Record", Attempt, DeadLetter)
+
+
+async def _newest(redis, key: str, field: bytes, model: type[Record], limit: int) -> list[Record]:
+    """The last ``limit`` records of a stream, newest first, each with its entry id."""
+    entries = await redis.xrevrange(key, count=limit)
+    return [
+        model.model_validate_json(fields[field]).model_copy(update={"id": _text(entry_id)})
+        for entry_id, fields in entries
+    ]
+
+
 class NotifyKeys:
     def __init__(self, settings: Settings) -> None:
         self.attempts = settings.key("notify", "attempts")
@@ -90,13 +102,7 @@ class DeliveryLog:
 
     async def recent(self, limit: int = 100) -> list[Attempt]:
         """Newest first."""
-        entries = await self.redis.xrevrange(self.keys.attempts, count=limit)
-        return [
-            Attempt.model_validate_json(fields[b"attempt"]).model_copy(
-                update={"id": _text(entry_id)}
-            )
-            for entry_id, fields in entries
-        ]
+        return await _newest(self.redis, self.keys.attempts, b"attempt", Attempt, limit)
 
     async def for_alert(self, alert_key: str) -> dict[str, Attempt]:
         """Receiver -> the latest thing that happened to this alert there."""
@@ -110,13 +116,7 @@ class DeadLetters:
         self.keys = NotifyKeys(settings)
 
     async def recent(self, limit: int = 100) -> list[DeadLetter]:
-        entries = await self.redis.xrevrange(self.keys.dead, count=limit)
-        return [
-            DeadLetter.model_validate_json(fields[b"dead"]).model_copy(
-                update={"id": _text(entry_id)}
-            )
-            for entry_id, fields in entries
-        ]
+        return await _newest(self.redis, self.keys.dead, b"dead", DeadLetter, limit)
 
     async def count(self) -> int:
         return await self.redis.xlen(self.keys.dead)

@@ -16,20 +16,14 @@ import yaml
 from pydantic import ValidationError
 
 from rasd.rules.schema import Rule, RuleSpec
+from rasd.yamlerrors import ConfigError, duplicate_keys, error_at, node_at, syntax_error
 
 RULE_SUFFIXES = (".yaml", ".yml")
 MAX_FILE_BYTES = 1_000_000
 
 
-@dataclass(frozen=True)
-class RuleError:
-    path: str
-    line: int
-    column: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+# The rules API's name for an error in a rule file (path, line, column, message).
+RuleError = ConfigError
 
 
 @dataclass
@@ -44,33 +38,6 @@ class LoadResult:
     def extend(self, other: LoadResult) -> None:
         self.rules.extend(other.rules)
         self.errors.extend(other.errors)
-
-
-def _error(path: str, node: yaml.Node | None, message: str) -> RuleError:
-    mark = node.start_mark if node is not None else None
-    return RuleError(path, mark.line + 1 if mark else 1, mark.column + 1 if mark else 1, message)
-
-
-def _node_at(node: yaml.Node, loc: Sequence[int | str], key: bool = False) -> yaml.Node:
-    """The node a pydantic location points at (the key node of the last part when ``key``).
-
-    Location parts that are not in the YAML (union tags such as ``group``) are skipped.
-    """
-    for i, part in enumerate(loc):
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value in node.value:
-                if key_node.value == part:
-                    if key and i == len(loc) - 1:
-                        return key_node
-                    node = value
-                    break
-        elif (
-            isinstance(node, yaml.SequenceNode)
-            and isinstance(part, int)
-            and 0 <= part < len(node.value)
-        ):
-            node = node.value[part]
-    return node
 
 
 def _describe(error: dict, allowed: Sequence[str]) -> str:
@@ -107,25 +74,10 @@ def _allowed_keys(loc: Sequence[int | str]) -> list[str]:
     return list(model.model_fields)
 
 
-def _duplicate_keys(path: str, node: yaml.Node) -> list[RuleError]:
-    errors: list[RuleError] = []
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            if key.value in seen:
-                errors.append(_error(path, key, f"key {key.value!r} appears twice"))
-            seen.add(key.value)
-            errors.extend(_duplicate_keys(path, value))
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            errors.extend(_duplicate_keys(path, item))
-    return errors
-
-
 def _validate(path: str, node: yaml.Node, data: object) -> tuple[Rule | None, list[RuleError]]:
     if not isinstance(data, dict):
         message = "a rule must be a mapping with keys id, title, match, ..."
-        return None, [_error(path, node, message)]
+        return None, [error_at(path, node, message)]
     try:
         spec = RuleSpec.model_validate(data)
     except ValidationError as exc:
@@ -139,10 +91,10 @@ def _validate(path: str, node: yaml.Node, data: object) -> tuple[Rule | None, li
             ):
                 continue
             if err["type"] == "missing":
-                target = _node_at(node, loc[:-1])
+                target = node_at(node, loc[:-1])
             else:
-                target = _node_at(node, loc, key=err["type"] == "extra_forbidden")
-            errors.append(_error(path, target, _describe(err, _allowed_keys(err["loc"]))))
+                target = node_at(node, loc, key=err["type"] == "extra_forbidden")
+            errors.append(error_at(path, target, _describe(err, _allowed_keys(err["loc"]))))
         return None, errors
     return Rule.from_spec(spec, path), []
 
@@ -180,19 +132,18 @@ def parse_rules(text: str, path: str) -> LoadResult:
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        result.errors.append(RuleError(path, line, column, f"invalid YAML: {problem}"))
+        result.errors.append(syntax_error(exc, path, "invalid YAML: "))
         return result
     if node is None:
         result.errors.append(RuleError(path, 1, 1, "file is empty; expected a rule or a list"))
         return result
-    result.errors.extend(_duplicate_keys(path, node))
+    result.errors.extend(
+        error_at(path, key, f"key {key.value!r} appears twice") for key in duplicate_keys(node)
+    )
     if isinstance(node, yaml.SequenceNode) and isinstance(data, list):
         items = list(zip(node.value, data, strict=True))
         if not items:
-            result.errors.append(_error(path, node, "the list of rules is empty"))
+            result.errors.append(error_at(path, node, "the list of rules is empty"))
     else:
         items = [(node, data)]
     seen: dict[str, yaml.Node] = {}
@@ -201,11 +152,11 @@ def parse_rules(text: str, path: str) -> LoadResult:
         result.errors.extend(errors)
         if rule is None:
             continue
-        id_node = _node_at(item_node, ["id"])
+        id_node = node_at(item_node, ["id"])
         if rule.id in seen:
             first = seen[rule.id].start_mark.line + 1
             message = f"duplicate rule id {rule.id!r} (first at line {first})"
-            result.errors.append(_error(path, id_node, message))
+            result.errors.append(error_at(path, id_node, message))
             continue
         seen[rule.id] = id_node
         result.rules.append(rule)
@@ -239,7 +190,7 @@ def load_rules(directory: Path) -> LoadResult:
             if rule.id in first_seen:
                 node = _id_node(text, rule.id)
                 result.errors.append(
-                    _error(
+                    error_at(
                         str(path),
                         node,
                         f"duplicate rule id {rule.id!r} (also in {first_seen[rule.id].source})",
@@ -256,7 +207,7 @@ def _id_node(text: str, rule_id: str) -> yaml.Node | None:
     root = yaml.compose(text, Loader=yaml.SafeLoader)
     items = root.value if isinstance(root, yaml.SequenceNode) else [root]
     for item in items:
-        node = _node_at(item, ["id"])
+        node = node_at(item, ["id"])
         if isinstance(node, yaml.ScalarNode) and node.value == rule_id:
             return node
     return None

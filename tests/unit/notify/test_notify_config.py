@@ -8,7 +8,7 @@ import pytest
 from rasd.notify.config import build_receivers, load_config, parse_config
 from rasd.notify.receivers import UnknownReceiverType, receiver_class
 from rasd.notify.receivers.email import EmailReceiver
-from rasd.notify.yamlerrors import ConfigInvalid
+from rasd.yamlerrors import ConfigInvalid
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -1,0 +1,113 @@
+"""Errors located in a YAML file: ``file:line:column: message``.
+
+Shared by every part that reads YAML a person writes (feeds.yaml, receivers.yaml, rule
+files). The text is composed into nodes, which keep their line and column, so that a pydantic
+error location (``receivers.0.slack.urll``) can be walked down to the node a person should
+look at.
+
+>>> root = compose("receivers:\\n  - {name: a, urll: x}\\n", "receivers.yaml")
+>>> str(error_at("receivers.yaml", node_at(root, ("receivers", 0, "urll"), key=True), "?"))
+'receivers.yaml:2:15: ?'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import yaml
+
+
+@dataclass(frozen=True)
+class ConfigError:
+    path: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+
+class ConfigInvalid(Exception):
+    """A configuration file with one or more errors; ``str()`` lists them all, one a line."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = errors
+
+
+def position(node: yaml.Node | None) -> tuple[int, int]:
+    """Line and column (1-based) of a node; 1:1 when there is none (an empty document)."""
+    if node is None:
+        return 1, 1
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def error_at(path: str, node: yaml.Node | None, message: str) -> ConfigError:
+    return ConfigError(path, *position(node), message)
+
+
+def syntax_error(exc: yaml.YAMLError, path: str, prefix: str = "") -> ConfigError:
+    """Where PyYAML found a problem and what it was."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    problem = getattr(exc, "problem", None) or str(exc)
+    return ConfigError(path, line, column, prefix + problem)
+
+
+def compose(text: str, path: str) -> yaml.Node | None:
+    """The YAML node tree (which keeps positions), or ConfigInvalid for a syntax error."""
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        raise ConfigInvalid([syntax_error(exc, path)]) from None
+
+
+def duplicate_keys(node: yaml.Node | None) -> list[yaml.ScalarNode]:
+    """Every repeated mapping key after its first; YAML would let it silently win."""
+    repeated: list[yaml.ScalarNode] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in seen:
+                    repeated.append(key)
+                seen.add(key.value)
+            repeated.extend(duplicate_keys(value))
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            repeated.extend(duplicate_keys(item))
+    return repeated
+
+
+def node_at(
+    root: yaml.Node | None, loc: Sequence[int | str], *, key: bool = False
+) -> yaml.Node | None:
+    """The deepest node on a pydantic error location.
+
+    Location parts that are not in the document (a discriminated union's tag, for example)
+    are skipped. With ``key``, the last part's key is pointed at rather than its value (for
+    an unknown key).
+    """
+    node = root
+    for index, part in enumerate(loc):
+        if isinstance(node, yaml.MappingNode):
+            found = next(
+                (
+                    (key_node, value)
+                    for key_node, value in node.value
+                    if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(part)
+                ),
+                None,
+            )
+            if found is None:
+                continue
+            if key and index == len(loc) - 1:
+                return found[0]
+            node = found[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                break
+            node = node.value[part]
+    return node
