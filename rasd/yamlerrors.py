@@ -60,7 +60,13 @@ def compose(text: str, path: str) -> yaml.Node | None:
     """The YAML node tree (which keeps positions), or ConfigInvalid for a syntax error."""
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
+    except yaml.reader.ReaderError as exc:
+        # The reader reports a character offset, not a mark.
+        before = text[: exc.position]
+        line, column = before.count("\n") + 1, len(before) - before.rfind("\n")
+        message = f"character #x{exc.character:04x} is not allowed in YAML"
+        raise ConfigInvalid([ConfigError(path, line, column, message)]) from None
+    except yaml.YAMLError as exc:
         raise ConfigInvalid([syntax_error(exc, path)]) from None
 
 

@@ -31,7 +31,15 @@ from pydantic import (
 from rasd.models import Severity
 from rasd.notify.durations import Duration
 from rasd.notify.receivers import Receiver, ReceiverConfig, did_you_mean, receiver_types
-from rasd.yamlerrors import ConfigError, ConfigInvalid, compose, duplicate_keys, error_at, node_at
+from rasd.yamlerrors import (
+    ConfigError,
+    ConfigInvalid,
+    compose,
+    duplicate_keys,
+    error_at,
+    node_at,
+    syntax_error,
+)
 
 GroupLabel = Literal["rule", "severity", "kind", "tags", "places", "key"]
 
@@ -171,7 +179,10 @@ def parse_config(text: str, path: str) -> NotifyConfigBase:
     duplicates = [error_at(path, k, f"duplicate key {k.value!r}") for k in duplicate_keys(root)]
     if duplicates:
         raise ConfigInvalid(duplicates)
-    data = yaml.safe_load(text) if root is not None else None
+    try:
+        data = yaml.safe_load(text) if root is not None else None
+    except yaml.YAMLError as exc:  # e.g. a tag the safe loader refuses to construct
+        raise ConfigInvalid([syntax_error(exc, path)]) from None
     if not isinstance(data, dict):
         raise ConfigInvalid([ConfigError(path, 1, 1, "expected a mapping with receivers, route")])
     try:

@@ -100,3 +100,16 @@ def test_missing_secret_disables_that_receiver_only():
     enabled, disabled = build_receivers(config, {"DESK_URL": "https://hooks.example/x"})
     assert set(enabled) == {"desk"}
     assert disabled == {"mail": "environment variable not set: SMTP_USER, SMTP_PASS"}
+
+
+@pytest.mark.parametrize(
+    "text,where",
+    [
+        ("receivers:\n  - name: a\x00\n", "receivers.yaml:2:"),
+        ("receivers: !foo\n  - name: a\n", "receivers.yaml:1:"),
+    ],
+)
+def test_unreadable_yaml_is_a_located_error_not_a_crash(text, where):
+    with pytest.raises(ConfigInvalid) as info:
+        parse_config(text, "receivers.yaml")
+    assert str(info.value).startswith(where)
