@@ -221,6 +221,15 @@ async def bare_latency(settings: Settings, articles: list[Article], rate: float)
 # --- one rasd worker --------------------------------------------------------------------------
 
 
+def stop_worker(worker: subprocess.Popen) -> None:
+    worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
 def start_worker(settings: Settings, log: Path) -> subprocess.Popen:
     env = {
         **os.environ,
@@ -285,7 +294,8 @@ def worker_throughput(settings: Settings, articles: list[Article], sentinel: Art
     worker = start_worker(settings, log)
     try:
         times = asyncio.run(match_times(settings, {a.id for a in sentinels}, 300))
-    except TimeoutError:
+    except BaseException:
+        stop_worker(worker)
         raise SystemExit(f"worker did not finish the backlog; see {log}") from None
     first = min(t for t, _ in times)
     last = max(t for t, article_id in times if article_id.startswith("sentinel"))
@@ -398,11 +408,7 @@ def main() -> None:
             worker_lat = worker_latency(spaces["worker"], steady, args.rate)
         finally:
             if worker is not None:
-                worker.send_signal(signal.SIGTERM)
-                try:
-                    worker.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
+                stop_worker(worker)
             for s in spaces.values():
                 cleanup(s)
 
