@@ -9,7 +9,14 @@ import typer
 
 rules_app = typer.Typer(no_args_is_help=True, help="Rule files: check, test, schema.")
 
-DEFAULT_DIR = Path("rules")
+
+def _rules_dir(given: Path | None) -> Path:
+    """The directory given on the command line, else RASD_RULES_DIR."""
+    if given is not None:
+        return given
+    from rasd.cli import settings
+
+    return settings().rules_dir
 
 
 def register(app: typer.Typer) -> None:
@@ -18,11 +25,14 @@ def register(app: typer.Typer) -> None:
 
 @rules_app.command("check")
 def check(
-    directory: Annotated[Path, typer.Argument(help="Directory of rule files.")] = DEFAULT_DIR,
+    directory: Annotated[
+        Path | None, typer.Argument(help="Directory of rule files [default: RASD_RULES_DIR].")
+    ] = None,
 ) -> None:
     """Validate every rule file; print each error as file:line:column: message."""
     from rasd.rules.loader import load_rules
 
+    directory = _rules_dir(directory)
     result = load_rules(directory)
     for error in result.errors:
         typer.echo(str(error), err=True)
@@ -38,8 +48,8 @@ def test(
         Path, typer.Option("--input", help="JSONL articles or an RSS/Atom file.")
     ],
     rules_dir: Annotated[
-        Path, typer.Option("--rules", help="Directory of rule files.")
-    ] = DEFAULT_DIR,
+        Path | None, typer.Option("--rules", help="Directory of rule files [RASD_RULES_DIR].")
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON object per match on stdout.")
     ] = False,
@@ -51,6 +61,7 @@ def test(
     from rasd.rules.matcher import Matcher
     from rasd.rules.testinput import InputError, read_articles
 
+    rules_dir = _rules_dir(rules_dir)
     result = load_rules(rules_dir)
     for error in result.errors:
         typer.echo(str(error), err=True)

@@ -159,6 +159,20 @@ def parse_rules(text: str, path: str) -> LoadResult:
         result.errors.append(RuleError(path, 1, 1, f"file is larger than {MAX_FILE_BYTES} bytes"))
         return result
     try:
+        # Aliases are refused: a few lines of nested aliases ("billion laughs") expand to
+        # billions of items for validation, and rule files are edited in the console.
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(token, yaml.AliasToken):
+                mark = token.start_mark
+                result.errors.append(
+                    RuleError(
+                        path,
+                        mark.line + 1,
+                        mark.column + 1,
+                        "YAML aliases (*name) are not allowed in rule files; repeat the terms",
+                    )
+                )
+                return result
         loader = yaml.SafeLoader(text)
         try:
             node = loader.get_single_node()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from rasd.models import Article, ArticleField, Match, TermHit
 from rasd.rules.gazetteer import Gazetteer, default_gazetteer
@@ -20,15 +21,16 @@ from rasd.text import analyse, base_lang
 from rasd.text.analysis import detect_lang
 
 
-@dataclass(frozen=True, slots=True)
-class _Hit:
+class _Hit(NamedTuple):
     field: ArticleField
     position: int
     start: int
     end: int
 
 
-# A compiled condition: ("term", id) | ("any"|"all"|"none", [nodes]) | ("near", [[ids]], within)
+# A compiled condition: ("any"|"all"|"none", term ids, [sub-conditions]) with the plain terms of
+# a list as one frozenset (set operations instead of one call per term), or
+# ("near", [[term ids of each entry]], within).
 _Node = tuple
 
 
@@ -37,6 +39,8 @@ class _CompiledRule:
     rule: Rule
     tree: _Node
     positive: frozenset[int]
+    term_ids: frozenset[int]
+    required: tuple[frozenset[int], ...]
     term_text: dict[int, str]
     fields: frozenset[str]
     langs: frozenset[str] | None
@@ -62,6 +66,7 @@ class Matcher:
         self._term_rules: dict[int, list[int]] = defaultdict(list)
         self._term_places: dict[int, list[str]] = defaultdict(list)
         self._rules: list[_CompiledRule] = []
+        self._ancestors = {p.id: self._gazetteer.ancestors(p.id) for p in self._gazetteer.places}
         for place in self._gazetteer.places:
             for name in place.names:
                 term_id = self._term_id(name)
@@ -87,39 +92,45 @@ class Matcher:
 
     def _add(self, rule: Rule) -> None:
         term_text: dict[int, str] = {}
+        term_ids: set[int] = set()
         positive: set[int] = set()
 
-        def term(text: str, negated: bool) -> _Node:
+        def term(text: str, negated: bool) -> int | None:
             term_id = self._term_id(text)
             if term_id is None:
-                return ("any", [])
+                return None
             term_text.setdefault(term_id, text)
+            term_ids.add(term_id)
             if not negated:
                 positive.add(term_id)
-            return ("term", term_id)
+            return term_id
 
         def near(spec: Near, negated: bool) -> _Node:
             entries = []
             for entry in spec.terms:
                 alternatives = (entry,) if isinstance(entry, str) else entry
-                ids = [term(t, negated)[1] for t in alternatives]
-                entries.append([i for i in ids if isinstance(i, int)])
+                ids = (term(t, negated) for t in alternatives)
+                entries.append([i for i in ids if i is not None])
             return ("near", entries, spec.within)
+
+        def items(kind: str, values, negated: bool) -> _Node:
+            ids = frozenset(
+                i for v in values if isinstance(v, str) and (i := term(v, negated)) is not None
+            )
+            groups = [group(v, negated) for v in values if not isinstance(v, str)]
+            return (kind, ids, groups)
 
         def group(cond: Condition, negated: bool) -> _Node:
             parts: list[_Node] = []
             if cond.all is not None:
-                parts.append(("all", [item(i, negated) for i in cond.all]))
+                parts.append(items("all", cond.all, negated))
             if cond.any is not None:
-                parts.append(("any", [item(i, negated) for i in cond.any]))
+                parts.append(items("any", cond.any, negated))
             if cond.near is not None:
                 parts.append(near(cond.near, negated))
             if cond.none is not None:
-                parts.append(("none", [item(i, not negated) for i in cond.none]))
-            return ("all", parts)
-
-        def item(value: str | Condition, negated: bool) -> _Node:
-            return term(value, negated) if isinstance(value, str) else group(value, negated)
+                parts.append(items("none", cond.none, not negated))
+            return parts[0] if len(parts) == 1 else ("all", frozenset(), parts)
 
         tree = group(rule.match, False)
         index = len(self._rules)
@@ -128,6 +139,8 @@ class Matcher:
                 rule=rule,
                 tree=tree,
                 positive=frozenset(positive),
+                term_ids=frozenset(term_ids),
+                required=_required(tree),
                 term_text=term_text,
                 fields=frozenset(rule.fields),
                 langs=frozenset(rule.lang) if rule.lang else None,
@@ -135,7 +148,7 @@ class Matcher:
                 places=frozenset(rule.places) if rule.places else None,
             )
         )
-        for term_id in positive:
+        for term_id in _anchor(tree):
             self._term_rules[term_id].append(index)
 
     def _find(self, article: Article) -> tuple[dict[int, list[_Hit]], dict[str, str]]:
@@ -148,28 +161,36 @@ class Matcher:
             texts[field] = text
             tokens = analyse(text, article.lang)
             count = len(tokens)
+            lookup = self._index.get
             for token in tokens:
+                entries = [e for form in token.forms for e in lookup(form, ())]
+                if not entries:
+                    continue
+                position = token.position
                 found: set[int] = set()
-                for form in token.forms:
-                    for term_id, keys in self._index.get(form, ()):
-                        if term_id in found:
-                            continue
-                        last = token.position + len(keys) - 1
-                        if last >= count or any(
-                            keys[k] not in tokens[token.position + k].forms
-                            for k in range(1, len(keys))
-                        ):
-                            continue
-                        found.add(term_id)
-                        hits[term_id].append(
-                            _Hit(field, token.position, token.start, tokens[last].end)
+                for term_id, keys in entries:
+                    if term_id in found:
+                        continue
+                    last = position + len(keys) - 1
+                    # A phrase: the following tokens must read as its following words.
+                    if len(keys) > 1 and (
+                        last >= count
+                        or any(
+                            keys[k] not in tokens[position + k].forms for k in range(1, len(keys))
                         )
+                    ):
+                        continue
+                    found.add(term_id)
+                    hits[term_id].append(_Hit(field, position, token.start, tokens[last].end))
         return hits, texts
 
     def match(self, article: Article) -> list[Match]:
         hits, texts = self._find(article)
         candidates = sorted({r for term_id in hits for r in self._term_rules.get(term_id, ())})
         lang = base_lang(article.lang)
+        present = frozenset(h.field for found in hits.values() for h in found)
+        found_ids = frozenset(hits)
+        places_in: dict[frozenset[str], list[str]] = {}
         matches: list[Match] = []
         for index in candidates:
             compiled = self._rules[index]
@@ -177,14 +198,24 @@ class Matcher:
                 continue
             if compiled.outlets is not None and article.outlet.casefold() not in compiled.outlets:
                 continue
-            scoped = {
-                term_id: [h for h in found if h.field in compiled.fields]
-                for term_id, found in hits.items()
-            }
+            # Cheap necessary condition before the full evaluation (set operations in C).
+            if any(ids.isdisjoint(found_ids) for ids in compiled.required):
+                continue
+            if present <= compiled.fields:
+                scoped, fields = hits, present
+            else:
+                scoped = {
+                    term_id: in_fields
+                    for term_id in compiled.term_ids.intersection(hits)
+                    if (in_fields := [h for h in hits[term_id] if h.field in compiled.fields])
+                }
+                fields = compiled.fields
             used = _satisfied(compiled.tree, scoped)
             if used is None:
                 continue
-            places = self._places(scoped)
+            if fields not in places_in:
+                places_in[fields] = self._places(hits, fields)
+            places = places_in[fields]
             if compiled.places is not None and not compiled.places.intersection(places):
                 continue
             terms = sorted(
@@ -215,42 +246,87 @@ class Matcher:
             )
         return matches
 
-    def _places(self, hits: dict[int, list[_Hit]]) -> list[str]:
+    def _places(self, hits: dict[int, list[_Hit]], fields: frozenset[str]) -> list[str]:
         """Places found, in order of first mention, then the places that contain them."""
         found = sorted(
-            (min((h.field != "title", h.position) for h in hits[term_id]), place)
-            for term_id, place_ids in self._term_places.items()
-            if hits.get(term_id)
-            for place in place_ids
+            (min((h.field != "title", h.position) for h in in_fields), place)
+            for term_id in self._term_places.keys() & hits.keys()
+            if (in_fields := [h for h in hits[term_id] if h.field in fields])
+            for place in self._term_places[term_id]
         )
         places = list(dict.fromkeys(place for _, place in found))
         for place in list(places):
-            for parent in self._gazetteer.ancestors(place):
+            for parent in self._ancestors[place]:
                 if parent not in places:
                     places.append(parent)
         return places
 
 
-def _satisfied(node: _Node, hits: dict[int, list[_Hit]]) -> set[int] | None:
-    """The term ids that make ``node`` true (for highlighting), or None when it is false."""
+def _anchor(node: _Node) -> frozenset[int]:
+    """Terms of which at least one must be found for ``node`` to hold.
+
+    Only these terms make a rule a candidate: a rule of the form all(A, B) is looked at when a
+    term of A is found, not for every article that mentions a term of B. The smallest required
+    set is chosen, so fewer articles wake the rule up.
+    """
     kind = node[0]
-    if kind == "term":
-        return {node[1]} if hits.get(node[1]) else None
-    if kind == "none":
-        return None if any(_satisfied(child, hits) is not None for child in node[1]) else set()
+    if kind == "near":
+        return min((frozenset(e) for e in node[1]), key=len)
+    _, ids, groups = node
+    if kind == "any":
+        return ids.union(*(_anchor(g) for g in groups))
+    # kind == "all" (validation guarantees a rule's tree is never a bare "none")
+    choices = [frozenset((t,)) for t in sorted(ids)[:1]]
+    choices += [_anchor(g) for g in groups if g[0] != "none"]
+    return min(choices, key=len, default=frozenset())
+
+
+def _required(node: _Node) -> tuple[frozenset[int], ...]:
+    """Sets of terms that must each have one term found: a rule's fast pre-check."""
+    kind = node[0]
+    if kind == "near":
+        return tuple(frozenset(entry) for entry in node[1])
+    _, ids, groups = node
+    if kind == "any":
+        return (ids.union(*(_anchor(g) for g in groups)),)
+    if kind == "all":
+        required = [frozenset((t,)) for t in ids]
+        for group in groups:
+            required.extend(_required(group))
+        return tuple(required)
+    return ()
+
+
+def _satisfied(node: _Node, hits: dict[int, list[_Hit]]) -> set[int] | None:
+    """The term ids that make ``node`` true (for highlighting), or None when it is false.
+
+    ``hits`` holds only terms with at least one hit.
+    """
+    kind = node[0]
     if kind == "near":
         return _near(node[1], node[2], hits)
-    used: set[int] = set()
-    holds = kind == "all"
-    for child in node[1]:
-        found = _satisfied(child, hits)
-        if found is None:
-            if kind == "all":
+    _, ids, groups = node
+    found = {t for t in ids if t in hits}
+    if kind == "none":
+        if found or any(_satisfied(g, hits) is not None for g in groups):
+            return None
+        return set()
+    if kind == "all":
+        if len(found) < len(ids):
+            return None
+        for g in groups:
+            sub = _satisfied(g, hits)
+            if sub is None:
                 return None
-            continue
-        holds = True
-        used |= found
-    return used if holds else None
+            found |= sub
+        return found
+    holds = bool(found)
+    for g in groups:
+        sub = _satisfied(g, hits)
+        if sub is not None:
+            holds = True
+            found |= sub
+    return found if holds else None
 
 
 def _near(entries: list[list[int]], within: int, hits: dict[int, list[_Hit]]) -> set[int] | None:

@@ -28,6 +28,7 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -71,7 +72,21 @@ Duration = Annotated[
     PlainSerializer(format_duration, return_type=str),
     WithJsonSchema({"type": "string", "pattern": _DURATION.pattern, "examples": ["30m", "1h"]}),
 ]
-Term = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def _has_a_word(term: str) -> str:
+    from rasd.text import analyse
+
+    if not analyse(term, as_term=True):
+        raise ValueError(f"{term!r} has no letters or digits to match")
+    return term
+
+
+Term = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_has_a_word),
+]
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=100)]
 
 

@@ -9,8 +9,8 @@ analysis of each whitespace-separated chunk (tokenisation included) is cached.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import Stemmer
 from camel_tools.tokenizers.word import simple_word_tokenize
@@ -30,8 +30,7 @@ _SNOWBALL = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     """One word of the original text.
 
     ``text`` is ``original[start:end]``; ``key`` is its primary analysed form; ``forms`` holds

@@ -130,3 +130,22 @@ def test_schema_command_prints_the_schema(runner):
     result = runner.invoke(app, ["rules", "schema"])
     assert result.exit_code == 0
     assert json.loads(result.stdout)["$defs"]["Rule"]["additionalProperties"] is False
+
+
+ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en"><title>Desk</title>
+<entry><id>urn:1</id><title>Calm day</title>
+<content type="html">Ten US soldiers were wounded when a drone attack hit Tower 22
+in Jordan.</content>
+</entry></feed>"""
+
+
+def test_test_reads_atom_content_as_body(runner, tmp_path):
+    source = tmp_path / "feed.atom"
+    source.write_text(ATOM, encoding="utf-8")
+    result = rules_test(runner, source, "--json")
+    assert result.exit_code == 0, result.output
+    rules = {json.loads(line)["rule"] for line in result.stdout.splitlines()}
+    assert "rocket-attack" in rules  # found in the body; the title alone is calm
+    places = {p for line in result.stdout.splitlines() for p in json.loads(line)["places"]}
+    assert {"tower-22", "jordan"} <= places

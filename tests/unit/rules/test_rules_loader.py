@@ -165,3 +165,13 @@ def test_schema_refuses_unknown_keys():
     rule = json_schema()["$defs"]["Rule"]
     assert rule["additionalProperties"] is False
     assert json_schema()["$defs"]["Condition"]["additionalProperties"] is False
+
+
+def test_yaml_aliases_are_refused_so_a_bomb_cannot_expand():
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(8)
+    )
+    (error,) = parse_rules(bomb, "bomb.yaml").errors
+    assert (error.line, error.column) == (2, 8)
+    assert "aliases" in error.message

@@ -191,3 +191,37 @@ def test_matching_does_not_loop_over_rules():
     finally:
         module._satisfied = original
     assert len(calls) < 10
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("rocket", True),
+        ("mortar shell", True),
+        ("mortar", False),
+        ("drone fell near the base", True),
+        ("drone fell far far far far far away from the base", False),
+        ("rocket exercise", False),
+    ],
+)
+def test_rules_wake_up_through_any_branch(title, expected):
+    """Candidate selection (anchor terms, required sets) never hides a branch that can match."""
+    text = """\
+id: branches
+title: Branches
+match:
+  any:
+    - rocket
+    - all: [mortar, shell]
+    - near: {terms: [drone, base], within: 4}
+  none: [exercise]
+"""
+    assert bool(Matcher(rules(text)).match(article(title, lang="en"))) is expected
+
+
+def test_terms_without_anything_to_match_are_refused():
+    result = parse_rules("id: t\ntitle: T\nmatch: {any: ['ـــ', '!!']}\n", "t.yaml")
+    assert [e.message for e in result.errors] == [
+        "match.any.0: 'ـــ' has no letters or digits to match",
+        "match.any.1: '!!' has no letters or digits to match",
+    ]

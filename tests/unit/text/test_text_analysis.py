@@ -141,3 +141,19 @@ def test_distinct_words_stay_apart():
 )
 def test_docstring_examples(module):
     assert doctest.testmod(module).failed == 0
+
+
+@pytest.mark.parametrize(
+    ("term", "sentence"),
+    [
+        ("withdraw", "The coalition withdraws troops, withdrawing slowly; withdrawal was planned"),
+        ("rocket", "A rocket hit the base; rockets were fired"),
+        ("evacuate", "Embassy evacuates staff after evacuating families"),
+        ("attack", "Militias attacked the base; attacks continued, attacking again"),
+    ],
+)
+def test_english_form_family_reaches_the_term(term, sentence):
+    (key,) = [t.key for t in analyse(term, "en", as_term=True)]
+    words = [t for t in analyse(sentence, "en") if t.text.lower().startswith(term[:5])]
+    assert len(words) >= 2
+    assert all(key in t.forms for t in words), [(t.text, t.key) for t in words]
