@@ -91,3 +91,7 @@ class Alert(Record):
     terms: tuple[TermHit, ...] = ()
     counts: dict[str, int] = Field(default_factory=dict)
     created_at: datetime = Field(default_factory=utcnow)
+    # Copied from the rule so that notify needs no rule lookup: the receivers the rule names
+    # (routed further by receivers.yaml) and the rule's cooldown.
+    notify: tuple[str, ...] = ()
+    cooldown_seconds: int | None = Field(None, ge=0)

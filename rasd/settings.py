@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     kafka_controller_port: int = Field(19093, ge=1, le=65535)
     redis_port: int = Field(16379, ge=1, le=65535)
     kafka_version: str = "3.9.1"
-    kafka_heap: str = "512m"
+    kafka_heap: str = "1g"
     state_dir: Path = Path(".rasd")
     cache_dir: Path = Path.home() / ".cache" / "rasd"
 

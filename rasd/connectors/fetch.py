@@ -7,6 +7,7 @@ A fetch either returns a :class:`Fetched` (a 200 with its body, or a 304) or rai
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -41,8 +42,9 @@ class Fetched:
 
 
 class FetchError(Exception):
-    """A fetch that failed. ``reason``: http-error, timeout, connect-refused, connect-error,
-    redirect-loop, too-large, protocol-error. ``retry_after`` (seconds) if the server said so."""
+    """A fetch that failed. ``reason``: http-error, timeout, connect-refused, dns-error,
+    connect-error, redirect-loop, too-large, protocol-error. ``retry_after``: seconds, if the
+    server said so."""
 
     def __init__(
         self,
@@ -130,7 +132,7 @@ class Fetcher:
                     "timeout", type(exc).__name__, latency_ms=_since(started)
                 ) from None
             except httpx.ConnectError as exc:
-                reason = "connect-refused" if _refused(exc) else "connect-error"
+                reason = _connect_reason(exc)
                 raise FetchError(
                     reason, str(exc) or type(exc).__name__, latency_ms=_since(started)
                 ) from None
@@ -186,15 +188,18 @@ class Fetcher:
             )
 
 
-def _refused(exc: BaseException | None) -> bool:
-    """Whether a connect error was, somewhere down its chain of causes, a refused connection."""
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, ConnectionRefusedError) or "refused" in str(exc).lower():
-            return True
+def _connect_reason(exc: BaseException | None) -> str:
+    """connect-refused, dns-error or connect-error, from the connect error's chain of causes."""
+    for _ in range(10):
+        if exc is None:
+            break
+        text = str(exc).lower()
+        if isinstance(exc, ConnectionRefusedError) or "refused" in text:
+            return "connect-refused"
+        if isinstance(exc, socket.gaierror) or "name or service not known" in text:
+            return "dns-error"
         exc = exc.__cause__ or exc.__context__
-        seen += 1
-    return False
+    return "connect-error"
 
 
 def _validators(response: httpx.Response) -> Validators:

@@ -94,10 +94,15 @@ class HealthRecorder:
         self._client = client
 
     async def register(self, names: list[str], details: dict[str, dict[str, str]]) -> None:
-        if not names:
-            return
+        """Make the feeds set exactly ``names``: a feed removed from feeds.yaml leaves health."""
+        known = {_text(n) for n in await self._client.smembers(self._settings.key("feeds"))}
+        stale = sorted(known - set(names))
         async with self._client.pipeline(transaction=False) as pipe:
-            pipe.sadd(self._settings.key("feeds"), *names)
+            if stale:
+                pipe.srem(self._settings.key("feeds"), *stale)
+                pipe.delete(*(health_key(self._settings, name) for name in stale))
+            if names:
+                pipe.sadd(self._settings.key("feeds"), *names)
             for name in names:
                 pipe.hset(health_key(self._settings, name), mapping=details[name])
             await pipe.execute()

@@ -7,7 +7,8 @@ TTL ``lease_ttl``) for each feed it owns, renewed every ``lease_ttl / 3``. A pro
 feed only while it holds the lease, so two processes never poll one feed at once even while
 their views of the membership differ. A process that stops leaves the set and deletes its
 leases, so others take over at their next step; one that dies is dropped when its heartbeat
-and leases expire, i.e. within ``lease_ttl`` plus one step.
+and leases expire, i.e. within ``lease_ttl`` plus one step. A process that cannot reach Redis
+stops polling its feeds before its leases could have expired.
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ from redis.asyncio import Redis
 from rasd.connectors.metrics import FEEDS_OWNED
 from rasd.settings import Settings
 
+# Renew our lease; take it again if it vanished (e.g. Redis lost it); never take another's.
 _RENEW = (
-    "if redis.call('get', KEYS[1]) == ARGV[1] then "
-    "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
+    "local v = redis.call('get', KEYS[1]) "
+    "if v == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) "
+    "elseif not v then redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 "
+    "else return 0 end"
 )
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
 
@@ -50,14 +54,21 @@ class FeedLeases:
         self._ttl_ms = max(1000, int(lease_ttl * 1000))
         self._members_key = settings.key("connectors", "members")
         self._owned: set[str] = set()
+        # Leases are only trusted until shortly before they could have expired unrenewed.
+        self._valid_until = 0.0
         self._acquired = {name: asyncio.Event() for name in feeds}
 
     @property
     def step_interval(self) -> float:
         return self._ttl_ms / 3000
 
-    def owns(self, feed: str) -> bool:
+    def holds(self, feed: str) -> bool:
+        """Whether this process took the feed's lease at its last successful step."""
         return feed in self._owned
+
+    def owns(self, feed: str) -> bool:
+        """Whether it may poll the feed: it holds the lease and the lease cannot have expired."""
+        return feed in self._owned and time.monotonic() < self._valid_until
 
     async def wait_acquired(self, feed: str) -> None:
         await self._acquired[feed].wait()
@@ -76,6 +87,7 @@ class FeedLeases:
 
     async def step(self) -> None:
         """Heartbeat, then acquire, renew and release leases to match the rendezvous split."""
+        started = time.monotonic()
         members = await self.members()
         wanted = {f for f in self._feeds if rendezvous_owner(f, members) == self.owner}
         keep = sorted(self._owned & wanted)
@@ -93,6 +105,7 @@ class FeedLeases:
             self._set(feed, bool(ok))
         for feed in drop:
             self._set(feed, False)
+        self._valid_until = started + 0.8 * self._ttl_ms / 1000
         FEEDS_OWNED.set(len(self._owned))
 
     def _set(self, feed: str, owned: bool) -> None:

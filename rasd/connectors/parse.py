@@ -3,7 +3,8 @@
 Steps, in this order on purpose:
 1. decode: a BOM, then the HTTP ``charset``, then the XML declaration, then UTF-8, then
    windows-1256 (the usual legacy Arabic encoding); the first that decodes cleanly wins;
-2. re-encode as UTF-8 with the declaration rewritten, so every later step sees one encoding;
+2. re-encode as UTF-8 with the declaration rewritten, so every later step sees one encoding,
+   and write HTML named entities (``&nbsp;``) as character references when there is no DTD;
 3. refuse HTML pages (a login wall or an error page served with 200);
 4. parse with defusedxml, which refuses entity declarations (the "billion laughs" bomb) and
    external entities, and tells well-formed from truncated or broken XML;
@@ -16,6 +17,7 @@ import codecs
 import io
 import re
 from dataclasses import dataclass
+from html.entities import html5
 from xml.etree.ElementTree import ParseError
 
 import feedparser
@@ -35,6 +37,9 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _FEED_ROOTS = {"rss", "feed", "rdf", "channel"}
+_DOCTYPE = re.compile(r"<!DOCTYPE", re.I)
+_NAMED_ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]{1,31});")
+_XML_ENTITIES = {"amp", "lt", "gt", "quot", "apos"}
 
 
 class FeedError(Exception):
@@ -83,7 +88,12 @@ def parse(body: bytes, content_type: str = "") -> ParsedFeed:
     text, encoding = decode(body, content_type)
     if _HTML_START.match(text):
         raise FeedError("not-a-feed", "an HTML page, not an RSS or Atom document")
-    utf8 = _XML_DECL_TEXT.sub(r"\1utf-8\3", text, count=1).encode("utf-8")
+    text = _XML_DECL_TEXT.sub(r"\1utf-8\3", text, count=1)
+    if not _DOCTYPE.search(text[:4096]):
+        # Many real feeds use HTML's named entities (&nbsp;, &hellip;) without declaring them:
+        # written as character references they are well-formed XML with the same text.
+        text = _NAMED_ENTITY.sub(_numeric_reference, text)
+    utf8 = text.encode("utf-8")
     try:
         root = _check_xml(utf8)
     except FeedError:
@@ -101,6 +111,13 @@ def parse(body: bytes, content_type: str = "") -> ParsedFeed:
         encoding=encoding,
         entries=list(result.get("entries", [])),
     )
+
+
+def _numeric_reference(match: re.Match) -> str:
+    name = match.group(1)
+    if name in _XML_ENTITIES or f"{name};" not in html5:
+        return match.group(0)
+    return "".join(f"&#{ord(c)};" for c in html5[f"{name};"])
 
 
 def _check_xml(data: bytes):

@@ -74,7 +74,7 @@ class RssConnector(Connector):
         try:
             await self._stopping.wait()
             # Feed loops notice the stop between steps; a publish in progress completes.
-            done, pending = await asyncio.wait(tasks, timeout=STOP_GRACE)
+            _done, pending = await asyncio.wait(tasks, timeout=STOP_GRACE)
             for task in pending:
                 log.warning("still busy after %.0fs, cancelled: %s", STOP_GRACE, task.get_name())
                 task.cancel()
@@ -104,6 +104,8 @@ class RssConnector(Connector):
                 await self.leases.step()
             except (RedisError, OSError) as exc:
                 log.warning("lease step failed: %s", exc)
+            except Exception:  # noqa: BLE001 - the lease loop must outlive any one failure
+                log.exception("lease step failed")
             if await self.sleep(self.leases.step_interval):
                 return
 
@@ -115,10 +117,16 @@ class RssConnector(Connector):
             if not self.leases.owns(feed.name):
                 waiter = asyncio.create_task(self.leases.wait_acquired(feed.name))
                 stopper = asyncio.create_task(self._stopping.wait())
-                await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(
+                    {waiter, stopper},
+                    timeout=self.leases.step_interval,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
                 waiter.cancel()
                 stopper.cancel()
-                delay = 0.0
+                # Held but not trusted (Redis unreachable): look again at the next lease step.
+                untrusted = self.leases.holds(feed.name) and not self.leases.owns(feed.name)
+                delay = self.leases.step_interval if untrusted else 0.0
                 continue
             delay = await self.poll(feed)
 
@@ -146,7 +154,13 @@ class RssConnector(Connector):
             metrics.FETCH_SECONDS.observe(latency_ms / 1000)
             if fetched.not_modified:
                 return await self._succeeded(
-                    feed, "not-modified", interval, http_status=304, latency_ms=latency_ms
+                    feed,
+                    "not-modified",
+                    interval,
+                    http_status=304,
+                    latency_ms=latency_ms,
+                    items_seen=0,
+                    items_new=0,
                 )
             loop = asyncio.get_running_loop()
             parsed: ParsedFeed = await loop.run_in_executor(

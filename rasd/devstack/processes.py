@@ -17,4 +17,5 @@ class RasdProcess:
 PROCESSES: tuple[RasdProcess, ...] = (
     RasdProcess("connectors", ("connectors", "run")),
     RasdProcess("worker", ("worker",)),
+    RasdProcess("notify", ("notify", "run")),
 )

@@ -153,8 +153,8 @@ def feeds_config(feeds: list[tuple[str, str]], **poller) -> FeedsConfig:
     options = {
         "interval": 1,
         "connect_timeout": 2,
-        "read_timeout": 1,
-        "total_timeout": 5,
+        "read_timeout": 2,
+        "total_timeout": 10,
         "max_bytes": 64_000,
         "max_backoff": 2,
         "lease_ttl": 3,

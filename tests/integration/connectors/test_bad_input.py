@@ -25,6 +25,13 @@ def errors(feed: str, reason: str) -> float:
     return value or 0.0
 
 
+def fetches(feed: str, outcome: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "rasd_connector_fetches_total", {"feed": feed, "outcome": outcome}
+    )
+    return value or 0.0
+
+
 def issues(feed: str, issue: str) -> float:
     value = REGISTRY.get_sample_value(
         "rasd_connector_entry_issues_total", {"feed": feed, "issue": issue}
@@ -144,8 +151,10 @@ async def test_windows_1256_and_iso_8859_6_arabic(settings, feed_server):
             ("iso", feed_server.url("/iso-header")),
         ]
     )
+    before = fetches("win", "ok")
     async with Running(settings, config) as connector:
         await connector.poll_once()
+    assert fetches("win", "ok") == before + 1
     h = health(settings)
     assert (h["win"].status, h["win"].encoding) == ("ok", "windows-1256")
     assert (h["iso"].status, h["iso"].encoding) == ("ok", "iso-8859-6")
@@ -161,7 +170,7 @@ async def test_conditional_get_sends_etag_back(settings, feed_server):
         await connector.poll_once()
     assert feed_server.conditional_hits == 1
     h = health(settings)["etag"]
-    assert h.status == "not-modified" and h.http_status == 304 and h.items_total == 2
+    assert (h.status, h.http_status, h.items_new, h.items_total) == ("not-modified", 304, 0, 2)
 
 
 async def test_gzip_feed(settings, feed_server):
@@ -177,5 +186,6 @@ async def test_per_host_limit(settings, feed_server):
     config = feeds_config([(f"p{i}", feed_server.url(f"/paced/{i}")) for i in range(6)], per_host=2)
     async with Running(settings, config) as connector:
         await connector.poll_once()
-    assert feed_server.max_in_flight == 2
+    # At most two at once (how many overlap below that depends on the machine's load).
+    assert 1 <= feed_server.max_in_flight <= 2
     assert all(h.status == "ok" for h in health(settings).values())

@@ -17,6 +17,7 @@ from tests.integration.connectors.conftest import (
     FIXTURES,
     Running,
     feeds_config,
+    health,
     read_articles,
 )
 
@@ -103,3 +104,14 @@ async def test_status_table_shows_real_health(settings, feed_server):
     lines = {line.split()[1]: line for line in out.splitlines() if "│ g" in line}
     assert "ok" in lines["gulfwire"] and " 200 " in lines["gulfwire"]
     assert "error" in lines["gone"] and "404" in lines["gone"] and "http-error" in lines["gone"]
+
+
+async def test_a_feed_removed_from_the_list_leaves_health(settings, feed_server):
+    url = feed_server.url("/feed/empty.xml")
+    async with Running(settings, feeds_config([("kept", url), ("dropped", url)])) as connector:
+        await connector.poll_once()
+    assert set(health(settings)) == {"kept", "dropped"}
+    async with Running(settings, feeds_config([("kept", url)])):
+        pass
+    assert set(health(settings)) == {"kept"}
+    assert health(settings)["kept"].status == "ok"

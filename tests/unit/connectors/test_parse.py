@@ -57,3 +57,34 @@ def test_formats():
     rss, atom = parse(doc("seed-aljazeera-ar.xml")), parse(doc("gulfwire-en.atom"))
     assert (rss.lang, len(rss.entries), atom.lang, len(atom.entries)) == ("ar", 3, "en", 2)
     assert parse(doc("empty.xml")).entries == []
+
+
+def test_connect_error_reasons_from_the_cause_chain():
+    import socket
+
+    import httpx
+
+    from rasd.connectors.fetch import _connect_reason
+
+    def chained(cause: BaseException) -> httpx.ConnectError:
+        try:
+            try:
+                raise cause
+            except OSError as exc:
+                raise httpx.ConnectError("All connection attempts failed") from exc
+        except httpx.ConnectError as exc:
+            return exc
+
+    assert _connect_reason(chained(ConnectionRefusedError(111, "x"))) == "connect-refused"
+    assert _connect_reason(chained(socket.gaierror(-2, "Name or service not known"))) == "dns-error"
+    assert _connect_reason(chained(OSError(113, "No route to host"))) == "connect-error"
+
+
+def test_undeclared_html_entities_are_read_as_their_characters():
+    doc = (
+        b"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>T</title>"
+        b"<item><title>Mosul&nbsp;&mdash; power&hellip; &amp; water</title>"
+        b"<link>https://x.example/1</link></item></channel></rss>"
+    )
+    [entry] = parse(doc).entries
+    assert entry["title"] == "Mosul\u00a0\u2014 power\u2026 & water"

@@ -1,0 +1,245 @@
+"""``rasd notify run|check`` and ``rasd silence add|list|expire``."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import os
+import signal
+from datetime import datetime
+from pathlib import Path
+
+import typer
+
+notify_app = typer.Typer(no_args_is_help=True, help="Deliver alerts from the outbox.")
+silence_app = typer.Typer(no_args_is_help=True, help="Silence alerts for a while.")
+
+MatchersArgument = typer.Argument(
+    ...,
+    help="label=value, label!=value, label=~regex, label!~regex; labels: rule, severity, "
+    "kind, tags, places, key, title.",
+)
+ConfigOption = typer.Option(None, "--config", "-c", help="Receivers file [RASD_RECEIVERS_FILE].")
+
+
+def _load(path: Path | None, strict: bool):
+    """Validated config and receivers, or the errors on stderr and exit code 2."""
+    from rasd.cli import err, settings
+    from rasd.notify.config import build_receivers, load_config
+    from rasd.notify.yamlerrors import ConfigInvalid
+
+    path = path or settings().receivers_file
+    try:
+        config = load_config(path)
+    except ConfigInvalid as exc:
+        for error in exc.errors:
+            err.print(str(error), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    _, disabled = build_receivers(config, os.environ)
+    if strict and disabled:
+        for name, reason in disabled.items():
+            err.print(f"receiver {name} disabled: {reason}", markup=False, soft_wrap=True)
+        err.print("--strict: every receiver must be usable", markup=False)
+        raise typer.Exit(2)
+    return config, disabled
+
+
+@notify_app.command("check")
+def check(config: Path | None = ConfigOption, strict: bool = typer.Option(False)) -> None:
+    """Validate receivers.yaml; list receivers and whether each can send."""
+    from rasd.cli import out
+
+    loaded, disabled = _load(config, strict)
+    for receiver in loaded.receivers:
+        state = f"disabled ({disabled[receiver.name]})" if receiver.name in disabled else "ok"
+        out.print(f"{receiver.name:<20} {receiver.type:<8} {state}", markup=False, soft_wrap=True)
+
+
+@notify_app.command("run")
+def run(
+    config: Path | None = ConfigOption,
+    consumer: str | None = typer.Option(None, help="Consumer name (default host-pid)."),
+    strict: bool = typer.Option(
+        False, help="Refuse to start if a receiver's secret is missing (else it is disabled)."
+    ),
+) -> None:
+    """Read the outbox and deliver alerts until SIGINT / SIGTERM."""
+    from rasd.cli import settings
+    from rasd.notify.notifier import Notifier
+
+    s = settings()
+    loaded, _ = _load(config, strict)
+    logging.basicConfig(level=s.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        notifier = Notifier(s, loaded, consumer=consumer)
+        logging.getLogger("rasd.notify").info("notifier %s started", notifier.consumer)
+        try:
+            await notifier.run(stop)
+        finally:
+            await notifier.aclose()
+
+    asyncio.run(main())
+
+
+async def _with_redis(action):
+    import redis.asyncio as aioredis
+
+    from rasd.cli import settings
+
+    s = settings()
+    client = aioredis.Redis.from_url(s.redis_dsn)
+    try:
+        return await action(client, s)
+    finally:
+        await client.aclose()
+
+
+@notify_app.command("log")
+def delivery_log(
+    limit: int = typer.Option(20, "-n", help="How many entries, newest first."),
+    alert: str | None = typer.Option(None, help="Only this alert key."),
+) -> None:
+    """What happened to recent alerts: queued, sent, retried, silenced, dead..."""
+    from rich.table import Table
+
+    from rasd.cli import out
+    from rasd.notify.history import DeliveryLog
+
+    entries = asyncio.run(_with_redis(lambda c, s: DeliveryLog(c, s).recent(limit)))
+    table = Table("time", "outcome", "receiver", "alerts", "attempt", "error")
+    for e in entries:
+        if alert is None or alert in e.alerts:
+            table.add_row(
+                e.at.strftime("%H:%M:%S"),
+                e.outcome,
+                e.receiver or "-",
+                " ".join(e.alerts),
+                str(e.attempt or ""),
+                e.error or "",
+            )
+    out.print(table)
+
+
+@notify_app.command("dead")
+def dead_letters(limit: int = typer.Option(20, "-n", help="How many, newest first.")) -> None:
+    """Deliveries given up on, with the reason."""
+    from rich.table import Table
+
+    from rasd.cli import out
+    from rasd.notify.history import DeadLetters
+
+    letters = asyncio.run(_with_redis(lambda c, s: DeadLetters(c, s).recent(limit)))
+    table = Table("id", "time", "receiver", "alerts", "attempts", "reason")
+    for d in letters:
+        table.add_row(
+            d.id or "",
+            d.at.strftime("%Y-%m-%d %H:%M:%S"),
+            d.receiver or "-",
+            " ".join(a.key for a in d.alerts),
+            str(d.attempts),
+            d.reason,
+        )
+    out.print(table)
+
+
+def _parse_time(value: str) -> datetime:
+    from datetime import UTC
+
+    when = datetime.fromisoformat(value)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+async def _with_store(action):
+    from rasd.notify.silences import SilenceStore
+
+    return await _with_redis(lambda client, s: action(SilenceStore(client, s)))
+
+
+@silence_app.command("add")
+def silence_add(
+    matchers: list[str] = MatchersArgument,
+    comment: str = typer.Option(..., "--comment", "-m"),
+    duration: str | None = typer.Option(None, "--duration", "-d", help="e.g. 2h (default 1h)."),
+    until: str | None = typer.Option(None, help="End time, ISO 8601 (UTC if no zone)."),
+    author: str = typer.Option(None, help="Default: the current user."),
+) -> None:
+    """Silence matching alerts until an end time."""
+    from pydantic import ValidationError
+
+    from rasd.cli import err, out
+    from rasd.models import utcnow
+    from rasd.notify.durations import parse_duration
+    from rasd.notify.silences import SilenceMatcher
+
+    try:
+        parsed = [SilenceMatcher.parse(m) for m in matchers]
+        if until and duration:
+            raise ValueError("give --duration or --until, not both")
+        ends_at = _parse_time(until) if until else utcnow() + parse_duration(duration or "1h")
+        silence = asyncio.run(
+            _with_store(
+                lambda store: store.add(
+                    parsed, ends_at=ends_at, comment=comment, author=author or getpass.getuser()
+                )
+            )
+        )
+    except (ValueError, ValidationError) as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    out.print(silence.id)
+
+
+@silence_app.command("list")
+def silence_list(
+    show_all: bool = typer.Option(False, "--all", help="Include expired silences."),
+) -> None:
+    """Active and pending silences (with --all, expired ones too)."""
+    from rich.table import Table
+
+    from rasd.cli import out
+    from rasd.models import utcnow
+
+    silences = asyncio.run(_with_store(lambda store: store.all()))
+    now = utcnow()
+    table = Table("id", "state", "matchers", "ends", "author", "comment")
+    for s in silences:
+        state = s.state(now)
+        if state == "expired" and not show_all:
+            continue
+        table.add_row(
+            s.id,
+            state,
+            " ".join(str(m) for m in s.matchers),
+            s.ends_at.strftime("%Y-%m-%d %H:%M UTC"),
+            s.author,
+            s.comment,
+        )
+    out.print(table)
+
+
+@silence_app.command("expire")
+def silence_expire(silence_ids: list[str]) -> None:
+    """End silences now."""
+    from rasd.cli import err, out
+    from rasd.notify.silences import SilenceNotFound
+
+    async def expire_all(store):
+        return [await store.expire(i) for i in silence_ids]
+
+    try:
+        asyncio.run(_with_store(expire_all))
+    except SilenceNotFound as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    out.print(f"expired {len(silence_ids)}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(notify_app, name="notify")
+    app.add_typer(silence_app, name="silence")

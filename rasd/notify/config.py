@@ -1,0 +1,216 @@
+"""receivers.yaml: the receivers, the routing tree and the delivery knobs, validated once.
+
+Each receiver's ``type:`` selects its own config model (a discriminated union over the
+receiver registry, unknown keys refused). Every error in the file is reported at once, each
+as ``file:line:column: message``.
+
+>>> config = load_config(Path("receivers.yaml"))
+>>> [r.name for r in config.receivers]
+['desk-slack', 'desk-email', 'archive']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    model_validator,
+)
+
+from rasd.models import Severity
+from rasd.notify.durations import Duration
+from rasd.notify.receivers import Receiver, ReceiverConfig, did_you_mean, receiver_types
+from rasd.notify.yamlerrors import (
+    ConfigError,
+    ConfigInvalid,
+    compose,
+    duplicate_keys,
+    locate,
+    validation_errors,
+)
+
+GroupLabel = Literal["rule", "severity", "kind", "tags", "places", "key"]
+
+
+def _as_tuple(value: object) -> object:
+    return (value,) if isinstance(value, str) else value
+
+
+Values = Annotated[tuple[str, ...], BeforeValidator(_as_tuple)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class RouteMatch(Strict):
+    """Every criterion given must hold; within one, any listed value will do."""
+
+    severity: Annotated[tuple[Severity, ...], BeforeValidator(_as_tuple)] = ()
+    min_severity: Severity | None = None
+    kind: Annotated[tuple[Literal["match", "escalation"], ...], BeforeValidator(_as_tuple)] = ()
+    rule: Values = ()
+    tags: Values = ()
+    places: Values = ()
+
+
+class Route(Strict):
+    receiver: str | None = None
+    match: RouteMatch = RouteMatch()
+    continue_: bool = Field(False, alias="continue")
+    # None inherits from the parent route.
+    group_by: tuple[GroupLabel, ...] | None = None
+    group_wait: Duration | None = None
+    group_interval: Duration | None = None
+    repeat_interval: Duration | None = None
+    routes: tuple[Route, ...] = ()
+
+
+class RootRoute(Route):
+    receiver: str
+    group_by: tuple[GroupLabel, ...] = ()
+    group_wait: Duration = timedelta(seconds=30)
+    group_interval: Duration = timedelta(minutes=5)
+    repeat_interval: Duration = timedelta(hours=4)
+
+
+class Delivery(Strict):
+    """How the notifier process works; tests shrink these."""
+
+    max_attempts: int = Field(8, ge=1, le=100)
+    backoff_initial: Duration = timedelta(seconds=2)
+    backoff_max: Duration = timedelta(minutes=10)
+    # A Retry-After longer than this is capped (a broken server must not park a group forever).
+    max_retry_after: Duration = timedelta(hours=1)
+    timeout: Duration = timedelta(seconds=10)
+    # A notifier holds a group it is sending for this long; another one takes it over after.
+    lease: Duration = timedelta(seconds=60)
+    # Outbox entries read by a notifier that has not acknowledged them for this long are
+    # taken over by another (XAUTOCLAIM).
+    reclaim_idle: Duration = timedelta(seconds=60)
+    poll_interval: Duration = timedelta(seconds=1)
+    batch: int = Field(100, ge=1, le=10_000)
+    # How many delivery attempts the Redis log keeps for the console.
+    history: int = Field(10_000, ge=100)
+
+    @model_validator(mode="after")
+    def _lease_outlives_send(self) -> Delivery:
+        if self.lease <= self.timeout:
+            raise ValueError("lease must be longer than timeout, or two notifiers could send")
+        return self
+
+
+class NotifyConfigBase(Strict):
+    receivers: list[ReceiverConfig]
+    route: RootRoute
+    delivery: Delivery = Delivery()
+
+    def receiver(self, name: str) -> ReceiverConfig:
+        return next(r for r in self.receivers if r.name == name)
+
+
+@cache
+def config_model() -> type[NotifyConfigBase]:
+    """NotifyConfig with ``receivers`` a discriminated union of the registered types."""
+    configs = tuple(cls.Config for cls in receiver_types().values())
+    entry = Annotated[Union[configs], Field(discriminator="type")]  # noqa: UP007
+    return create_model("NotifyConfig", __base__=NotifyConfigBase, receivers=(list[entry], ...))
+
+
+def _routes(route: Route, loc: tuple) -> list[tuple[Route, tuple]]:
+    found = [(route, loc)]
+    for index, child in enumerate(route.routes):
+        found.extend(_routes(child, (*loc, "routes", index)))
+    return found
+
+
+def _cross_checks(config: NotifyConfigBase, root, path: str) -> list[ConfigError]:
+    errors = []
+    names: dict[str, int] = {}
+    for index, receiver in enumerate(config.receivers):
+        if receiver.name in names:
+            line, column = locate(root, ("receivers", index, "name"))
+            errors.append(ConfigError(path, line, column, f"duplicate receiver {receiver.name!r}"))
+        names[receiver.name] = index
+    for route, loc in _routes(config.route, ("route",)):
+        if route.receiver is not None and route.receiver not in names:
+            line, column = locate(root, (*loc, "receiver"))
+            message = f"unknown receiver {route.receiver!r}" + did_you_mean(route.receiver, names)
+            errors.append(ConfigError(path, line, column, message))
+    return errors
+
+
+def _friendly(errors: list[ConfigError], exc: ValidationError, root, path: str) -> None:
+    """Replace pydantic's message for an unknown ``type:`` with a "did you mean"."""
+    types = receiver_types()
+    for index, error in enumerate(exc.errors(include_url=False)):
+        if error["type"] == "union_tag_invalid":
+            tag = str(error["ctx"]["tag"])
+            old = errors[index]
+            message = f"unknown receiver type {tag!r}" + did_you_mean(tag, types)
+            line, column = locate(root, (*error["loc"], "type"), key=True)
+            errors[index] = ConfigError(old.path, line, column, message)
+
+
+def parse_config(text: str, path: str) -> NotifyConfigBase:
+    root = compose(text, path)
+    duplicates = duplicate_keys(root, path)
+    if duplicates:
+        raise ConfigInvalid(duplicates)
+    data = yaml.safe_load(text) if root is not None else None
+    if not isinstance(data, dict):
+        raise ConfigInvalid([ConfigError(path, 1, 1, "expected a mapping with receivers, route")])
+    try:
+        config = config_model().model_validate(data)
+    except ValidationError as exc:
+        errors = validation_errors(exc, root, path)
+        _friendly(errors, exc, root, path)
+        raise ConfigInvalid(errors) from None
+    errors = _cross_checks(config, root, path)
+    if errors:
+        raise ConfigInvalid(errors)
+    return config
+
+
+def load_config(path: Path) -> NotifyConfigBase:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        error = ConfigError(str(path), 1, 1, f"cannot read: {exc.strerror}")
+        raise ConfigInvalid([error]) from None
+    return parse_config(text, str(path))
+
+
+def build_receivers(
+    config: NotifyConfigBase, env: Mapping[str, str]
+) -> tuple[dict[str, Receiver], dict[str, str]]:
+    """The receivers that can work, and why each other one is disabled.
+
+    A receiver whose secret environment variable is unset is disabled, not fatal: one
+    missing Slack URL must not stop email from going out (``rasd notify run --strict``
+    refuses to start instead). Alerts routed to a disabled receiver are recorded as such.
+    """
+    enabled: dict[str, Receiver] = {}
+    disabled: dict[str, str] = {}
+    types = receiver_types()
+    for receiver_config in config.receivers:
+        missing = receiver_config.missing_env(env)
+        if missing:
+            disabled[receiver_config.name] = "environment variable not set: " + ", ".join(missing)
+            continue
+        cls = types[receiver_config.type]
+        enabled[receiver_config.name] = cls(
+            receiver_config, timeout=config.delivery.timeout, env=env
+        )
+    return enabled, disabled

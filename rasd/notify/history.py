@@ -1,0 +1,126 @@
+"""What happened to each alert, for the console: the delivery log and the dead letters.
+
+- ``<ns>:notify:attempts`` — stream, one entry per delivery attempt or decision (field
+  ``attempt`` = :class:`Attempt` JSON), capped at ``delivery.history`` entries.
+- ``<ns>:notify:status:<alert key>`` — hash receiver -> latest :class:`Attempt` JSON.
+- ``<ns>:notify:dead`` — stream of :class:`DeadLetter` JSON (field ``dead``): what could not
+  be delivered, with the alerts, so that an operator can resend it.
+
+>>> log = DeliveryLog(redis, settings)
+>>> [a.outcome for a in await log.recent(10)]
+['sent', 'retry', 'queued']
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from rasd.models import Alert, utcnow
+from rasd.settings import Settings
+
+Outcome = Literal[
+    "queued",  # joined a group, waiting for group_wait / group_interval
+    "folded",  # an update (revision > 0) replaced the alert in a group not yet sent
+    "update",  # an update of an alert already sent (or never sent): recorded, not paged
+    "silenced",
+    "cooldown",  # the rule's cooldown since its last message to this receiver had not passed
+    "duplicate",  # already delivered to this receiver within repeat_interval
+    "sent",
+    "retry",
+    "dead",
+    "disabled",  # the receiver is disabled (its secret is not configured)
+    "invalid",  # the outbox entry could not be read
+]
+
+
+class Attempt(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    outcome: Outcome
+    alerts: tuple[str, ...] = ()
+    receiver: str | None = None
+    route: str | None = None
+    group: str | None = None
+    attempt: int = 0
+    error: str | None = None
+    status: int | None = None
+    retry_in: float | None = None
+    silence: str | None = None
+    consumer: str | None = None
+    at: datetime
+    id: str | None = None  # the stream entry id, filled in when read
+
+
+class DeadLetter(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reason: str
+    receiver: str | None = None
+    group: str | None = None
+    attempts: int = 0
+    alerts: tuple[Alert, ...] = ()
+    raw: dict[str, str] | None = None  # an unreadable outbox entry, as it was
+    at: datetime
+    id: str | None = None
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class NotifyKeys:
+    def __init__(self, settings: Settings) -> None:
+        self.attempts = settings.key("notify", "attempts")
+        self.dead = settings.key("notify", "dead")
+        self._status = settings.key("notify", "status")
+
+    def status(self, alert_key: str) -> str:
+        return f"{self._status}:{alert_key}"
+
+
+class DeliveryLog:
+    """Reads the delivery log (redis.asyncio client)."""
+
+    def __init__(self, redis, settings: Settings) -> None:
+        self.redis = redis
+        self.keys = NotifyKeys(settings)
+
+    async def recent(self, limit: int = 100) -> list[Attempt]:
+        """Newest first."""
+        entries = await self.redis.xrevrange(self.keys.attempts, count=limit)
+        return [
+            Attempt.model_validate_json(fields[b"attempt"]).model_copy(
+                update={"id": _text(entry_id)}
+            )
+            for entry_id, fields in entries
+        ]
+
+    async def for_alert(self, alert_key: str) -> dict[str, Attempt]:
+        """Receiver -> the latest thing that happened to this alert there."""
+        raw = await self.redis.hgetall(self.keys.status(alert_key))
+        return {_text(k): Attempt.model_validate_json(v) for k, v in raw.items()}
+
+
+class DeadLetters:
+    def __init__(self, redis, settings: Settings) -> None:
+        self.redis = redis
+        self.keys = NotifyKeys(settings)
+
+    async def recent(self, limit: int = 100) -> list[DeadLetter]:
+        entries = await self.redis.xrevrange(self.keys.dead, count=limit)
+        return [
+            DeadLetter.model_validate_json(fields[b"dead"]).model_copy(
+                update={"id": _text(entry_id)}
+            )
+            for entry_id, fields in entries
+        ]
+
+    async def count(self) -> int:
+        return await self.redis.xlen(self.keys.dead)
+
+
+def attempt(outcome: Outcome, **fields) -> Attempt:
+    return Attempt(outcome=outcome, at=fields.pop("at", None) or utcnow(), **fields)

@@ -1,0 +1,278 @@
+"""``rasd notify run``: read the outbox, route and group alerts, flush due groups.
+
+Several notifiers share one Redis consumer group on the outbox stream. Reading an entry only
+*routes* it: its alert joins a group per receiver in Redis and the entry is acknowledged in
+the same transaction. Separately, every notifier claims groups that are due and runs them
+through the pipeline (:mod:`rasd.notify.stages`). Entries read by a notifier that died
+before acknowledging them are taken over with XAUTOCLAIM after ``delivery.reclaim_idle``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from collections.abc import Mapping
+
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from rasd.models import Alert
+from rasd.notify.config import NotifyConfigBase, build_receivers
+from rasd.notify.history import DeadLetter, attempt
+from rasd.notify.ledger import Ledger
+from rasd.notify.routing import Router
+from rasd.notify.silences import Silence, SilenceStore
+from rasd.notify.stages import (
+    CooldownStage,
+    DedupStage,
+    Pipeline,
+    RecordStage,
+    RetryPolicy,
+    SendStage,
+    SilenceStage,
+)
+from rasd.settings import Settings
+
+log = logging.getLogger("rasd.notify")
+
+
+def default_consumer() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _s(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class Notifier:
+    def __init__(
+        self,
+        settings: Settings,
+        config: NotifyConfigBase,
+        *,
+        consumer: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.config = config
+        self.delivery = config.delivery
+        self.consumer = consumer or default_consumer()
+        self.outbox = settings.key("outbox")
+        self.group_name = settings.group("notify")
+        self.redis = aioredis.Redis.from_url(settings.redis_dsn)
+        self.ledger = Ledger(self.redis, settings, history=self.delivery.history)
+        self.silences = SilenceStore(self.redis, settings)
+        self.router = Router(config.route)
+        self.receivers, self.disabled = build_receivers(config, os.environ if env is None else env)
+        d = self.delivery
+        policy = RetryPolicy(
+            max_attempts=d.max_attempts,
+            initial=d.backoff_initial.total_seconds(),
+            maximum=d.backoff_max.total_seconds(),
+            max_retry_after=d.max_retry_after.total_seconds(),
+        )
+        self.pipeline = Pipeline(
+            [
+                SilenceStage(self._round_silences),
+                CooldownStage(self.ledger),
+                DedupStage(self.ledger),
+                SendStage(self.receivers, self.disabled, policy),
+                RecordStage(self.ledger),
+            ]
+        )
+        self._last_reclaim = 0.0
+        self._silences: list[Silence] = []
+
+    async def ensure_group(self) -> None:
+        try:
+            await self.redis.xgroup_create(self.outbox, self.group_name, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    # Reading the outbox ---------------------------------------------------------------
+
+    async def ingest(self, entries: list) -> int:
+        """Route a batch of outbox entries: each alert joins its groups, and the entries are
+        acknowledged, in one transaction."""
+        now = time.time()
+        routed = []
+        for entry_id, raw in entries:
+            fields = {_s(k): _s(v) for k, v in raw.items()}
+            if not fields:  # deleted from the stream while pending: nothing to deliver
+                continue
+            try:
+                alert = Alert.model_validate_json(fields["alert"])
+                revision = int(fields.get("revision", "0"))
+            except (KeyError, ValueError) as exc:
+                await self._invalid(entry_id, fields, exc)
+                continue
+            routed.append((alert, self.router.route(alert), revision))
+        if not entries:
+            return 0
+        pipe = self.redis.pipeline(transaction=True)
+        for alert, routes, revision in routed:
+            for route in routes:
+                await self.ledger.enqueue(pipe, route, alert, revision, now)
+        pipe.xack(self.outbox, self.group_name, *(entry_id for entry_id, _ in entries))
+        results = iter(await pipe.execute())
+        # The log is for people; it is written after the transaction that matters.
+        pipe = self.redis.pipeline(transaction=False)
+        for alert, routes, _ in routed:
+            for route in routes:
+                entry = attempt(
+                    _s(next(results)),
+                    alerts=(alert.key,),
+                    receiver=route.receiver,
+                    route=route.path,
+                    group=route.group_id(alert),
+                    consumer=self.consumer,
+                )
+                self.ledger.log(pipe, entry)
+        await pipe.execute()
+        return len(routed)
+
+    async def _invalid(self, entry_id, fields: dict[str, str], exc: Exception) -> None:
+        log.warning("outbox entry %s unreadable: %s", _s(entry_id), exc)
+        pipe = self.redis.pipeline(transaction=True)
+        reason = f"unreadable outbox entry: {type(exc).__name__}: {str(exc)[:300]}"
+        entry = attempt("invalid", error=reason, consumer=self.consumer)
+        self.ledger.dead_letter(pipe, DeadLetter(reason=reason, raw=fields, at=entry.at))
+        self.ledger.log(pipe, entry)
+        pipe.xack(self.outbox, self.group_name, entry_id)
+        await pipe.execute()
+
+    async def reclaim(self) -> int:
+        """Take over entries another notifier read but did not acknowledge in time."""
+        idle_ms = int(self.delivery.reclaim_idle.total_seconds() * 1000)
+        start, count = "0-0", 0
+        for _ in range(100):  # bounded: each round takes up to `batch` entries
+            start, entries, *_ = await self.redis.xautoclaim(
+                self.outbox,
+                self.group_name,
+                self.consumer,
+                idle_ms,
+                start_id=start,
+                count=self.delivery.batch,
+            )
+            count += await self.ingest(entries)
+            if _s(start) == "0-0":
+                break
+        await self._forget_gone_consumers(idle_ms * 10)
+        return count
+
+    async def _forget_gone_consumers(self, idle_ms: int) -> None:
+        """Drop consumers (notifiers that are gone) with nothing pending, so the group's
+        consumer list does not grow with every restart. A live one is simply re-created by
+        its next read."""
+        for consumer in await self.redis.xinfo_consumers(self.outbox, self.group_name):
+            name = _s(consumer["name"])
+            if name != self.consumer and consumer["pending"] == 0 and consumer["idle"] > idle_ms:
+                await self.redis.xgroup_delconsumer(self.outbox, self.group_name, name)
+
+    async def consume_once(self, block_ms: int) -> int:
+        now = time.monotonic()
+        count = 0
+        if now - self._last_reclaim >= self.delivery.reclaim_idle.total_seconds() / 2:
+            self._last_reclaim = now
+            count += await self.reclaim()
+        response = await self.redis.xreadgroup(
+            self.group_name,
+            self.consumer,
+            {self.outbox: ">"},
+            count=self.delivery.batch,
+            block=block_ms,
+        )
+        for _stream, entries in response or []:
+            count += await self.ingest(entries)
+        return count
+
+    # Flushing groups ------------------------------------------------------------------
+
+    async def flush_group(self, gid: str) -> None:
+        try:
+            group = await self.ledger.load(gid)
+            flush = await self.pipeline(group, time.time(), self.consumer)
+        except Exception:
+            # The group keeps its lease; when the lease runs out it is tried again, here or
+            # by another notifier. One bad group must not stop the others.
+            log.exception("flushing group %s failed", gid)
+            return
+        if flush.mode == "retry":
+            log.info("group %s to %s: retry at %.1f", gid, group.receiver, flush.retry_at)
+        elif flush.dead is not None:
+            log.warning("group %s to %s: dead letter: %s", gid, group.receiver, flush.dead.reason)
+
+    async def _round_silences(self) -> list[Silence]:
+        return self._silences
+
+    async def claim(self, room: int) -> list[asyncio.Task]:
+        """Claim up to ``room`` due groups and start flushing each; the started tasks."""
+        lease = self.delivery.lease.total_seconds()
+        ids = await self.ledger.claim(time.time(), lease, room)
+        if not ids:
+            return []
+        # Read once for all the groups claimed together.
+        self._silences = await self.silences.all()
+        return [asyncio.create_task(self.flush_group(gid), name=f"flush-{gid}") for gid in ids]
+
+    # Running --------------------------------------------------------------------------
+
+    async def _consume_loop(self, stop: asyncio.Event) -> None:
+        block_ms = max(1, int(self.delivery.poll_interval.total_seconds() * 1000))
+        while not stop.is_set():
+            await self.consume_once(block_ms)
+
+    async def _flush_loop(self, stop: asyncio.Event) -> None:
+        """Keep up to ``delivery.batch`` groups in flight: a slow receiver holds only its own
+        groups, never the others' (no waiting for a whole round to finish)."""
+        poll = self.delivery.poll_interval.total_seconds()
+        inflight: set[asyncio.Task] = set()
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            while not stop.is_set():
+                room = self.delivery.batch - len(inflight)
+                if room > 0:
+                    inflight.update(await self.claim(room))
+                next_due = await self.ledger.next_due()
+                wait = poll if next_due is None else min(poll, max(0.0, next_due - time.time()))
+                done, _ = await asyncio.wait(
+                    {*inflight, stopping},
+                    timeout=max(wait, 0.005),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                inflight -= done
+        finally:
+            stopping.cancel()
+            if inflight:
+                # Let sends under way finish and be recorded (each is bounded by the timeout).
+                await asyncio.wait(inflight, timeout=self.delivery.timeout.total_seconds() + 5)
+                for task in inflight:
+                    task.cancel()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until ``stop`` is set. A failing loop stops the other and the error propagates."""
+        await self.ensure_group()
+        for name, reason in self.disabled.items():
+            log.warning("receiver %s disabled: %s", name, reason)
+        tasks = [
+            asyncio.create_task(self._consume_loop(stop), name="notify-consume"),
+            asyncio.create_task(self._flush_loop(stop), name="notify-flush"),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                task.result()
+        finally:
+            stop.set()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        for receiver in self.receivers.values():
+            await receiver.aclose()
+        await self.redis.aclose()

@@ -1,0 +1,57 @@
+"""A generic webhook: the alerts as JSON, signed with HMAC-SHA256.
+
+The receiving side checks ``X-Rasd-Signature: sha256=<hex>``, the HMAC-SHA256 (shared secret)
+of ``<X-Rasd-Timestamp>.<body>``; the timestamp in the signed text lets it refuse replays.
+
+Body::
+
+    {"receiver": "archive", "alerts": [<Alert JSON>, ...]}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import AnyHttpUrl
+
+from rasd.models import Alert
+from rasd.notify.receivers.base import Outcome, ReceiverConfig
+from rasd.notify.receivers.http import HTTPReceiver
+
+SIGNATURE_HEADER = "X-Rasd-Signature"
+TIMESTAMP_HEADER = "X-Rasd-Timestamp"
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def webhook_body(receiver: str, alerts: Sequence[Alert]) -> bytes:
+    document = {"receiver": receiver, "alerts": [a.model_dump(mode="json") for a in alerts]}
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class WebhookConfig(ReceiverConfig):
+    type: Literal["webhook"]
+    url: AnyHttpUrl
+    secret_env: str
+
+
+class WebhookReceiver(HTTPReceiver):
+    type = "webhook"
+    Config = WebhookConfig
+
+    async def notify(self, alerts: Sequence[Alert]) -> Outcome:
+        body = webhook_body(self.name, alerts)
+        timestamp = str(int(time.time()))
+        headers = {
+            TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: sign(self.secret("secret_env"), timestamp, body),
+        }
+        return await self.post(str(self.config.url), body, headers)
