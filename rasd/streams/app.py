@@ -227,6 +227,9 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
     @app.timer(interval=config.rules_poll_interval, on_leader=True)
     async def publish_rules():
         if runtime.publish_rules and runtime.rule_sync is not None:
-            await runtime.rule_sync.publish()
+            try:
+                await runtime.rule_sync.publish()
+            except Exception:  # noqa: BLE001 - the next tick tries again
+                log.exception("publishing the rules directory failed")
 
     return app

@@ -33,6 +33,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import redis.exceptions
 from pydantic import BaseModel, ConfigDict
 
 from rasd.models import utcnow
@@ -199,7 +200,10 @@ class RuleSync:
             for rule_id in todo.delete
         ]
         await asyncio.gather(*sends)
-        await self._report_file_errors(todo)
+        try:
+            await self._report_file_errors(todo)
+        except (redis.exceptions.RedisError, OSError) as exc:
+            log.warning("could not record the rule file errors in Redis: %s", exc)
         if sends:
             log.info("published %d rule(s), deleted %d", len(todo.publish), len(todo.delete))
             await self.catch_up()
@@ -217,32 +221,31 @@ class RuleSync:
 
     async def _follow(self) -> None:
         while True:
-            await self._poll(timeout_ms=500)
+            try:
+                await self._poll(timeout_ms=500)
+            except Exception:  # noqa: BLE001 - keep following; the consumer reconnects
+                log.exception("reading the rules topic failed; retrying")
+                await asyncio.sleep(1.0)
 
     async def _poll(self, timeout_ms: int) -> None:
         batches = await self._consumer.getmany(timeout_ms=timeout_ms)
         changed = False
+        status: dict[str, list[str] | None] = {}  # error field -> errors, None clears it
         for records in batches.values():
             for record in records:
-                changed |= await self._apply(record.key.decode(), record.value)
+                changed |= self._apply(record.key.decode(), record.value, status)
         if changed:
             self._matcher = None
             RULES_LOADED.set(len(self.rules))
             log.info("rule set now has %d rule(s): %s", len(self.rules), sorted(self.rules))
-            await self._report_loaded()
+        await self._record_status(status, changed)
 
-    async def _report_loaded(self) -> None:
-        """Say which rule versions this worker uses (the console compares the workers)."""
-        loaded = {"rules": {i: r.version for i, r in sorted(self.rules.items())}, "at": utcnow()}
-        await self._redis.hset(
-            self.settings.key("rules", "loaded"), self.worker_id, json.dumps(loaded, default=str)
-        )
-
-    async def _apply(self, rule_id: str, raw: bytes | None) -> bool:
+    def _apply(self, rule_id: str, raw: bytes | None, status: dict) -> bool:
+        """Apply one topic record to the rule set; say whether the rule set changed."""
         error_field = f"topic:{rule_id}"
+        status[error_field] = None
         if raw is None:
             self.records.pop(rule_id, None)
-            await self._redis.hdel(self.settings.key("rules", "errors"), error_field)
             return self.rules.pop(rule_id, None) is not None
         try:
             value = PublishedRule.model_validate_json(raw)
@@ -250,12 +253,31 @@ class RuleSync:
         except ValueError as exc:
             rule, errors = None, [f"rule record {rule_id!r}: {exc}"]
         if rule is None:
-            await self._record_errors(error_field, errors)
+            status[error_field] = errors
             return False  # the last good version of the rule stays
         self.records[rule_id] = value
         self.rules[rule_id] = rule
-        await self._redis.hdel(self.settings.key("rules", "errors"), error_field)
         return True
+
+    async def _record_status(self, status: dict[str, list[str] | None], changed: bool) -> None:
+        """Errors and loaded versions into Redis; Redis being away must not stop the reload."""
+        try:
+            for where, errors in status.items():
+                if errors is None:
+                    await self._redis.hdel(self.settings.key("rules", "errors"), where)
+                else:
+                    await self._record_errors(where, errors)
+            if changed:
+                await self._report_loaded()
+        except (redis.exceptions.RedisError, OSError) as exc:
+            log.warning("could not record the rule set in Redis: %s", exc)
+
+    async def _report_loaded(self) -> None:
+        """Say which rule versions this worker uses (the console compares the workers)."""
+        loaded = {"rules": {i: r.version for i, r in sorted(self.rules.items())}, "at": utcnow()}
+        await self._redis.hset(
+            self.settings.key("rules", "loaded"), self.worker_id, json.dumps(loaded, default=str)
+        )
 
     async def _report_file_errors(self, todo: Plan) -> None:
         for path, errors in todo.errors.items():

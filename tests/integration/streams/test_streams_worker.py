@@ -12,6 +12,7 @@ import pytest
 from streams_harness import (
     WITHDRAWAL,
     group_members,
+    loaded_rules,
     outbox,
     produce,
     read_topic,
@@ -157,3 +158,5 @@ def test_two_workers_share_the_partitions_and_match_every_article_once(
     ]
     assert Counter(m.article_id for m in matches) == Counter(a.id for a in articles)
     assert group_members(settings) == 2
+    first, second = loaded_rules(settings)  # both workers use the same rule versions
+    assert first == second and list(first) == ["troop-withdrawal"]
