@@ -167,6 +167,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
             article_id=article.id,
             outlet=article.outlet,
             title=article.title,
+            summary=article.summary,
             url=article.url,
             lang=article.lang,
             published_at=article.published_at,

@@ -41,6 +41,8 @@ class RuleLike(Protocol):
     id: str
     title: str
     escalate: Escalation | None
+    notify: tuple[str, ...]
+    cooldown: timedelta | None
 
 
 class _State(BaseModel):
@@ -221,7 +223,16 @@ def _story_alert(rule_id: str, story: Story, rule: RuleLike | None) -> Alert:
         terms=tuple(story.terms),
         counts={"articles": len(story.article_ids)},
         created_at=story.started_at,
+        **_delivery(rule),
     )
+
+
+def _delivery(rule: RuleLike | None) -> dict:
+    """What notify needs from the rule: its own receivers and its cooldown."""
+    if rule is None:
+        return {}
+    cooldown = int(rule.cooldown.total_seconds()) if rule.cooldown else None
+    return {"notify": tuple(rule.notify), "cooldown_seconds": cooldown}
 
 
 def _escalate(
@@ -262,6 +273,9 @@ def _escalate(
         places=tuple(names),
         counts={"stories": count, **{w.place: len(w.stories) for w in crossed}},
         created_at=story.last_at,
+        # No cooldown: an escalation fires once per window, and must not be held back by the
+        # rule's cooldown of the ordinary alert that came just before it.
+        notify=tuple(rule.notify),
     )
     return [Revision(alert, 0)]
 

@@ -25,6 +25,8 @@ class R:
     id: str = "withdrawal"
     title: str = "Troop withdrawal"
     escalate: Esc | None = None
+    notify: tuple[str, ...] = ()
+    cooldown: timedelta | None = None
 
 
 def candidate(
@@ -208,3 +210,17 @@ def test_nested_places_crossing_together_share_one_escalation():
     assert escalation.key == "escalation:withdrawal:iraq+kirkuk:2026-01-05T10:00:00+00:00"
     assert escalation.places == ("iraq", "kirkuk")
     assert escalation.counts == {"stories": 2, "iraq": 2, "kirkuk": 2}
+
+
+def test_alerts_carry_the_rules_receivers_and_cooldown_for_notify():
+    rule = R(
+        notify=("iraq-desk",),
+        cooldown=timedelta(hours=1),
+        escalate=Esc(window=timedelta(hours=24), threshold=2),
+    )
+    _, out = run([candidate("s1", KIRKUK_AR, 0), candidate("s2", BASRA, 2)], rule)
+    assert [(r.alert.kind, r.alert.notify, r.alert.cooldown_seconds) for r in out] == [
+        ("match", ("iraq-desk",), 3600),
+        ("match", ("iraq-desk",), 3600),
+        ("escalation", ("iraq-desk",), None),
+    ]
