@@ -104,6 +104,10 @@ def strip_html(value: str, limit: int | None = None) -> str:
     return text[:limit] if limit is not None else text
 
 
+# Languages written in Arabic script; any other declared language is taken as Latin script.
+ARABIC_SCRIPT = frozenset({"ar", "fa", "ur", "ps", "ckb", "ku"})
+
+
 def script_language(text: str) -> str | None:
     """``ar`` or ``en`` by which script most letters are in; None for no letters."""
     arabic = len(_ARABIC.findall(text))
@@ -228,5 +232,12 @@ def _language(entry: dict, source: Source, text: str) -> str:
     detail = entry.get("title_detail") or {}
     declared = detail.get("language") if isinstance(detail, dict) else None
     if isinstance(declared, str) and re.fullmatch(r"[a-zA-Z]{2,3}([-_].*)?", declared):
-        return declared[:3].split("-")[0].split("_")[0].lower()
-    return source.document_lang or source.lang or script_language(text) or "und"
+        declared = declared[:3].split("-")[0].split("_")[0].lower()
+    else:
+        declared = source.document_lang or source.lang
+    script = script_language(text)
+    # Feeds mislabel: an English headline in a feed declared Arabic (or the reverse) is
+    # analysed, matched and grouped as what its script says it is.
+    if script and (declared is None or (declared in ARABIC_SCRIPT) != (script == "ar")):
+        return script
+    return declared or "und"

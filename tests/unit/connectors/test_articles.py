@@ -71,10 +71,15 @@ def test_dates_are_utc_and_future_dates_clamped():
     assert issues.as_dict() == {"future-date": 1, "missing-date": 1}
 
 
-def test_language_order_entry_then_document_then_config_then_script():
+def test_language_entry_then_document_then_config_unless_the_script_disagrees():
     ar, en = "قصف صاروخي", "Rocket attack"
     doc = Source("d", "D", lang="en", document_lang="ar")
-    assert build_articles([entry(title=en)], doc, NOW)[0][0].lang == "ar"
+    assert build_articles([entry(title=ar)], doc, NOW)[0][0].lang == "ar"
+    # A declared language whose script the text is not in yields to the script.
+    assert build_articles([entry(title=en)], doc, NOW)[0][0].lang == "en"
+    assert build_articles([entry(title=ar)], Source("d", "D", lang="en"), NOW)[0][0].lang == "ar"
+    kurdish = Source("d", "D", lang="ckb")
+    assert build_articles([entry(title=ar)], kurdish, NOW)[0][0].lang == "ckb"
     assert build_articles([entry(title=en)], Source("d", "D", lang="en"), NOW)[0][0].lang == "en"
     assert build_articles([entry(title=ar)], SOURCE, NOW)[0][0].lang == "ar"
     assert build_articles([entry(title=en)], SOURCE, NOW)[0][0].lang == "en"
