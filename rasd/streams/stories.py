@@ -96,6 +96,8 @@ class RuleState(_State):
 
 
 _MAX_SIGNATURES = 4
+# Matched words kept per story: enough to highlight every report, bounded for the changelog.
+_MAX_TERMS = 40
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,11 @@ def _attach(story: Story, candidate: Candidate, limits: Limits) -> list[str]:
     if candidate.article.lang and candidate.article.lang not in story.langs:
         story.langs.append(candidate.article.lang)
     story.tags += [t for t in candidate.match.tags if t not in story.tags]
+    # The words this report matched, so that it is highlighted too (a report in another
+    # language shares none of the first report's words).
+    known = {(t.field, t.text) for t in story.terms}
+    fresh = [t for t in candidate.match.terms if (t.field, t.text) not in known]
+    story.terms += fresh[: max(0, _MAX_TERMS - len(story.terms))]
     if candidate.match.severity.rank > story.severity.rank:
         story.severity = candidate.match.severity
     return new_places

@@ -224,3 +224,23 @@ def test_alerts_carry_the_rules_receivers_and_cooldown_for_notify():
         ("match", ("iraq-desk",), 3600),
         ("escalation", ("iraq-desk",), None),
     ]
+
+
+def test_a_joined_report_in_another_language_brings_its_matched_words():
+    from rasd.models import TermHit
+
+    def hit(text):
+        return TermHit(term=text, field="title", start=0, end=len(text), text=text)
+
+    ar = candidate("a1", KIRKUK_AR, lang="ar", sites=("k1",))
+    ar = ar.model_copy(update={"match": ar.match.model_copy(update={"terms": (hit("يسحب"),)})})
+    en = candidate("e1", "coalition leaves kirkuk air base", 5, lang="en", sites=("k1",))
+    en = en.model_copy(
+        update={"match": en.match.model_copy(update={"terms": (hit("withdraw"), hit("يسحب"))})}
+    )
+    _, out = run([ar, en])
+    assert [(r.alert.key, r.revision) for r in out] == [
+        ("story:withdrawal:a1", 0),
+        ("story:withdrawal:a1", 1),
+    ]
+    assert [t.text for t in out[1].alert.terms] == ["يسحب", "withdraw"]
