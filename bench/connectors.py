@@ -82,11 +82,11 @@ def usage() -> tuple[float, int]:
 
 async def bench(port: int, n_feeds: int, items: int) -> None:
     import httpx
-    import redis
 
     from rasd.connectors.config import Feed, FeedsConfig, PollerConfig
     from rasd.connectors.parse import parse
     from rasd.connectors.poller import RssConnector
+    from rasd.devstack.namespace import drop_namespace
     from rasd.settings import Settings
     from rasd.topics import ensure_topics
 
@@ -151,7 +151,7 @@ async def bench(port: int, n_feeds: int, items: int) -> None:
             await restarted.close()
         health_errors = _errors(settings)
     finally:
-        _cleanup(settings, redis)
+        drop_namespace(settings)
 
     print(f"\n{n_feeds} feeds x {items} entries = {entries} entries, {HOSTS} hosts, one process")
     print(f"{'run':30} {'wall s':>8} {'cpu s':>8} {'parsed/s':>10} {'produced/s':>11}")
@@ -182,21 +182,6 @@ def _errors(settings) -> int:
         return sum(h.status == "error" for h in FeedHealthStore(settings, client).all())
     finally:
         client.close()
-
-
-def _cleanup(settings, redis) -> None:
-    from kafka.admin import KafkaAdminClient
-
-    from rasd.settings import TOPIC_NAMES
-
-    client = redis.Redis.from_url(settings.redis_dsn)
-    keys = list(client.scan_iter(match=f"{settings.namespace}:*", count=1000))
-    for start in range(0, len(keys), 1000):
-        client.delete(*keys[start : start + 1000])
-    client.close()
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
-    admin.delete_topics([settings.topic(t) for t in TOPIC_NAMES])
-    admin.close()
 
 
 def main() -> None:

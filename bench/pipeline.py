@@ -35,6 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from rasd.devstack.namespace import drop_namespace  # noqa: E402
 from rasd.models import Article, Match  # noqa: E402
 from rasd.settings import Settings  # noqa: E402
 from rasd.topics import ensure_topics  # noqa: E402
@@ -345,24 +346,6 @@ def matching(articles: list[Article], rules_dir: Path) -> tuple[list[Article], f
     return found, len(found) / len(articles)
 
 
-def cleanup(settings: Settings) -> None:
-    import redis
-    from kafka.admin import KafkaAdminClient
-
-    client = redis.Redis.from_url(settings.redis_dsn)
-    keys = list(client.scan_iter(match=f"{settings.namespace}:*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
-    try:
-        mine = [t for t in admin.list_topics() if t.startswith(settings.namespace)]
-        if mine:
-            admin.delete_topics(mine)
-    finally:
-        admin.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, default=5000)
@@ -410,7 +393,7 @@ def main() -> None:
             if worker is not None:
                 stop_worker(worker)
             for s in spaces.values():
-                cleanup(s)
+                drop_namespace(s)
 
     print(f"articles: {where}; {share:.1%} of them match the rules in {args.rules}")
     print(f"backlog {args.articles} articles; steady {args.rate:g}/s for {args.seconds:g} s")

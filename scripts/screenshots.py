@@ -37,10 +37,10 @@ from console_server import (  # noqa: E402
     login,
     running_console,
 )
-from kafka.admin import KafkaAdminClient  # noqa: E402
 
 from rasd.connectors.health import HealthRecorder  # noqa: E402
 from rasd.connectors.ingest import ingest  # noqa: E402
+from rasd.devstack.namespace import drop_namespace  # noqa: E402
 from rasd.models import Alert  # noqa: E402
 from rasd.notify import DeadLetter, SilenceMatcher, SilenceStore  # noqa: E402
 from rasd.settings import Settings  # noqa: E402
@@ -190,24 +190,6 @@ def photograph(url: str, rules_dir: Path, rule_file: str) -> None:
             context.close()
 
 
-def cleanup(settings: Settings) -> None:
-    client = redis.Redis.from_url(settings.redis_dsn)
-    try:
-        keys = list(client.scan_iter(match=f"{settings.namespace}:*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
-    try:
-        topics = [t for t in admin.list_topics() if t.startswith(f"{settings.namespace}.")]
-        topics += [t for t in admin.list_topics() if t.startswith(f"{settings.namespace}-")]
-        if topics:
-            admin.delete_topics(topics)
-    finally:
-        admin.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, help="a JSONL of articles (rasd ingest format)")
@@ -242,7 +224,7 @@ def main() -> None:
             worker.wait(timeout=30)
         except subprocess.TimeoutExpired:
             worker.kill()
-        cleanup(settings)
+        drop_namespace(settings)
         shutil.rmtree(work, ignore_errors=True)
 
 

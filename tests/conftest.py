@@ -7,12 +7,12 @@ Every test gets its own namespace, so its topics, consumer groups and Redis keys
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import uuid
 
 import pytest
 
+from rasd.devstack.namespace import drop_namespace
 from rasd.settings import Settings
 
 
@@ -47,38 +47,7 @@ def settings(services: Settings, tmp_path) -> Settings:
     )
     ensure_topics(s)
     yield s
-    _drop_namespace(s)
-
-
-def _drop_namespace(s: Settings) -> None:
-    """Delete the test's topics (rasd's and faust's internal ones) and Redis keys.
-
-    Every partition costs the broker heap, and every client reads the metadata of all topics,
-    so leftovers would slow down and finally break the rest of the run.
-    """
-    import redis
-    from kafka.admin import KafkaAdminClient
-    from kafka.errors import UnknownTopicOrPartitionError
-
-    admin = KafkaAdminClient(bootstrap_servers=s.kafka_servers, request_timeout_ms=15000)
-    try:
-        mine = [
-            topic
-            for topic in admin.list_topics()
-            if topic.startswith((f"{s.namespace}.", f"{s.namespace}-"))
-        ]
-        if mine:
-            with contextlib.suppress(UnknownTopicOrPartitionError):
-                admin.delete_topics(mine)
-    finally:
-        admin.close()
-    client = redis.Redis.from_url(s.redis_dsn)
-    try:
-        keys = list(client.scan_iter(match=f"{s.namespace}:*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    drop_namespace(s)
 
 
 @pytest.fixture(autouse=True)

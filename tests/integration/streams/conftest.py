@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from kafka.admin import KafkaAdminClient
 from streams_harness import Worker
+
+from rasd.devstack.namespace import drop_namespace
 
 
 @pytest.fixture
@@ -27,16 +28,5 @@ def workers(settings, rules_dir, tmp_path):
     yield start
     for worker in started:
         worker.kill()
-    # The workers' topics (rasd's and faust's internal ones): every client reads the metadata of
-    # all topics on the broker, so leftovers slow down everyone sharing it.
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
-    try:
-        mine = [
-            t
-            for t in admin.list_topics()
-            if t.startswith((f"{settings.namespace}.", f"{settings.namespace}-"))
-        ]
-        if mine:
-            admin.delete_topics(mine)
-    finally:
-        admin.close()
+    # The workers' topics, faust's internal ones included.
+    drop_namespace(settings)
