@@ -80,6 +80,19 @@ class StoryArticle(Record):
     # The article's summary, so that the console can show hits in it (TermHit field "summary").
     summary: str = ""
 
+    @classmethod
+    def from_article(cls, article: Article) -> StoryArticle:
+        """The report of ``article`` as a story lists it."""
+        return cls(
+            article_id=article.id,
+            outlet=article.outlet,
+            title=article.title,
+            summary=article.summary,
+            url=article.url,
+            lang=article.lang,
+            published_at=article.published_at,
+        )
+
 
 class Alert(Record):
     key: str

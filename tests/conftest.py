@@ -55,10 +55,10 @@ def _no_leaked_threads():
     """Fail a test that leaves threads running (faust's conftest does the same)."""
     before = set(threading.enumerate())
     yield
-    deadline_threads = [
+    new_threads = [
         t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon
     ]
-    for thread in deadline_threads:
+    for thread in new_threads:
         thread.join(timeout=5)
-    leaked = [t.name for t in deadline_threads if t.is_alive()]
+    leaked = [t.name for t in new_threads if t.is_alive()]
     assert not leaked, f"test leaked threads: {leaked}"

@@ -104,16 +104,7 @@ def alert_for(article: Article, match: Match) -> Alert:
         rule=match.rule_id,
         title=article.title,
         tags=match.tags,
-        articles=(
-            StoryArticle(
-                article_id=article.id,
-                outlet=article.outlet,
-                title=article.title,
-                url=article.url,
-                lang=article.lang,
-                published_at=article.published_at,
-            ),
-        ),
+        articles=(StoryArticle.from_article(article),),
         places=match.places,
         terms=match.terms,
         counts={"articles": 1},

@@ -163,15 +163,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
             return
         if not found:
             return
-        report = StoryArticle(
-            article_id=article.id,
-            outlet=article.outlet,
-            title=article.title,
-            summary=article.summary,
-            url=article.url,
-            lang=article.lang,
-            published_at=article.published_at,
-        )
+        report = StoryArticle.from_article(article)
         signature = article_signature(article.title, article.summary, article.lang)
         for m in found:
             MATCHES.labels(m.rule_id).inc()
