@@ -20,6 +20,7 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from rasd.models import Article
+from rasd.text.language import item_language, script_language  # noqa: F401 (re-exported)
 
 # Size caps: a feed cannot make an article (and every downstream record) arbitrarily large.
 MAX_TITLE = 1_000
@@ -33,8 +34,6 @@ _TRACKING = {
     "mc_eid", "_ga", "_gl", "ocid", "cmpid", "ncid", "smid", "ito", "xtor",
     "__twitter_impression",
 }  # fmt: skip
-_ARABIC = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]")
-_LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]")
 _SPACE = re.compile(r"\s+")
 
 
@@ -104,19 +103,6 @@ def strip_html(value: str, limit: int | None = None) -> str:
     return text[:limit] if limit is not None else text
 
 
-# Languages written in Arabic script; any other declared language is taken as Latin script.
-ARABIC_SCRIPT = frozenset({"ar", "fa", "ur", "ps", "ckb", "ku"})
-
-
-def script_language(text: str) -> str | None:
-    """``ar`` or ``en`` by which script most letters are in; None for no letters."""
-    arabic = len(_ARABIC.findall(text))
-    latin = len(_LATIN.findall(text))
-    if not arabic and not latin:
-        return None
-    return "ar" if arabic >= latin else "en"
-
-
 @dataclass
 class EntryIssues:
     """What was wrong with a document's entries (health warnings and metrics)."""
@@ -181,7 +167,7 @@ def build_articles(
             url=url,
             outlet=source.outlet,
             feed=source.feed,
-            lang=_language(entry, source, title + " " + summary),
+            lang=_language(entry, source, title, summary),
             title=title or summary[:200],
             summary=summary,
             body=body,
@@ -228,16 +214,13 @@ def _published(entry: dict) -> datetime | None:
     return None
 
 
-def _language(entry: dict, source: Source, text: str) -> str:
+def _language(entry: dict, source: Source, title: str, summary: str) -> str:
     detail = entry.get("title_detail") or {}
     declared = detail.get("language") if isinstance(detail, dict) else None
     if isinstance(declared, str) and re.fullmatch(r"[a-zA-Z]{2,3}([-_].*)?", declared):
         declared = declared[:3].split("-")[0].split("_")[0].lower()
     else:
         declared = source.document_lang or source.lang
-    script = script_language(text)
     # Feeds mislabel: an English headline in a feed declared Arabic (or the reverse) is
-    # analysed, matched and grouped as what its script says it is.
-    if script and (declared is None or (declared in ARABIC_SCRIPT) != (script == "ar")):
-        return script
-    return declared or "und"
+    # analysed, matched and grouped as what its title's script says it is.
+    return item_language(title, summary, declared) or "und"

@@ -27,7 +27,6 @@ from rasd.connectors.articles import (
     article_id,
     build_articles,
     canonical_url,
-    script_language,
     strip_html,
 )
 from rasd.connectors.config import PollerConfig
@@ -35,8 +34,10 @@ from rasd.connectors.fetch import Fetcher, FetchError
 from rasd.connectors.parse import FeedError, parse
 from rasd.connectors.poller import process_id
 from rasd.connectors.sink import ArticleSink
+from rasd.dates import Published
 from rasd.models import Article
 from rasd.settings import Settings
+from rasd.text.language import item_language
 
 FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf"}
 BATCH = 200
@@ -52,7 +53,7 @@ class IngestRecord(BaseModel):
     body: str | None = None
     lang: str | None = None
     url: str | None = Field(None, validation_alias=AliasChoices("url", "link"))
-    published: datetime | None = None
+    published: Published = Field(None, validation_alias=AliasChoices("published", "pubDate"))
     outlet: str = "ingest"
     feed: str = "ingest"
 
@@ -76,7 +77,7 @@ class IngestRecord(BaseModel):
             url=url,
             outlet=self.outlet,
             feed=self.feed,
-            lang=self.lang or script_language(title + " " + summary) or "und",
+            lang=item_language(title, summary, self.lang) or "und",
             title=title or summary[:200],
             summary=summary,
             body=strip_html(self.body, MAX_BODY) if self.body else None,

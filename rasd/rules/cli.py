@@ -97,8 +97,72 @@ def test(
                     f"{match.rule_id} [{match.severity.value}] {article.id}: {article.title}\n"
                     f"    terms: {terms}\n    places: {places}"
                 )
+    if not count:
+        typer.echo(f"error: no article could be read from {input_file}", err=True)
+        raise typer.Exit(2)
     if not as_json:
         typer.echo(f"{matched} of {count} article(s) matched", err=True)
+
+
+@rules_app.command("eval")
+def evaluate(
+    input_file: Annotated[
+        Path, typer.Option("--input", help="JSONL articles or an RSS/Atom file.")
+    ],
+    labels_file: Annotated[
+        Path, typer.Option("--labels", help="JSONL labels: id, labels, status, note.")
+    ],
+    rules_dir: Annotated[
+        Path | None, typer.Option("--rules", help="Directory of rule files [RASD_RULES_DIR].")
+    ] = None,
+    tags: Annotated[
+        list[str] | None,
+        typer.Option("--tag", help="Only this tag (repeatable) [default: labelled tags]."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The whole report as JSON.")] = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="Show at most this many misses/false alarms.")
+    ] = None,
+) -> None:
+    """Precision, recall and F1 per tag and language on labelled articles; misses and false
+    alarms with the rule that fired or nearly fired."""
+    import json
+
+    from rasd.rules.evaluation import LabelError, evaluate, format_report, read_labels
+    from rasd.rules.loader import load_rules
+    from rasd.rules.matcher import Matcher
+    from rasd.rules.testinput import InputError, read_articles
+
+    def warn(message: str) -> None:
+        typer.echo(message, err=True)
+
+    rules_dir = _rules_dir(rules_dir)
+    result = load_rules(rules_dir)
+    for error in result.errors:
+        warn(str(error))
+    if not result.rules:
+        warn(f"no valid rules in {rules_dir}")
+        raise typer.Exit(1)
+    try:
+        labels = read_labels(labels_file, on_error=warn)
+        articles = list(read_articles(input_file, on_error=warn))
+    except (InputError, LabelError) as exc:
+        warn(f"error: {exc}")
+        raise typer.Exit(2) from None
+    if not articles:
+        warn(f"error: no article could be read from {input_file}")
+        raise typer.Exit(2)
+    if not labels:
+        warn(f"error: no label could be read from {labels_file}")
+        raise typer.Exit(2)
+    report = evaluate(articles, labels, Matcher(result.rules), tags or None)
+    if report.articles == report.unlabelled:
+        warn(f"error: no article of {input_file} has a label in {labels_file} (ids differ?)")
+        raise typer.Exit(2)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
+    else:
+        typer.echo(format_report(report, limit=limit))
 
 
 @rules_app.command("schema")

@@ -21,6 +21,29 @@ from rasd.text import analyse, base_lang
 from rasd.text.analysis import detect_lang
 
 
+class NearMiss(NamedTuple):
+    """A rule that did not match although some of its terms were found (for `rules eval`)."""
+
+    rule_id: str
+    tags: tuple[str, ...]
+    found: tuple[str, ...]
+    vetoed_by: tuple[str, ...]
+    reason: str
+
+    def describe(self) -> str:
+        found = ", ".join(self.found)
+        veto = f"; vetoed by {', '.join(self.vetoed_by)}" if self.vetoed_by else ""
+        return f"{self.rule_id}: found {found}{veto} ({self.reason})"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "rule": self.rule_id,
+            "found": list(self.found),
+            "vetoed_by": list(self.vetoed_by),
+            "reason": self.reason,
+        }
+
+
 class _Hit(NamedTuple):
     field: ArticleField
     position: int
@@ -245,6 +268,44 @@ class Matcher:
                 )
             )
         return matches
+
+    def near_misses(self, article: Article) -> list[NearMiss]:
+        """Rules that did not match ``article`` but found some of their positive terms."""
+        matched = {m.rule_id for m in self.match(article)}
+        hits, _ = self._find(article)
+        lang = base_lang(article.lang)
+        misses: list[NearMiss] = []
+        for compiled in self._rules:
+            rule = compiled.rule
+            if rule.id in matched:
+                continue
+            scoped = {
+                term_id: in_fields
+                for term_id in compiled.term_ids.intersection(hits)
+                if (in_fields := [h for h in hits[term_id] if h.field in compiled.fields])
+            }
+            found = [t for t in scoped if t in compiled.positive]
+            if not found:
+                continue
+            vetoes = [t for t in scoped if t not in compiled.positive]
+            if compiled.langs is not None and lang not in compiled.langs:
+                reason = f"language {lang or '?'} not in {', '.join(sorted(compiled.langs))}"
+            elif vetoes:
+                reason = "vetoed"
+            elif _satisfied(compiled.tree, scoped) is not None:
+                reason = "none of its places"
+            else:
+                reason = "not every part found"
+            misses.append(
+                NearMiss(
+                    rule_id=rule.id,
+                    tags=rule.tags,
+                    found=tuple(dict.fromkeys(compiled.term_text[t] for t in found)),
+                    vetoed_by=tuple(dict.fromkeys(compiled.term_text[t] for t in vetoes)),
+                    reason=reason,
+                )
+            )
+        return misses
 
     def _places(self, hits: dict[int, list[_Hit]], fields: frozenset[str]) -> list[str]:
         """Places found, in order of first mention, then the places that contain them."""

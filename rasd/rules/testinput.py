@@ -13,7 +13,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from rasd.dates import parse_published
 from rasd.models import Article
+from rasd.text.language import item_language
 
 MAX_INPUT_BYTES = 50_000_000
 MAX_FIELD_CHARS = 100_000
@@ -50,21 +52,34 @@ def _jsonl_articles(path: Path, data: bytes, on_error: Callable[[str], None]) ->
             if not isinstance(item, dict):
                 raise ValueError("expected a JSON object")
             title = _text(item.get("title"))
-            article_id = _text(item.get("id")) or hashlib.sha256(line.encode()).hexdigest()[:16]
-            lang = _text(item.get("lang"))
+            url = _text(item.get("url") or item.get("link"))
+            # A label file names items by this id, so it must not depend on the reader: the
+            # item's own id, else its guid or link (unique in a feed), else the line itself.
+            article_id = (
+                _text(item.get("id") or item.get("guid"))
+                or url
+                or hashlib.sha256(line.encode()).hexdigest()[:16]
+            )
             summary = _text(item.get("summary") or item.get("description"))
             if not (title or summary or item.get("body")):
                 raise ValueError("no title, summary, description or body")
+            lang = item_language(title, summary, _text(item.get("lang")) or None) or ""
+            raw_date = item.get("published") or item.get("pubDate") or item.get("date")
+            try:
+                published = parse_published(raw_date) if raw_date else None
+            except ValueError as exc:
+                on_error(f"{path}:{number}: date ignored: {exc}")
+                published = None
             yield Article(
                 id=article_id,
-                url=_text(item.get("url") or item.get("link")) or None,
+                url=url or None,
                 outlet=_text(item.get("outlet")) or path.name,
                 feed=_text(item.get("feed")) or path.name,
                 lang=lang or "",
                 title=title,
                 summary=summary,
                 body=_text(item.get("body")) or None,
-                published_at=item.get("published") or None,
+                published_at=published,
             )
         except ValidationError as exc:
             first = exc.errors()[0]
@@ -98,7 +113,10 @@ def _feed_articles(path: Path, data: bytes) -> list[Article]:
                 url=link or None,
                 outlet=outlet,
                 feed=path.name,
-                lang=lang,
+                lang=item_language(
+                    _text(entry.get("title")), _text(entry.get("summary")), lang or None
+                )
+                or "",
                 title=_text(entry.get("title")),
                 summary=_text(entry.get("summary")),
                 body=_text(content[0].get("value")) if content else None,
