@@ -105,11 +105,12 @@ def _feed_articles(path: Path, data: bytes) -> list[Article]:
     articles = []
     for entry in feed.entries:
         link = _text(entry.get("link"))
-        guid = _text(entry.get("id")) or link or _text(entry.get("title"))
+        # Named by link (else guid) as people name a feed's items, so a label file can too.
+        name = link or _text(entry.get("id"))
         content = entry.get("content") or []
         articles.append(
             Article(
-                id=hashlib.sha256(guid.encode()).hexdigest()[:16],
+                id=name or hashlib.sha256(_text(entry.get("title")).encode()).hexdigest()[:16],
                 url=link or None,
                 outlet=outlet,
                 feed=path.name,
