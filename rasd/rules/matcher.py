@@ -53,7 +53,7 @@ class _Hit(NamedTuple):
 
 # A compiled condition: ("any"|"all"|"none", term ids, [sub-conditions]) with the plain terms of
 # a list as one frozenset (set operations instead of one call per term), or
-# ("near", [[term ids of each entry]], within).
+# ("near", [[term ids of each entry]], within, veto term ids, veto distance).
 _Node = tuple
 
 
@@ -134,7 +134,8 @@ class Matcher:
                 alternatives = (entry,) if isinstance(entry, str) else entry
                 ids = (term(t, negated) for t in alternatives)
                 entries.append([i for i in ids if i is not None])
-            return ("near", entries, spec.within)
+            vetoes = frozenset(i for t in spec.unless if (i := term(t, not negated)) is not None)
+            return ("near", entries, spec.within, vetoes, spec.unless_within)
 
         def items(kind: str, values, negated: bool) -> _Node:
             ids = frozenset(
@@ -365,7 +366,7 @@ def _satisfied(node: _Node, hits: dict[int, list[_Hit]]) -> set[int] | None:
     """
     kind = node[0]
     if kind == "near":
-        return _near(node[1], node[2], hits)
+        return _near(node[1], node[2], hits, node[3], node[4])
     _, ids, groups = node
     found = {t for t in ids if t in hits}
     if kind == "none":
@@ -390,8 +391,15 @@ def _satisfied(node: _Node, hits: dict[int, list[_Hit]]) -> set[int] | None:
     return found if holds else None
 
 
-def _near(entries: list[list[int]], within: int, hits: dict[int, list[_Hit]]) -> set[int] | None:
-    """One hit of every entry inside a window of ``within`` tokens, in one field.
+def _near(
+    entries: list[list[int]],
+    within: int,
+    hits: dict[int, list[_Hit]],
+    vetoes: frozenset[int] = frozenset(),
+    veto_within: int = 0,
+) -> set[int] | None:
+    """One hit of every entry inside a window of ``within`` tokens, in one field, with no veto
+    term within ``veto_within`` tokens of that window.
 
     Returns the term ids of the first such window, or None.
     """
@@ -400,9 +408,14 @@ def _near(entries: list[list[int]], within: int, hits: dict[int, list[_Hit]]) ->
         for term_id in term_ids:
             for hit in hits.get(term_id, ()):
                 events[hit.field].append((hit.position, entry, term_id))
+    veto_at: dict[str, list[int]] = defaultdict(list)
+    for term_id in vetoes:
+        for hit in hits.get(term_id, ()):
+            veto_at[hit.field].append(hit.position)
     need = len(entries)
-    for field_events in events.values():
+    for field, field_events in events.items():
         field_events.sort()
+        vetoed = veto_at.get(field, ())
         counts = [0] * need
         covered = 0
         left = 0
@@ -416,6 +429,17 @@ def _near(entries: list[list[int]], within: int, hits: dict[int, list[_Hit]]) ->
                 if counts[gone] == 0:
                     covered -= 1
                 left += 1
-            if covered == need:
-                return {term_id for _, _, term_id in field_events[left : right + 1]}
+            if covered < need:
+                continue
+            window = field_events[left : right + 1]
+            if vetoed:
+                # The smallest window ending here: the last hit of each entry.
+                last: dict[int, int] = {}
+                for pos, ent, _ in window:
+                    last[ent] = pos
+                lo, hi = min(last.values()), position
+                if any(lo - veto_within <= v <= hi + veto_within for v in vetoed):
+                    continue
+                window = [e for e in window if e[0] >= lo]
+            return {term_id for _, _, term_id in window}
     return None

@@ -95,13 +95,28 @@ class Strict(BaseModel):
 
 
 class Near(Strict):
-    """Terms that must occur within ``within`` tokens of each other, in one field.
+    """Terms that must occur within ``within`` tokens of each other, in one field, and none of
+    ``unless`` within ``unless_within`` tokens of them.
 
-    Each entry is a term or a list of alternative terms.
+    Each entry is a term or a list of alternative terms. One entry alone is a term with a veto
+    close to it: ``{terms: [[missile]], unless: [test, drill]}`` is a missile that is not one
+    being tested, even when the article mentions a drill elsewhere (``none`` would veto that).
     """
 
-    terms: tuple[Term | tuple[Term, ...], ...] = Field(min_length=2, max_length=8)
-    within: int = Field(ge=1, le=50)
+    terms: tuple[Term | tuple[Term, ...], ...] = Field(min_length=1, max_length=8)
+    within: int = Field(5, ge=1, le=50)
+    unless: tuple[Term, ...] = Field(
+        default=(), description="Vetoes: the window does not count when one is this close."
+    )
+    unless_within: int = Field(
+        3, ge=0, le=50, description="How many tokens before or after the window a veto reaches."
+    )
+
+    @model_validator(mode="after")
+    def _something_to_find(self) -> Near:
+        if len(self.terms) == 1 and not self.unless:
+            raise ValueError("'near' with one entry needs 'unless' (else write it in 'any')")
+        return self
 
 
 def _item_kind(value: Any) -> str:
