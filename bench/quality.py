@@ -61,7 +61,7 @@ SETS = (
 
 def _run_eval(rasd: list[str], texts: Path, labels: Path, rules: Path) -> dict | str:
     command = [*rasd, "rules", "eval", "--input", str(texts), "--labels", str(labels)]
-    command += ["--rules", str(rules), "--json"]
+    command += ["--rules", str(rules), "--json", "--tag", "attack", "--tag", "withdrawal"]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         return done.stderr.strip() or f"exit {done.returncode}"
@@ -107,7 +107,9 @@ def main() -> int:
                 continue  # one language: the "all" row repeats it
             target = TARGETS.get(row["tag"])
             verdict = ""
-            if target and row["lang"] != "all":
+            if target and row["lang"] != "all" and row["recall"] is None:
+                verdict = f"no labelled {row['tag']}: only false alarms are measured"
+            elif target and row["lang"] != "all":
                 p, r = row["precision"], row["recall"]
                 met = p is not None and r is not None and p >= target[0] and r >= target[1]
                 verdict = f"P>={target[0]} R>={target[1]} " + ("met" if met else "BELOW")

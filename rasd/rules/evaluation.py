@@ -77,7 +77,9 @@ def read_labels(path: Path, on_error: Callable[[str], None]) -> dict[str, Label]
             on_error(f"{path}:{number}: skipped: {exc}")
             continue
         if label.article_id in labels:
-            on_error(f"{path}:{number}: skipped: id {label.article_id!r} labelled twice")
+            # A feed may list one item twice; the same judgement twice is no conflict.
+            if labels[label.article_id] != label:
+                on_error(f"{path}:{number}: skipped: id {label.article_id!r} labelled twice")
             continue
         labels[label.article_id] = label
     return labels

@@ -19,6 +19,7 @@ from rasd.rules.gazetteer import Gazetteer, default_gazetteer
 from rasd.rules.schema import Condition, Near, Rule
 from rasd.text import analyse, base_lang
 from rasd.text.analysis import detect_lang
+from rasd.text.normalize import normalize_arabic, normalize_latin
 
 
 class NearMiss(NamedTuple):
@@ -89,6 +90,7 @@ class Matcher:
         self._term_rules: dict[int, list[int]] = defaultdict(list)
         self._term_places: dict[int, list[str]] = defaultdict(list)
         self._rules: list[_CompiledRule] = []
+        self._exact = False
         self._ancestors = {p.id: self._gazetteer.ancestors(p.id) for p in self._gazetteer.places}
         for place in self._gazetteer.places:
             for name in place.names:
@@ -105,7 +107,9 @@ class Matcher:
         return [c.rule for c in self._rules]
 
     def _term_id(self, text: str) -> int | None:
-        keys = tuple(t.key for t in analyse(text, detect_lang(text), as_term=True))
+        keys = term_keys(text)
+        if any(k.startswith(EXACT) for k in keys):
+            self._exact = True
         if not keys:
             return None
         if keys not in self._terms:
@@ -184,6 +188,8 @@ class Matcher:
                 continue
             texts[field] = text
             tokens = analyse(text, article.lang)
+            if self._exact:
+                tokens = [t._replace(forms=t.forms | {EXACT + exact_form(t.text)}) for t in tokens]
             count = len(tokens)
             lookup = self._index.get
             for token in tokens:
@@ -322,6 +328,33 @@ class Matcher:
                 if parent not in places:
                     places.append(parent)
         return places
+
+
+EXACT = "="
+
+
+def exact_form(word: str) -> str:
+    """A word as written, only normalised: what a term written ``=word`` must meet."""
+    return normalize_arabic(word) if detect_lang(word) == "ar" else normalize_latin(word)
+
+
+def term_keys(text: str) -> tuple[str, ...]:
+    """The keys a term's words must meet in order: analysed forms, or ``=word`` as written.
+
+    ``=`` is for the few words whose stem meets another word's (``forced`` and ``forces`` both
+    stem to ``forc``, ``Shell`` and ``shelling`` to ``shell``).
+
+    >>> term_keys("=forced out")
+    ('=forced', 'out')
+    """
+    lang = detect_lang(text)
+    keys: list[str] = []
+    for word in text.split():
+        if word.startswith(EXACT) and len(word) > 1:
+            keys.append(EXACT + exact_form(word[1:]))
+        else:
+            keys.extend(t.key for t in analyse(word, lang, as_term=True))
+    return tuple(keys)
 
 
 def _anchor(node: _Node) -> frozenset[int]:
