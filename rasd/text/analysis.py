@@ -94,7 +94,8 @@ def analyse_word(word: str, lang: str, as_term: bool = False) -> tuple[str, froz
     return key, frozenset((key,)), "latin"
 
 
-_CHUNK = re.compile(r"\S+")
+# Hashtags join words with underscores (#ميليشيات_الحوثي); each word is read on its own.
+_CHUNK = re.compile(r"[^\s_]+")
 
 _Piece = tuple[int, int, str, frozenset[str], str]
 
