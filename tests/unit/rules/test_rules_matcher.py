@@ -225,3 +225,59 @@ def test_terms_without_anything_to_match_are_refused():
         "match.any.0: 'ـــ' has no letters or digits to match",
         "match.any.1: '!!' has no letters or digits to match",
     ]
+
+
+VETO_NEAR = """\
+id: missile
+title: Missile fired
+tags: [attack]
+match:
+  near:
+    terms: [[صاروخ, missile], [أطلق, fired]]
+    within: 3
+    unless: [تجربة, test]
+    unless_within: 3
+"""
+
+
+def test_a_veto_next_to_the_window_refuses_it():
+    matcher = Matcher(rules(VETO_NEAR))
+    assert matcher.match(article("Army fired a missile at the base", lang="en"))
+    assert not matcher.match(article("Army fired a missile in a test", lang="en"))
+    # A test elsewhere in the text does not veto the attack it reports (``none`` would).
+    text = "Army fired a missile at the base; the test last year had failed"
+    assert matcher.match(article(text, lang="en"))
+    assert not matcher.match(article("أطلق الجيش صاروخا في تجربة جديدة"))
+
+
+def test_a_single_entry_with_a_veto_is_a_term_unless_close_to_it():
+    matcher = Matcher(
+        rules(
+            "id: s\ntitle: S\nmatch:\n  near: {terms: [[قصف]], unless: [يهدد, تهديد],"
+            " unless_within: 2}\n"
+        )
+    )
+    assert matcher.match(article("قصف مدفعي على بلدة في الريف"))
+    assert not matcher.match(article("الجيش يهدد بقصف البلدة"))
+
+
+def test_near_with_one_entry_and_no_veto_is_refused():
+    result = parse_rules("id: s\ntitle: S\nmatch:\n  near: {terms: [[قصف]]}\n", "s.yaml")
+    assert result.rules == []
+    assert "needs 'unless'" in str(result.errors[0])
+
+
+def test_a_term_written_with_equals_matches_the_word_as_written():
+    text = "id: f\ntitle: F\nmatch:\n  near: {terms: [[=forces], [leave]], within: 3}\n"
+    matcher = Matcher(rules(text))
+    assert matcher.match(article("Foreign forces leave the town", lang="en"))
+    # "forced" has the stem of "forces"; as written it is another word.
+    assert not matcher.match(article("Families forced to leave the town", lang="en"))
+    hit = matcher.match(article("Foreign forces leave the town", lang="en"))[0].terms[0]
+    assert (hit.term, hit.text) == ("=forces", "forces")
+
+
+def test_hashtag_words_are_read_one_by_one():
+    matcher = Matcher(rules("id: h\ntitle: H\nmatch: {any: [مروحية]}\n"))
+    (match,) = matcher.match(article("حلقت #مروحيات_الأباتشي فوق المدينة"))
+    assert match.terms[0].text == "مروحيات"
