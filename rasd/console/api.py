@@ -28,6 +28,7 @@ from rasd.models import Severity, utcnow
 from rasd.notify import DeadLetter, Silence, SilenceMatcher, SilenceNotFound
 from rasd.notify.durations import parse_duration
 from rasd.rules import LoadResult, Matcher
+from rasd.rules.evaluation import evaluate, parse_labels
 
 router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(require_user)])
 
@@ -228,6 +229,24 @@ async def check_rule_draft(draft: RuleDraft, c: ConsoleDep) -> RuleCheck:
 
 class DryRunRequest(RuleDraft):
     articles: int = Field(200, ge=1, le=5000)
+    labels: str | None = Field(
+        None,
+        max_length=20_000_000,
+        description="Optional JSONL labels (as `rasd rules eval --labels` reads them): the "
+        "result then carries precision and recall on the labelled articles among those checked.",
+    )
+
+
+class DryRunScore(Strict):
+    tag: str
+    lang: str
+    hits: int
+    misses: int
+    false_alarms: int
+    side_mentions: int
+    precision: float | None
+    recall: float | None
+    f1: float | None
 
 
 class DryRunMatch(Strict):
@@ -245,6 +264,10 @@ class DryRunResult(Strict):
     articles_checked: int
     matches: list[DryRunMatch]
     html: str
+    # With labels: the figures of `rasd rules eval` over the labelled articles checked.
+    scores: list[DryRunScore] | None = None
+    labelled_articles: int = 0
+    label_errors: list[str] = []
 
 
 @router.post("/rules/dry-run", summary="What a draft would match among the last N articles")
@@ -259,7 +282,16 @@ async def dry_run(req: DryRunRequest, c: ConsoleDep) -> DryRunResult:
     articles = await run_in_threadpool(kafka_view.last_articles, c.settings, req.articles)
     matcher = Matcher(result.rules)
     found = [(a, m) for a in reversed(articles) for m in matcher.match(a)]
+    scores, labelled, label_errors, report = None, 0, [], None
+    if req.labels:
+        labels = parse_labels(req.labels, "labels", label_errors.append)
+        report = evaluate(articles, labels, matcher)
+        labelled = report.articles - report.unlabelled
+        scores = [DryRunScore(**row) for row in report.as_dict()["scores"]]
     return DryRunResult(
+        scores=scores,
+        labelled_articles=labelled,
+        label_errors=label_errors[:50],
         check=check,
         articles_checked=len(articles),
         matches=[
@@ -274,7 +306,14 @@ async def dry_run(req: DryRunRequest, c: ConsoleDep) -> DryRunResult:
             )
             for a, m in found
         ],
-        html=fragment("_dry_run.html", found=found, checked=len(articles)),
+        html=fragment(
+            "_dry_run.html",
+            found=found,
+            checked=len(articles),
+            report=report,
+            labelled=labelled,
+            label_errors=label_errors,
+        ),
     )
 
 

@@ -67,6 +67,12 @@ def read_labels(path: Path, on_error: Callable[[str], None]) -> dict[str, Label]
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise LabelError(f"cannot read {path}: {exc}") from None
+    return parse_labels(text, str(path), on_error)
+
+
+def parse_labels(text: str, source: str, on_error: Callable[[str], None]) -> dict[str, Label]:
+    """Labels from JSONL ``text``; errors name ``source`` and the line."""
+    path = source
     labels: dict[str, Label] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

@@ -139,10 +139,12 @@
     document.getElementById("dry-run").addEventListener("click", async () => {
       const n = Number(document.getElementById("dry-run-n").value) || 200;
       dryRun.replaceChildren("Running…");
+      const labels = document.getElementById("dry-run-labels").value.trim();
       const result = await api("POST", "/api/rules/dry-run", {
         path: path,
         text: text.value,
         articles: n,
+        labels: labels || null,
       });
       if (!result.ok) {
         dryRun.replaceChildren("Dry run failed: " + JSON.stringify(result.data));

@@ -231,6 +231,33 @@ def test_dry_run_reads_the_last_n_articles(console, client):
     ).json()
     assert not invalid["check"]["ok"] and invalid["articles_checked"] == 0
 
+    # With labels, the dry run reports what `rasd rules eval` would: art0 and art2 are found
+    # (one labelled a hit, one not labelled military: a false alarm), art1 a miss.
+    labels = "\n".join(
+        [
+            '{"id": "art0", "labels": ["MILITARY"], "status": "judged"}',
+            '{"id": "art1", "labels": ["MILITARY"], "status": "judged"}',
+            '{"id": "art2", "labels": [], "status": "judged"}',
+            "{broken",
+        ]
+    )
+    scored = client.post(
+        "/api/rules/dry-run",
+        json={"path": "draft.yaml", "text": WITHDRAWAL_RULE, "articles": 50, "labels": labels},
+        headers=csrf(client),
+    ).json()
+    assert scored["labelled_articles"] == 3
+    assert scored["label_errors"][0].startswith("labels:4: skipped")
+    (overall,) = [s for s in scored["scores"] if s["lang"] == "all"]
+    assert (overall["tag"], overall["hits"], overall["misses"], overall["false_alarms"]) == (
+        "military",
+        1,
+        1,
+        1,
+    )
+    assert overall["precision"] == 0.5 and overall["recall"] == 0.5
+    assert "Against your labels" in scored["html"] and "<td>0.50</td>" in scored["html"]
+
 
 def test_silence_from_an_alert(console, client):
     publish_alert(console.settings, make_alert("s1"))
