@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 
 from rasd.models import Article, ArticleField, Match, TermHit
@@ -188,12 +189,15 @@ class Matcher:
                 continue
             texts[field] = text
             tokens = analyse(text, article.lang)
-            if self._exact:
-                tokens = [t._replace(forms=t.forms | {EXACT + exact_form(t.text)}) for t in tokens]
+            readings = (
+                [_with_exact(t.text, t.forms) for t in tokens]
+                if self._exact
+                else [t.forms for t in tokens]
+            )
             count = len(tokens)
             lookup = self._index.get
-            for token in tokens:
-                entries = [e for form in token.forms for e in lookup(form, ())]
+            for token, forms in zip(tokens, readings, strict=True):
+                entries = [e for form in forms for e in lookup(form, ())]
                 if not entries:
                     continue
                 position = token.position
@@ -205,9 +209,7 @@ class Matcher:
                     # A phrase: the following tokens must read as its following words.
                     if len(keys) > 1 and (
                         last >= count
-                        or any(
-                            keys[k] not in tokens[position + k].forms for k in range(1, len(keys))
-                        )
+                        or any(keys[k] not in readings[position + k] for k in range(1, len(keys)))
                     ):
                         continue
                     found.add(term_id)
@@ -331,6 +333,12 @@ class Matcher:
 
 
 EXACT = "="
+
+
+@lru_cache(maxsize=262_144)
+def _with_exact(text: str, forms: frozenset[str]) -> frozenset[str]:
+    """A token's readings and its written form (cached: words repeat, as analysis does)."""
+    return forms | {EXACT + exact_form(text)}
 
 
 def exact_form(word: str) -> str:
