@@ -87,6 +87,23 @@ def test_language_entry_then_document_then_config_unless_the_script_disagrees():
     assert build_articles([tagged], doc, NOW)[0][0].lang == "fr"
 
 
+def test_the_title_decides_over_a_summary_that_starts_with_an_english_caption():
+    # The seed article's shape: an Arabic headline, a summary led by a long English photo
+    # caption, in a feed declared English.
+    caption = (
+        "US soldiers stand guard at the K1 air base in Kirkuk province, northern Iraq, "
+        "in a photograph taken in 2019 and released by the coalition press office. "
+    )
+    item = entry(
+        title="التحالف الدولي يسحب قواته من قاعدة كركوك",
+        summary=caption + "أعلن التحالف سحب قواته",
+    )
+    assert build_articles([item], Source("d", "D", lang="en"), NOW)[0][0].lang == "ar"
+    # With no letters in the title, the summary decides.
+    bare = entry(title="2026", summary=caption)
+    assert build_articles([bare], Source("d", "D", lang="ar"), NOW)[0][0].lang == "en"
+
+
 def test_sizes_are_capped_and_empty_entries_skipped():
     huge = entry(title="ع" * 5000, summary="<p>" + "x " * 10000 + "</p>")
     articles, issues = build_articles([huge, {"link": "https://desk.example/empty"}], SOURCE, NOW)
