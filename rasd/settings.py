@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     namespace: str = Field("rasd", pattern=r"^[a-z][a-z0-9_-]*$")
     topic_partitions: int = Field(4, ge=1, le=256)
     topic_replication: int = Field(1, ge=1, le=16)
+    # How long the articles topic keeps what it was sent: the past that `rasd rules backtest`
+    # and the console's dry run can try a rule on (about 1.3 GB per 100,000 articles with
+    # bodies; ARCHITECTURE.md, Retention).
+    articles_retention_days: int = Field(30, ge=1, le=3650)
 
     # What to watch and where alerts go.
     rules_dir: Path = Path("rules")

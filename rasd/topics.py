@@ -10,6 +10,15 @@ from rasd.settings import TOPIC_NAMES, Settings
 COMPACTED = {"rules"}
 
 
+def topic_configs(settings: Settings, name: str) -> dict[str, str]:
+    """Kafka topic settings rasd wants for one of its topics."""
+    if name in COMPACTED:
+        return {"cleanup.policy": "compact"}
+    if name == "articles":
+        return {"retention.ms": str(settings.articles_retention_days * 86_400_000)}
+    return {}
+
+
 def ensure_topics(settings: Settings) -> list[str]:
     """Create any missing rasd topic; return the names created."""
     from kafka.admin import KafkaAdminClient, NewTopic
@@ -23,11 +32,13 @@ def ensure_topics(settings: Settings) -> list[str]:
                 name=settings.topic(name),
                 num_partitions=settings.topic_partitions,
                 replication_factor=settings.topic_replication,
-                topic_configs={"cleanup.policy": "compact"} if name in COMPACTED else {},
+                topic_configs=topic_configs(settings, name),
             )
             for name in TOPIC_NAMES
             if settings.topic(name) not in existing
         ]
+        if settings.topic("articles") in existing:
+            _keep_retention(admin, settings)
         if not wanted:
             return []
         # Another process may create them between our listing and our request.
@@ -36,3 +47,20 @@ def ensure_topics(settings: Settings) -> list[str]:
         return [t.name for t in wanted]
     finally:
         admin.close()
+
+
+def _keep_retention(admin, settings: Settings) -> None:
+    """An existing articles topic gets the configured retention (it may predate the setting)."""
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    wanted = topic_configs(settings, "articles")
+    resource = ConfigResource(ConfigResourceType.TOPIC, settings.topic("articles"))
+    current = admin.describe_configs([resource])
+    values = {
+        name: value
+        for response in current
+        for resource_data in response.resources
+        for name, value, *_ in resource_data[4]
+    }
+    if values.get("retention.ms") != wanted["retention.ms"]:
+        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, resource.name, wanted)])

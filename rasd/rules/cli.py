@@ -173,3 +173,117 @@ def schema() -> None:
     from rasd.rules.schema import json_schema
 
     typer.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+
+
+@rules_app.command("backtest")
+def backtest_command(
+    rules_path: Annotated[
+        Path, typer.Argument(help="A rule file (a draft) or a directory of rule files.")
+    ],
+    since: Annotated[
+        str, typer.Option("--since", help="How far back: 90m, 12h, 7d (the topic's retention).")
+    ] = "7d",
+    labels_file: Annotated[
+        Path | None, typer.Option("--labels", help="JSONL labels: add precision and recall.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The result as JSON.")] = False,
+) -> None:
+    """Run rules over the retained articles topic (every partition, no consumer group): what
+    they would have matched per day and, with labels, the `rules eval` report."""
+    import json
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from rasd.rules.backtest import backtest, retained_articles, since_from
+    from rasd.rules.evaluation import LabelError, format_report, read_labels
+    from rasd.rules.loader import load_rules, parse_rules
+    from rasd.rules.matcher import Matcher
+    from rasd.rules.schema import parse_duration
+
+    def warn(message: str) -> None:
+        typer.echo(message, err=True)
+
+    try:
+        window = parse_duration(since)
+    except ValueError as exc:
+        warn(f"error: --since: {exc}")
+        raise typer.Exit(2) from None
+    if rules_path.is_dir():
+        result = load_rules(rules_path)
+    else:
+        try:
+            result = parse_rules(rules_path.read_text(encoding="utf-8"), str(rules_path))
+        except OSError as exc:
+            warn(f"error: cannot read {rules_path}: {exc}")
+            raise typer.Exit(2) from None
+    for error in result.errors:
+        warn(str(error))
+    if not result.rules:
+        warn(f"no valid rules in {rules_path}")
+        raise typer.Exit(1)
+    labels = None
+    if labels_file is not None:
+        try:
+            labels = read_labels(labels_file, on_error=warn)
+        except LabelError as exc:
+            warn(f"error: {exc}")
+            raise typer.Exit(2) from None
+    from rasd.cli import settings
+
+    start = since_from(window)
+    matcher = Matcher(result.rules)
+    began = time.perf_counter()
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        disable=as_json,
+        console=None,
+    ) as progress:
+        task = progress.add_task("articles", total=None)
+
+        def on_span(span) -> None:
+            progress.update(task, total=span.total)
+
+        def on_article(n: int) -> None:
+            if n % 500 == 0:
+                progress.update(task, completed=n)
+
+        try:
+            found = backtest(
+                retained_articles(settings(), start, on_span=on_span),
+                matcher,
+                start,
+                labels,
+                on_article=on_article,
+            )
+        except LookupError as exc:
+            warn(f"error: {exc}")
+            raise typer.Exit(2) from None
+    elapsed = time.perf_counter() - began
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {**found.as_dict(), "seconds": round(elapsed, 3)}, ensure_ascii=False, indent=1
+            )
+        )
+        return
+    rate = found.articles / elapsed if elapsed > 0 else 0.0
+    typer.echo(
+        f"{found.articles} article(s) since {start:%Y-%m-%d %H:%M} UTC, "
+        f"{found.matched_articles} matched ({elapsed:.1f} s, {rate:,.0f} articles/s)"
+    )
+    rules = sorted({r for counts in found.per_day.values() for r in counts})
+    if rules:
+        typer.echo("\nday         " + " ".join(f"{r[:18]:>18}" for r in rules))
+        for day, counts in sorted(found.per_day.items()):
+            typer.echo(f"{day}  " + " ".join(f"{counts.get(r, 0):>18}" for r in rules))
+        for rule in rules:
+            typer.echo(f"\n{rule}, for example:")
+            for article_id, title in found.examples[rule]:
+                typer.echo(f"  - {article_id}: {' '.join(title.split())[:120]}")
+    if found.report is not None:
+        typer.echo("\n" + format_report(found.report, limit=20))
