@@ -1,9 +1,14 @@
-"""How alike two reports are: MinHash signatures over their analysed words, and their numbers.
+"""How alike two reports are: bottom-k sketches of their analysed words, and their numbers.
 
-A signature is a fixed number of 32-bit integers (base64 text in records and table state), so
-a story keeps a few per report whatever the articles' length, and comparing two is a vectorised
-equality count: the fraction of equal positions estimates the Jaccard similarity of the two
-word sets.
+A signature is the ``SKETCH_SIZE`` smallest 32-bit hashes of a report's distinct words (sorted,
+base64 text in records and table state), so a story keeps a few per report whatever the
+articles' length. Two sketches give the Jaccard similarity of the word sets through the
+smallest ``SKETCH_SIZE`` hashes of their union (Broder's bottom-k estimator): exactly when the
+two reports have at most that many distinct words together, as RSS titles and summaries
+mostly do, and as an estimate beyond. Exactness matters here: the threshold between two
+outlets' reports of one event and reports of two events is narrow (0.15 against 0.10), and
+the 128-permutation MinHash used before erred by about +-0.03 there; this sketch is also half
+its size. (datasketch, the MinHash library, has no bottom-k sketch; it is a few lines.)
 
 Numbers are the words two languages write alike: "12 killed" and "مقتل ١٢" share ``12`` once
 Arabic-Indic digits are read as ASCII ones. Years and single digits are left out: "the 2018
@@ -13,19 +18,18 @@ World Cup" and "3 killed" say little about which event a report is about.
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from datasketch import MinHash
 
 from rasd.text import analyse
 
-# 128 permutations estimate a similarity of 0.25 within about +-0.04 (one standard deviation).
-NUM_PERM = 128
-_SEED = 1
+# Exact for up to 64 distinct words in two reports together; about +-0.04 at 0.15 beyond.
+SKETCH_SIZE = 64
 # Words too common to say anything about which event a report is about. Analysed forms are
 # compared, so only the forms the analyser leaves behind matter; short forms are dropped anyway.
 _MIN_LENGTH = 3
@@ -43,29 +47,43 @@ def words(forms: Iterable[str]) -> set[str]:
     return {f for f in forms if len(f) >= _MIN_LENGTH and f not in _STOPWORDS}
 
 
+def _hash(word: str) -> int:
+    return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "little")
+
+
 def signature(forms: Iterable[str]) -> str:
-    """MinHash signature of a set of analysed word forms; empty when no word counts."""
+    """Bottom-k sketch of a set of analysed word forms; empty when no word counts."""
     chosen = words(forms)
     if not chosen:
         return ""
-    minhash = MinHash(num_perm=NUM_PERM, seed=_SEED)
-    minhash.update_batch([w.encode() for w in sorted(chosen)])
-    return base64.b64encode(minhash.hashvalues.astype("<u4").tobytes()).decode()
+    hashes = np.unique(np.fromiter((_hash(w) for w in chosen), dtype="<u4", count=len(chosen)))
+    return base64.b64encode(hashes[:SKETCH_SIZE].tobytes()).decode()
 
 
-@lru_cache(maxsize=4096)
-def _values(sig: str) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(sig), dtype="<u4")
+@lru_cache(maxsize=8192)
+def _values(sig: str) -> tuple[np.ndarray, frozenset[int]]:
+    hashes = np.frombuffer(base64.b64decode(sig), dtype="<u4")
+    return hashes, frozenset(hashes.tolist())
 
 
 def similarity(a: str, b: str) -> float:
-    """Estimated Jaccard similarity of the word sets behind two signatures (0 if one is empty)."""
+    """Jaccard similarity of the word sets behind two sketches (0 if one is empty).
+
+    >>> similarity(signature("a1x b2x c3x".split()), signature("a1x b2x d4x".split()))
+    0.5
+    """
     if not a or not b:
         return 0.0
-    x, y = _values(a), _values(b)
-    if len(x) != len(y):
+    (x, xs), (y, ys) = _values(a), _values(b)
+    # A longer signature is a MinHash from a state written before sketches: not comparable.
+    if len(x) > SKETCH_SIZE or len(y) > SKETCH_SIZE:
         return 0.0
-    return float(np.count_nonzero(x == y)) / len(x)
+    shared = xs & ys
+    union = len(xs) + len(ys) - len(shared)
+    if union <= SKETCH_SIZE:
+        return len(shared) / union  # exact: both sketches hold every word
+    kth = np.union1d(x, y)[SKETCH_SIZE - 1]
+    return sum(1 for h in shared if h <= kth) / SKETCH_SIZE
 
 
 def article_signature(title: str, summary: str, lang: str | None) -> str:
