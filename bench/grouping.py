@@ -139,6 +139,8 @@ def main() -> int:
         said = grouped(Candidate.from_match(match_a, a), Candidate.from_match(match_b, b), limits)
         truth = pair["same_event"]
         outcome[(pair["kind"], truth, said)] += 1
+        if abs(a.fetched_at - b.fetched_at) > limits.window:
+            outcome[("beyond-window", truth, said)] += 1
         outcome[
             ("shipped-rule" if match_a.rule_id != "any-place" else "stand-in", truth, said)
         ] += 1
@@ -177,6 +179,15 @@ def main() -> int:
             f"  decided under a {source}: {tp + fn} pairs ({tp} grouped), {fp + tn} non-pairs "
             f"({fp} grouped)"
         )
+    tp, fn, fp, tn = figures({"beyond-window"})
+    all_tp, all_fn, _, _ = figures({"pair", "republished"})
+    within = all_tp - tp
+    print(
+        f"  more than story_window apart: {tp + fn} pairs ({tp} grouped), {fp + tn} non-pairs "
+        f"({fp} grouped); recall within the window {within / (within + all_fn - fn):.2f} "
+        f"({within}/{within + all_fn - fn}). These are two-report streams: live, reports in "
+        "between keep a story open longer"
+    )
     if args.show:
         for pair, rule in wrong:
             said = "apart" if pair["same_event"] else "grouped"

@@ -12,7 +12,7 @@ A candidate is one event with an open story (of the same rule: a state holds one
 - their places overlap (or one of them names no place; places carry their ancestors, so Kirkuk
   overlaps Iraq), and they do not name two different sites (the K1 handover and the Qayyarah
   handover share every word but the base's name), and
-- their words are alike: the MinHash similarity to one of the story's reports reaches
+- their words are alike: the word similarity to one of the story's reports reaches
   ``story_similarity``, or ``story_similarity_same_outlet`` when that report is from the same
   outlet (an outlet's recurring series, such as market closes or a minister's calls, repeat
   their template words from one event to the next); or, when the candidate is in a language
