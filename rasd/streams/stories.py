@@ -201,11 +201,17 @@ def _expire(state: RuleState, limits: Limits) -> None:
 
 
 def _best_story(state: RuleState, candidate: Candidate, limits: Limits) -> Story | None:
+    places = set(candidate.match.places)
+    sites = _named_sites(candidate.sites)
     best, best_score = None, 0.0
     for story in state.stories:
         if abs(candidate.seen_at - story.last_at) > limits.window:
             continue
-        if not _places_agree(candidate, story):
+        if places and story.places and places.isdisjoint(story.places):
+            continue
+        # Two different bases, airports or camps are two events, however alike the words.
+        other_sites = _named_sites(story.sites)
+        if sites and other_sites and sites.isdisjoint(other_sites):
             continue
         score = _word_score(candidate, story, limits)
         if score is None and _anchored_other_language(candidate, story):
@@ -215,14 +221,9 @@ def _best_story(state: RuleState, candidate: Candidate, limits: Limits) -> Story
     return best
 
 
-def _places_agree(candidate: Candidate, story: Story) -> bool:
-    """Overlapping places (or one side names none), and no two different sites."""
-    places = set(candidate.match.places)
-    if places and story.places and not places.intersection(story.places):
-        return False
-    mine = {p for p in candidate.sites if _kinds().get(p) == "site"}
-    theirs = {p for p in story.sites if _kinds().get(p) == "site"}
-    return not (mine and theirs and not mine & theirs)
+def _named_sites(places: list[str]) -> set[str]:
+    """The gazetteer sites (kind ``site``: bases, airports, camps) among a list of places."""
+    return {p for p in places if _kinds().get(p) == "site"}
 
 
 def _word_score(candidate: Candidate, story: Story, limits: Limits) -> float | None:
