@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rasd.models import Alert, Article, Match, Severity, StoryArticle, TermHit
 from rasd.rules import default_gazetteer
 from rasd.streams.similarity import Fingerprint, similarity
+from rasd.text import base_lang
 
 
 class Escalation(Protocol):
@@ -241,9 +242,9 @@ def _word_score(candidate: Candidate, story: Story, limits: Limits) -> float | N
 
 def _anchored_other_language(candidate: Candidate, story: Story) -> bool:
     """Reports in different languages share no words; gazetteer ids and numbers link them."""
-    lang = candidate.article.lang
-    if not lang or lang in story.langs:
-        return False
+    lang = base_lang(candidate.article.lang)
+    if not lang or lang in {base_lang(known) for known in story.langs}:
+        return False  # same language (ar-IQ is ar): the words said it
     if set(candidate.sites) & set(story.sites):
         return True
     below_country = {p for p in candidate.match.places if _kinds().get(p) != "country"}

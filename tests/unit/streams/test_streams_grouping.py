@@ -224,3 +224,12 @@ def test_a_state_written_before_outlets_were_kept_still_groups():
     state, out = advance(old, candidate("d2", ONE + " extra", 5, outlet="a"), None, LIMITS)
     assert out[0].alert.key == "story:withdrawal:d1"
     assert state.stories[0].signature_outlets == []
+
+
+def test_a_regional_language_tag_is_the_same_language():
+    first = candidate("e1", ONE, 0, places=("iraq", "k1"), lang="en", sites=("k1",))
+    second = candidate("e2", "oil exports rise basra port", 5, ("iraq", "k1"), lang="en-GB")
+    second = second.model_copy(update={"sites": ["k1"]})
+    state, _ = advance(RuleState(rule_id="withdrawal"), first, None, LIMITS)
+    _, out = advance(state, second, None, LIMITS)
+    assert out[0].alert.key == "story:withdrawal:e2"
