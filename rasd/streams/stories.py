@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,6 +37,9 @@ from rasd.models import Alert, Article, Match, Severity, StoryArticle, TermHit
 from rasd.rules import default_gazetteer
 from rasd.streams.similarity import Fingerprint, similarity
 from rasd.text import base_lang
+
+if TYPE_CHECKING:
+    from rasd.streams.config import StreamsSettings
 
 
 class Escalation(Protocol):
@@ -148,8 +151,8 @@ class Limits:
     same_outlet_threshold: float = 0.35
 
     @classmethod
-    def from_config(cls, config) -> Limits:
-        """The limits a worker runs with (``config`` is a ``StreamsSettings``)."""
+    def from_config(cls, config: StreamsSettings) -> Limits:
+        """The limits a worker runs with."""
         return cls(
             window=timedelta(seconds=config.story_window),
             threshold=config.story_similarity,
