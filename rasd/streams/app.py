@@ -12,14 +12,12 @@ about all reports of a rule, whichever partition the articles came from.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 import faust
 import mode
 from pydantic import ValidationError
 
-from rasd.models import Article, StoryArticle
-from rasd.rules import default_gazetteer
+from rasd.models import Article
 from rasd.settings import Settings
 from rasd.streams import faustcompat
 from rasd.streams.config import StreamsSettings
@@ -27,7 +25,7 @@ from rasd.streams.deadletters import dead_letter
 from rasd.streams.metrics import ALERTS, ARTICLES, DEAD_LETTERS, MATCHES
 from rasd.streams.outbox import Outbox
 from rasd.streams.rulesync import RuleSync
-from rasd.streams.similarity import article_signature
+from rasd.streams.similarity import Fingerprint
 from rasd.streams.stories import Candidate, Limits, RuleState, advance
 
 log = logging.getLogger(__name__)
@@ -132,13 +130,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
         partitions=settings.topic_partitions,
     )
     states = _StateCache(rule_state)
-    sites = {p.id for p in default_gazetteer().places if p.kind in ("city", "site")}
-    limits = Limits(
-        window=timedelta(seconds=config.story_window),
-        threshold=config.story_similarity,
-        max_open=config.story_max_open,
-        max_articles=config.story_max_articles,
-    )
+    limits = Limits.from_config(config)
 
     async def match_one(event) -> None:
         message = event.message
@@ -163,19 +155,12 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
             return
         if not found:
             return
-        report = StoryArticle.from_article(article)
-        signature = article_signature(article.title, article.summary, article.lang)
+        fingerprint = Fingerprint.of(article.title, article.summary, article.lang)
         for m in found:
             MATCHES.labels(m.rule_id).inc()
             key = m.rule_id.encode()
             await matches.send(key=key, value=m.model_dump_json().encode())
-            candidate = Candidate(
-                match=m,
-                article=report,
-                seen_at=article.fetched_at,
-                signature=signature,
-                sites=[p for p in m.places if p in sites],
-            )
+            candidate = Candidate.from_match(m, article, fingerprint)
             await candidates.send(key=key, value=candidate.model_dump_json().encode())
 
     async def group_one(event) -> None:

@@ -14,9 +14,12 @@ class StreamsSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RASD_STREAMS_", frozen=True, extra="forbid")
 
     # Stories: a report joins an open story of the same rule when it arrives within
-    # `story_window` of the story's latest report and its text is similar enough.
+    # `story_window` of the story's latest report and its text is similar enough: words of
+    # reports from two outlets at `story_similarity`, of one outlet at the stricter
+    # `story_similarity_same_outlet` (bench/grouping.py measures both on judged pairs).
     story_window: float = Field(12 * 3600.0, gt=0.0)
-    story_similarity: float = Field(0.25, gt=0.0, le=1.0)
+    story_similarity: float = Field(0.15, gt=0.0, le=1.0)
+    story_similarity_same_outlet: float = Field(0.35, gt=0.0, le=1.0)
     story_max_open: int = Field(200, ge=1, description="open stories kept per rule")
     story_max_articles: int = Field(20, ge=1, description="articles listed in one alert")
 

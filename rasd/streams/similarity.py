@@ -1,25 +1,37 @@
-"""How alike two reports are: MinHash signatures over their analysed words.
+"""How alike two reports are: bottom-k sketches of their analysed words, and their numbers.
 
-A signature is a fixed number of 32-bit integers (base64 text in records and table state), so
-a story keeps a few per report whatever the articles' length, and comparing two is a vectorised
-equality count: the fraction of equal positions estimates the Jaccard similarity of the two
-word sets.
+A signature is the ``SKETCH_SIZE`` smallest 32-bit hashes of a report's distinct words (sorted,
+base64 text in records and table state), so a story keeps a few per report whatever the
+articles' length. Two sketches give the Jaccard similarity of the word sets: exactly when each
+report has fewer distinct words than that, as most RSS titles with their summaries do, and
+beyond it as an estimate from the hashes both sketches cover (bottom-k sketches with a common
+threshold, Cohen and Kaplan). Exactness matters here: two outlets'
+reports of one event and reports of two events lie close (medians 0.21 and 0.11 on the judged
+pairs of bench/grouping.py, threshold 0.15), and the 128-permutation MinHash used before erred
+by about +-0.03 there; this sketch is also half its size. (datasketch, the MinHash library,
+has no bottom-k sketch; it is a few lines.)
+
+Numbers are the words two languages write alike: "12 killed" and "مقتل ١٢" share ``12`` once
+Arabic-Indic digits are read as ASCII ones. Years and single digits are left out: "the 2018
+World Cup" and "3 killed" say little about which event a report is about.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import re
+from bisect import bisect_right
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from datasketch import MinHash
 
 from rasd.text import analyse
 
-# 128 permutations estimate a similarity of 0.25 within about +-0.04 (one standard deviation).
-NUM_PERM = 128
-_SEED = 1
+# Exact for reports of fewer than 64 distinct words (title and summary), an estimate beyond.
+SKETCH_SIZE = 64
 # Words too common to say anything about which event a report is about. Analysed forms are
 # compared, so only the forms the analyser leaves behind matter; short forms are dropped anyway.
 _MIN_LENGTH = 3
@@ -37,32 +49,92 @@ def words(forms: Iterable[str]) -> set[str]:
     return {f for f in forms if len(f) >= _MIN_LENGTH and f not in _STOPWORDS}
 
 
+def _hash(word: str) -> int:
+    return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "little")
+
+
 def signature(forms: Iterable[str]) -> str:
-    """MinHash signature of a set of analysed word forms; empty when no word counts."""
+    """Bottom-k sketch of a set of analysed word forms; empty when no word counts."""
     chosen = words(forms)
     if not chosen:
         return ""
-    minhash = MinHash(num_perm=NUM_PERM, seed=_SEED)
-    minhash.update_batch([w.encode() for w in sorted(chosen)])
-    return base64.b64encode(minhash.hashvalues.astype("<u4").tobytes()).decode()
+    hashes = np.unique(np.fromiter((_hash(w) for w in chosen), dtype="<u4", count=len(chosen)))
+    return base64.b64encode(hashes[:SKETCH_SIZE].tobytes()).decode()
 
 
-@lru_cache(maxsize=4096)
-def _values(sig: str) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(sig), dtype="<u4")
+@lru_cache(maxsize=8192)
+def _values(sig: str) -> tuple[list[int], frozenset[int]]:
+    hashes = np.frombuffer(base64.b64decode(sig), dtype="<u4").tolist()
+    return hashes, frozenset(hashes)
 
 
 def similarity(a: str, b: str) -> float:
-    """Estimated Jaccard similarity of the word sets behind two signatures (0 if one is empty)."""
+    """Jaccard similarity of the word sets behind two sketches (0 if one is empty).
+
+    >>> similarity(signature("a1x b2x c3x".split()), signature("a1x b2x d4x".split()))
+    0.5
+    """
     if not a or not b:
         return 0.0
-    x, y = _values(a), _values(b)
-    if len(x) != len(y):
+    (x, xs), (y, ys) = _values(a), _values(b)
+    # A longer signature is a MinHash from a state written before sketches: not comparable.
+    if len(x) > SKETCH_SIZE or len(y) > SKETCH_SIZE:
         return 0.0
-    return float(np.count_nonzero(x == y)) / len(x)
+    shared = xs & ys
+    if len(x) < SKETCH_SIZE and len(y) < SKETCH_SIZE:
+        return len(shared) / (len(x) + len(y) - len(shared))  # exact: every word is there
+    # A full sketch holds its report's words up to its largest hash only: compare the words
+    # both sketches cover (the common-threshold bottom-k estimator).
+    limit = min(s[-1] for s in (x, y) if len(s) == SKETCH_SIZE)
+    common = sum(1 for h in shared if h <= limit)
+    union = bisect_right(x, limit) + bisect_right(y, limit) - common
+    return common / union
 
 
 def article_signature(title: str, summary: str, lang: str | None) -> str:
     """Signature of a report's title and summary, as the analyser reads them."""
     tokens = analyse(f"{title}\n{summary}", lang)
     return signature(t.key for t in tokens if t.text.casefold() not in _STOPWORDS)
+
+
+# Arabic-Indic and Extended (Persian, Urdu) digits, and the Arabic decimal and thousands marks.
+_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹٫٬", "01234567890123456789.,")
+# Arabic proclitics attach to numbers (و3, بـ98) and units follow them (1.3bn, 40%): only a
+# Latin letter or digit before, or a digit after, makes the digits part of another token (F16).
+_NUMBER = re.compile(
+    r"(?<![0-9A-Za-z.,])"  # not the tail of another token
+    r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"  # 1,300 or 1300, with decimals
+    r"(?![\d,])"
+)
+_YEAR = re.compile(r"(?:19|20)\d\d")
+# Numbers kept per report: a report listing a table of figures is not more alike for it.
+MAX_NUMBERS = 12
+
+
+def numbers(text: str) -> list[str]:
+    """The distinctive numbers of ``text`` in ASCII digits, thousands separators dropped.
+
+    >>> numbers("مقتل ١٢ شخصا و3 جرحى في 2018، وخسائر بـ1,300 دولار و2.5 مليون")
+    ['12', '1300', '2.5']
+    """
+    found: list[str] = []
+    for match in _NUMBER.finditer(text.translate(_DIGITS)):
+        value = match.group().replace(",", "")
+        if len(value) < 2 or _YEAR.fullmatch(value) or value in found:
+            continue
+        found.append(value)
+        if len(found) == MAX_NUMBERS:
+            break
+    return found
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What grouping compares of one report: its words' signature and its numbers."""
+
+    signature: str
+    numbers: tuple[str, ...]
+
+    @classmethod
+    def of(cls, title: str, summary: str, lang: str | None) -> Fingerprint:
+        return cls(article_signature(title, summary, lang), tuple(numbers(f"{title}\n{summary}")))

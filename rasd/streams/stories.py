@@ -7,26 +7,39 @@ the alert revisions to write. It is deterministic (it reads event times from the
 the clock), so replaying the same candidates after a crash computes the same alert keys and
 revisions, which the outbox then recognises as already written.
 
-A candidate joins the open story it is most similar to when
+A candidate is one event with an open story (of the same rule: a state holds one rule) when
 - the story's latest report is at most ``story_window`` older than the candidate,
-- their places overlap (or one of them names no place), and
-- the MinHash similarity to one of the story's reports reaches ``story_similarity``, or the
-  candidate is in a language the story has no report in yet and they name the same city or
-  site (words cannot be compared across languages; a shared named site is the best link).
-Otherwise it starts a new story. Each new story counts once in the escalation window of each of
-its places; the count reaching the rule's threshold raises one escalation alert for the window.
+- their places overlap (or one of them names no place; places carry their ancestors, so Kirkuk
+  overlaps Iraq), and they do not name two different sites (the K1 handover and the Qayyarah
+  handover share every word but the base's name), and
+- their words are alike: the word similarity to one of the story's reports reaches
+  ``story_similarity``, or ``story_similarity_same_outlet`` when that report is from the same
+  outlet (an outlet's recurring series, such as market closes or a minister's calls, repeat
+  their template words from one event to the next); or, when the candidate is in a language
+  the story has no report in yet, they share what languages write alike: a city or site of the
+  gazetteer, or a number and a place below the country level (words cannot be compared across
+  languages; gazetteer ids and numbers can).
+It joins the most similar such story; otherwise it starts a new story. Each new story counts
+once in the escalation window of each of its places; the count reaching the rule's threshold
+raises one escalation alert for the window, so an escalation counts events, not reports.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from functools import cache
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rasd.models import Alert, Match, Severity, StoryArticle, TermHit
-from rasd.streams.similarity import similarity
+from rasd.models import Alert, Article, Match, Severity, StoryArticle, TermHit
+from rasd.rules import default_gazetteer
+from rasd.streams.similarity import Fingerprint, similarity
+from rasd.text import base_lang
+
+if TYPE_CHECKING:
+    from rasd.streams.config import StreamsSettings
 
 
 class Escalation(Protocol):
@@ -50,7 +63,7 @@ class _State(BaseModel):
 
 
 class Candidate(_State):
-    """A match with what grouping needs: the report itself and its words' signature."""
+    """A match with what grouping needs: the report itself, its words' signature, its numbers."""
 
     match: Match
     article: StoryArticle
@@ -58,6 +71,25 @@ class Candidate(_State):
     signature: str = ""
     # The match's places that name one city or site (not a country or region).
     sites: list[str] = Field(default_factory=list)
+    numbers: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def from_match(
+        cls, match: Match, article: Article, fingerprint: Fingerprint | None = None
+    ) -> Candidate:
+        """The candidate of one match of ``article`` (seen when the article was fetched).
+
+        ``fingerprint`` is the article's, when it was computed once for all its matches.
+        """
+        found = fingerprint or Fingerprint.of(article.title, article.summary, article.lang)
+        return cls(
+            match=match,
+            article=StoryArticle.from_article(article),
+            seen_at=article.fetched_at,
+            signature=found.signature,
+            sites=[p for p in match.places if _kinds().get(p) in ("city", "site")],
+            numbers=list(found.numbers),
+        )
 
 
 class Story(_State):
@@ -72,8 +104,11 @@ class Story(_State):
     langs: list[str] = Field(default_factory=list)
     article_ids: list[str] = Field(default_factory=list)
     articles: list[StoryArticle] = Field(default_factory=list)
-    # The first report's signature and the latest ones (a story drifts as it develops).
+    # The first report's signature and the latest ones (a story drifts as it develops), and
+    # the outlet of each (absent in states written before outlets were kept).
     signatures: list[str] = Field(default_factory=list)
+    signature_outlets: list[str] = Field(default_factory=list)
+    numbers: list[str] = Field(default_factory=list)
     terms: list[TermHit] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
 
@@ -95,7 +130,14 @@ class RuleState(_State):
     windows: dict[str, Window] = Field(default_factory=dict)
 
 
+@cache
+def _kinds() -> dict[str, str]:
+    return {p.id: p.kind for p in default_gazetteer().places}
+
+
 _MAX_SIGNATURES = 4
+# Numbers kept per story (the first reports' numbers; later ones rarely add new figures).
+_MAX_NUMBERS = 24
 # Matched words kept per story: enough to highlight every report, bounded for the changelog.
 _MAX_TERMS = 40
 
@@ -106,6 +148,18 @@ class Limits:
     threshold: float
     max_open: int
     max_articles: int
+    same_outlet_threshold: float = 0.35
+
+    @classmethod
+    def from_config(cls, config: StreamsSettings) -> Limits:
+        """The limits a worker runs with."""
+        return cls(
+            window=timedelta(seconds=config.story_window),
+            threshold=config.story_similarity,
+            max_open=config.story_max_open,
+            max_articles=config.story_max_articles,
+            same_outlet_threshold=config.story_similarity_same_outlet,
+        )
 
 
 @dataclass(frozen=True)
@@ -152,24 +206,52 @@ def _expire(state: RuleState, limits: Limits) -> None:
 
 def _best_story(state: RuleState, candidate: Candidate, limits: Limits) -> Story | None:
     places = set(candidate.match.places)
+    sites = _named_sites(candidate.sites)
     best, best_score = None, 0.0
     for story in state.stories:
         if abs(candidate.seen_at - story.last_at) > limits.window:
             continue
-        if places and story.places and not places.intersection(story.places):
+        if places and story.places and places.isdisjoint(story.places):
             continue
-        score = max((similarity(candidate.signature, s) for s in story.signatures), default=0.0)
-        if score < limits.threshold and _same_site_other_language(candidate, story):
+        # Two different bases, airports or camps are two events, however alike the words.
+        other_sites = _named_sites(story.sites)
+        if sites and other_sites and sites.isdisjoint(other_sites):
+            continue
+        score = _word_score(candidate, story, limits)
+        if score is None and _anchored_other_language(candidate, story):
             score = limits.threshold
-        if score >= limits.threshold and score > best_score:
+        if score is not None and score > best_score:
             best, best_score = story, score
     return best
 
 
-def _same_site_other_language(candidate: Candidate, story: Story) -> bool:
-    """Reports in different languages share no words; a common city or site links them."""
-    lang = candidate.article.lang
-    return bool(lang and lang not in story.langs and set(candidate.sites) & set(story.sites))
+def _named_sites(places: list[str]) -> set[str]:
+    """The gazetteer sites (kind ``site``: bases, airports, camps) among a list of places."""
+    return {p for p in places if _kinds().get(p) == "site"}
+
+
+def _word_score(candidate: Candidate, story: Story, limits: Limits) -> float | None:
+    """The best similarity to one of the story's reports that reaches its threshold, if any."""
+    best = None
+    outlet = candidate.article.outlet
+    for i, other in enumerate(story.signatures):
+        score = similarity(candidate.signature, other)
+        same = i < len(story.signature_outlets) and story.signature_outlets[i] == outlet
+        needed = limits.same_outlet_threshold if same else limits.threshold
+        if score >= needed and (best is None or score > best):
+            best = score
+    return best
+
+
+def _anchored_other_language(candidate: Candidate, story: Story) -> bool:
+    """Reports in different languages share no words; gazetteer ids and numbers link them."""
+    lang = base_lang(candidate.article.lang)
+    if not lang or lang in {base_lang(known) for known in story.langs}:
+        return False  # same language (ar-IQ is ar): the words said it
+    if set(candidate.sites) & set(story.sites):
+        return True
+    below_country = {p for p in candidate.match.places if _kinds().get(p) != "country"}
+    return bool(below_country & set(story.places) and set(candidate.numbers) & set(story.numbers))
 
 
 def _new_story(candidate: Candidate, rule: RuleLike | None) -> Story:
@@ -186,6 +268,8 @@ def _new_story(candidate: Candidate, rule: RuleLike | None) -> Story:
         article_ids=[candidate.article.article_id],
         articles=[candidate.article],
         signatures=[candidate.signature],
+        signature_outlets=[candidate.article.outlet],
+        numbers=candidate.numbers[:_MAX_NUMBERS],
         terms=list(match.terms),
         tags=list(match.tags),
     )
@@ -199,8 +283,14 @@ def _attach(story: Story, candidate: Candidate, limits: Limits) -> list[str]:
     # The first report stays (it is the headline); the latest ones follow it.
     latest = [*story.articles[1:], candidate.article][-(limits.max_articles - 1) :]
     story.articles = [story.articles[0], *latest] if limits.max_articles > 1 else story.articles
+    # A state written before outlets were kept has none: its outlets stay unknown.
+    if len(story.signature_outlets) == len(story.signatures):
+        story.signature_outlets.append(candidate.article.outlet)
+        del story.signature_outlets[1 : -(_MAX_SIGNATURES - 1)]
     story.signatures = [story.signatures[0], *story.signatures[1:], candidate.signature]
     del story.signatures[1 : -(_MAX_SIGNATURES - 1)]
+    fresh_numbers = [n for n in candidate.numbers if n not in story.numbers]
+    story.numbers += fresh_numbers[: max(0, _MAX_NUMBERS - len(story.numbers))]
     new_places = [p for p in candidate.match.places if p not in story.places]
     story.places += new_places
     story.sites += [s for s in candidate.sites if s not in story.sites]

@@ -1,0 +1,68 @@
+"""One event reported in Arabic and English is one story in a real worker, and counts once."""
+
+from __future__ import annotations
+
+import pytest
+from streams_harness import outbox, produce, wait_for, wait_outbox
+
+from tests.unit.streams.test_streams_grouping import (
+    K1_AR,
+    K1_EN,
+    QAYYARAH_AR,
+    QAYYARAH_EN,
+    article,
+)
+
+pytestmark = pytest.mark.integration
+
+HANDOVERS = """\
+id: base-handover
+title: Handover of a base
+severity: high
+match:
+  near:
+    terms: [[تسليم, يسلم, handover, hands over, handed over], [قاعدة, base]]
+    within: 6
+escalate: {window: 7d, threshold: 3, by: place, severity: critical}
+"""
+TAJI_AR = ("التحالف يسلم قاعدة التاجي للقوات العراقية", "تسليم قاعدة التاجي شمال بغداد اليوم.")
+
+
+def stories(settings) -> dict[str, set[str]]:
+    """Story alert key -> the ids of the reports its latest revision lists."""
+    latest = {}
+    for key, _, alert in outbox(settings):
+        if alert.kind == "match":
+            latest[key] = {a.article_id for a in alert.articles}
+    return latest
+
+
+def test_two_handovers_in_two_languages_are_two_stories_and_a_third_escalates(
+    settings, rules_dir, workers
+):
+    (rules_dir / "handovers.yaml").write_text(HANDOVERS, encoding="utf-8")
+    workers()
+    reports = [
+        article("aj-k1", K1_AR, "ar", "aljazeera"),
+        article("bbc-k1", K1_EN, "en", "bbc", 20),
+        article("bbc-qay", QAYYARAH_EN, "en", "bbc", 90),
+        article("sky-qay", QAYYARAH_AR, "ar", "skynews", 100),
+    ]
+    # One partition, so the worker sees the reports in this order.
+    produce(settings, reports, partition=0)
+    wait_outbox(settings, 4, 90)
+    assert stories(settings) == {
+        "story:base-handover:aj-k1": {"aj-k1", "bbc-k1"},
+        "story:base-handover:bbc-qay": {"bbc-qay", "sky-qay"},
+    }
+    assert [a.kind for _, _, a in outbox(settings)] == ["match"] * 4
+
+    produce(settings, [article("aj-taji", TAJI_AR, "ar", "aljazeera", 180)], partition=0)
+    (escalation,) = wait_for(
+        lambda: [a for _, _, a in outbox(settings) if a.kind == "escalation"],
+        60,
+        "the escalation",
+        context=lambda: [(k, r) for k, r, _ in outbox(settings)],
+    )
+    assert escalation.counts["iraq"] == 3
+    assert {a.article_id for a in escalation.articles} == {"aj-k1", "bbc-qay", "aj-taji"}
