@@ -149,6 +149,7 @@ def _without_article(word: str) -> tuple[str, bool]:
     return word, False
 
 
+@lru_cache(maxsize=65_536)  # readings() starts from it, and analyse_word asks for both
 def stem(word: str) -> str:
     """The primary reading of a normalised word: articles and و/ف stripped, suffixes reduced.
 
