@@ -46,6 +46,9 @@ class Token(NamedTuple):
     script: str
 
 
+_ARABIC_CHAR = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufeff]")
+
+
 def _is_arabic_char(ch: str) -> bool:
     o = ord(ch)
     return 0x0600 <= o <= 0x06FF or 0x0750 <= o <= 0x077F or 0xFB50 <= o <= 0xFEFF
@@ -81,7 +84,7 @@ def analyse_word(word: str, lang: str, as_term: bool = False) -> tuple[str, froz
     """
     if not any(ch.isalnum() for ch in word):
         return "", frozenset(), ""
-    if any(_is_arabic_char(ch) for ch in word):
+    if _ARABIC_CHAR.search(word):
         norm = normalize_arabic(word)
         if not any(ch.isalnum() for ch in norm):
             return "", frozenset(), ""

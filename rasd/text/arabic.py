@@ -13,6 +13,8 @@ are ordered so that each form family reaches one key (tests/unit/text).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from rasd.text.normalize import normalize_arabic
 
 # Article groups, longest first. "لل" is ل + ال with the alef dropped (للقوات).
@@ -28,24 +30,28 @@ _NUMBER_SUFFIXES = ("تين", "تان", "ات", "ون", "ين", "ان", "وا")
 _MIN_STEM = 2
 
 
+@lru_cache(maxsize=65_536)
 def _strip_suffixes(word: str) -> str:
+    # Cached: the readings of a word's clitic forms share their stems (بقصف, والقصف, قصفها).
     stem = _reduce_suffixes(word)
     return _IRREGULAR.get(stem, stem)
 
 
 def _reduce_suffixes(word: str) -> str:
-    for suffix in _PRONOUNS:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: -len(suffix)]
-            break
-    for suffix in _NUMBER_SUFFIXES:
-        # At least three letters stay, so قوات (forces) keeps its plural and does not meet
-        # قوة (force, strength; also the football club القوة الجوية). -un/-in/-an need four,
-        # because short names end that way too (غارون is Garrone, not a raid; لبنان).
-        keep = _MIN_STEM + 2 if suffix in ("ون", "ين", "ان") else _MIN_STEM + 1
-        if word.endswith(suffix) and len(word) - len(suffix) >= keep:
-            word = word[: -len(suffix)]
-            break
+    if word.endswith(_PRONOUNS):
+        for suffix in _PRONOUNS:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+                word = word[: -len(suffix)]
+                break
+    if word.endswith(_NUMBER_SUFFIXES):
+        for suffix in _NUMBER_SUFFIXES:
+            # At least three letters stay, so قوات (forces) keeps its plural and does not meet
+            # قوة (force, strength; also the football club القوة الجوية). -un/-in/-an need
+            # four, because short names end that way too (غارون is Garrone, not a raid; لبنان).
+            keep = _MIN_STEM + 2 if suffix in ("ون", "ين", "ان") else _MIN_STEM + 1
+            if word.endswith(suffix) and len(word) - len(suffix) >= keep:
+                word = word[: -len(suffix)]
+                break
     # Teh marbuta, or the ت it becomes before a suffix (قاعدتين, قاعدته), or the perfect
     # feminine ending (انسحبت): all reduce to the bare stem, so قاعدة and القاعدة agree.
     if (word.endswith("ة") and len(word) > _MIN_STEM) or (word.endswith("ت") and len(word) > 3):
@@ -135,12 +141,15 @@ _IRREGULAR = {
 
 
 def _without_article(word: str) -> tuple[str, bool]:
+    if not word.startswith(_ARTICLES):
+        return word, False
     for article in _ARTICLES:
         if word.startswith(article) and len(word) - len(article) >= _MIN_STEM:
             return word[len(article) :], True
     return word, False
 
 
+@lru_cache(maxsize=65_536)  # readings() starts from it, and analyse_word asks for both
 def stem(word: str) -> str:
     """The primary reading of a normalised word: articles and و/ف stripped, suffixes reduced.
 
@@ -163,7 +172,11 @@ def term_stem(word: str) -> str:
 
 
 def readings(word: str) -> frozenset[str]:
-    """Stems of every plausible segmentation of a normalised word (primary one included)."""
+    """Stems of every plausible segmentation of a normalised word (primary one included).
+
+    >>> sorted(readings("بصواريخ"))
+    ['بصواريخ', 'صاروخ']
+    """
     # Each base says whether it is the word as written or without a conjunction only: the
     # endings of _ending_variants belong to such words (no tanween after ال or a preposition).
     bases = {word: True}
@@ -171,29 +184,55 @@ def readings(word: str) -> frozenset[str]:
         if conj and not word.startswith(conj):
             continue
         rest = word[len(conj) :]
+        if conj and rest in _GEMINATE_VERBS:
+            bases.setdefault(rest, False)  # وشن
         if len(rest) < _MIN_STEM + 1:
             continue
         bases[rest] = True
+        _add_verb_bases(rest, bases)
         for prep in _PREPOSITIONS:
             if rest.startswith(prep) and len(rest) > 3:
                 bases.setdefault(rest[1:], False)
-        for prefix in _VERB_PREFIXES:
-            if rest.startswith(prefix) and len(rest) - len(prefix) >= 3:
-                # Derived forms carry an alef in the perfect that the imperfect drops
-                # (ينسحب / انسحب, يستهدف / استهدف), so try both.
-                verb = rest[len(prefix) :]
-                bases.setdefault(verb, False)
-                bases.setdefault("ا" + verb, False)
-                # The imperfect plural (يضربون, يستهدفون): after a verb prefix, -un is a
-                # verb ending, not the end of a short name (غارون), so three letters may stay.
-                if verb.endswith(("ون", "وا")) and len(verb) >= 5:
-                    bases.setdefault(verb[:-2], False)
+                if prep == "ل" and rest.startswith("لي"):
+                    # The lam of purpose before an imperfect: ليسحب, لينسحب. Not before ت:
+                    # لت is mostly ل + a noun of the تفعيل pattern (لتحرير, لتجنب, لتحديث).
+                    _add_verb_bases(rest[1:], bases)
     keys = {stem(word)}
     for base, as_written in bases.items():
+        geminate = _GEMINATE_FORMS.get(base)
+        if geminate:
+            keys.add(geminate)
         base, had_article = _without_article(base)
         for variant in _ending_variants(base, as_written and not had_article):
             keys.add(_strip_suffixes(variant))
     return frozenset(keys)
+
+
+def _add_verb_bases(word: str, bases: dict[str, bool]) -> None:
+    """Readings of ``word`` as an imperfect verb (prefix off, and its plural or dual ending)."""
+    for prefix in _VERB_PREFIXES:
+        if not word.startswith(prefix) or len(word) - len(prefix) < 3:
+            continue
+        verb = word[len(prefix) :]
+        # Derived forms carry an alef in the perfect that the imperfect drops
+        # (ينسحب / انسحب, يستهدف / استهدف), so try both.
+        bases.setdefault(verb, False)
+        bases.setdefault("ا" + verb, False)
+        # After a verb prefix, -un/-aa/-an are verb endings (يضربون, يضربان), not the end of a
+        # short name (غارون), so three letters may stay; also before a pronoun (يقصفونها).
+        core = _without_pronoun(verb, 5)
+        for form in (verb, core):
+            if form.endswith(("ون", "وا", "ان")) and len(form) >= 5:
+                bases.setdefault(form[:-2], False)
+
+
+def _without_pronoun(word: str, keep: int) -> str:
+    if not word.endswith(_PRONOUNS):
+        return word
+    for pronoun in _PRONOUNS:
+        if word.endswith(pronoun) and len(word) - len(pronoun) >= keep:
+            return word[: -len(pronoun)]
+    return word
 
 
 # Words ending in alef that is not tanween (mostly ما compounds: مهما is not مهمة).
@@ -228,14 +267,15 @@ def _ending_variants(word: str, bare: bool) -> set[str]:
     has no article, preposition or verb prefix, as tanween and construct endings require.
     """
     variants = {word}
-    for pronoun in _PRONOUNS:
-        if word.endswith(pronoun) and len(word) - len(pronoun) >= 6:
-            variants.add(word[: -len(pronoun)])
-            break
-    for form in list(variants):
-        if form.endswith("يات") and len(form) >= 6:
-            # The plural of a word ending in -ya: ميليشيات(ها) -> ميليشيا.
-            variants.add(form[:-1])
+    core = _without_pronoun(word, 3)
+    if core.endswith("يات") and len(core) >= 6:
+        # The plural of a word ending in -ya: ميليشيات(ها) -> ميليشيا.
+        variants.add(core[:-1])
+    if word.endswith("تي") and len(word) >= 5:
+        # "my" after teh marbuta: قاعدتي, مسيرتي.
+        variants.add(word[:-1])
+    if core != word and core.endswith("ا") and len(core) >= 4:
+        variants.add(core[:-1] + "ي")  # alef maksura before a pronoun: جرحاهم (جرحى)
     if not bare:
         return variants
     if word.endswith("ا") and len(word) >= 4 and word not in _NOT_TANWEEN:
@@ -245,10 +285,22 @@ def _ending_variants(word: str, bare: bool) -> set[str]:
     elif word.endswith("و") and len(word) >= 5 and word.startswith("م"):
         # The construct plural of participles (مسلحو, مقاتلو); not يونيو, فيديو.
         variants.add(word[:-1])
-    for pronoun in _PRONOUNS:
-        if word.endswith(pronoun) and len(word) - len(pronoun) >= 4:
-            # -uu of the perfect plural before a pronoun: أطلقوه -> أطلق.
-            if word[: -len(pronoun)].endswith("و"):
-                variants.add(word[: -len(pronoun) - 1])
-            break
+    if core != word and len(core) >= 4:
+        if core.endswith("و"):
+            variants.add(core[:-1])  # -uu of the perfect plural before a pronoun: أطلقوه
+        elif core.endswith("نا") and len(core) >= 5:
+            variants.add(core[:-2])  # a subject "we" before an object pronoun: دمرناها
     return variants
+
+
+# Doubled verbs that are two letters when written plainly (شن "launched", دك "pounded"); the
+# stemmer keeps three letters, so their inflected forms are listed. Not رد or فر: with و they
+# are other words (ورد "was mentioned", وفر "provided"); no ن or alef prefix (نفر, أمد).
+_GEMINATE_VERBS = ("شن", "صد", "دك", "هز")
+_GEMINATE_FORMS = {
+    prefix + verb + ending + pronoun: verb
+    for verb in _GEMINATE_VERBS
+    for prefix in ("", "ي", "ت", "سي", "ست")
+    for ending in ("", "ت", "وا", "نا", "تم", "ون", "ان", "ا")
+    for pronoun in ("", "ه", "ها", "هم", "هما", "كم", "نا")
+}

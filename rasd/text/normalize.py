@@ -6,6 +6,7 @@ original text even when normalisation changes a token's length (ligatures, diacr
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from camel_tools.utils.dediac import dediac_ar
@@ -13,7 +14,7 @@ from camel_tools.utils.dediac import dediac_ar
 # Presentation forms (ligatures such as U+FEFB "ﻻ") only decompose under NFKC. NFKC is applied
 # only to tokens that contain them: a few expand to whole phrases (U+FDFA), which we then keep
 # as they were rather than turn one token into several words.
-_PRESENTATION = ((0xFB50, 0xFDFF), (0xFE70, 0xFEFF))
+_PRESENTATION = re.compile("[\ufb50-\ufdff\ufe70-\ufeff]")
 
 TATWEEL = "\u0640"
 
@@ -42,10 +43,6 @@ _CHAR_MAP = str.maketrans(
 )
 
 
-def _has_presentation_forms(token: str) -> bool:
-    return any(lo <= ord(ch) <= hi for ch in token for lo, hi in _PRESENTATION)
-
-
 def normalize_arabic(token: str) -> str:
     """Diacritics, tatweel, alef and yeh variants, digits; teh marbuta is kept on purpose.
 
@@ -55,7 +52,7 @@ def normalize_arabic(token: str) -> str:
     >>> normalize_arabic("الـــقُوَّات")
     'القوات'
     """
-    if _has_presentation_forms(token):
+    if _PRESENTATION.search(token):
         expanded = unicodedata.normalize("NFKC", token)
         if not any(ch.isspace() for ch in expanded):
             token = expanded
