@@ -246,18 +246,21 @@ class Curation:
         if lang == "ar":
             norm = normalize_arabic(name)
             bare = norm[2:] if norm.startswith("ال") else norm
-            own = _own_arabic(bare)
+            own = _own_arabic(bare, demonyms=True)
         else:
             bare, own = "", {name.lower(), name.lower().removesuffix("s")}
         z, word = self.lexicon(lang).rival(k[0], own, bare)
         return f"{name!r} reads like {word!r} (zipf {z:.1f})" if z >= _RIVAL else None
 
 
-def _own_arabic(bare: str) -> set[str]:
-    """A name's own forms: with the article, and its nisba (السعودي is a mention of Saudi)."""
-    stem = bare.removesuffix("ة")
-    nisba = {stem + end for end in ("ي", "ية", "يين", "يون", "يات")}
-    forms = {bare, stem, stem.removesuffix("ي")} | nisba
+def _own_arabic(bare: str, demonyms: bool = False) -> set[str]:
+    """A name's own forms: with the article and, for a hand-kept name, its nisba (السعودي is a
+    mention of Saudi Arabia; for a town, الحديدية is the railway, not Hodeidah)."""
+    forms = {bare}
+    if demonyms:
+        stem = bare.removesuffix("ة")
+        nisba = {stem + end for end in ("ي", "ية", "يين", "يون", "يات")}
+        forms |= {stem, stem.removesuffix("ي")} | nisba
     return forms | {"ال" + f for f in forms}
 
 
@@ -292,10 +295,10 @@ def english_names(city: dict[str, Any]) -> list[str]:
     for name in names:
         if not name or len(name.split()) > _MAX_WORDS:
             continue
-        out.append(name)
+        # "Al Hudaydah" is indexed as Hudaydah, which also finds al-Hudaydah: a phrase on
+        # "al" (or "as", "an": English words too) would be checked at every such token.
         bare = _ARTICLE.sub("", name)
-        if bare != name and (len(bare.split()) > 1 or len(bare) >= 6):
-            out.append(bare)
+        out.append(bare if len(bare.split()) > 1 or len(bare) >= 5 else name)
     return out
 
 
