@@ -9,7 +9,6 @@ import sys
 import typer
 from pydantic import SecretStr, ValidationError
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from rasd.settings import Settings, get_settings
@@ -72,8 +71,9 @@ def dev_status() -> None:
     from rasd.devstack.stack import processes_status, services_status
 
     s = settings()
-    table = Table("service", "address", "run by", "pid", "state", "restarts", "note")
+    table = Table("service", "address", "run by", "pid", "state", "restarts")
     statuses = services_status(s)
+    notes = []
     for st in statuses:
         table.add_row(
             st.name,
@@ -82,7 +82,6 @@ def dev_status() -> None:
             str(st.pid or "-"),
             "[green]healthy[/green]" if st.healthy else "[red]unhealthy[/red]",
             str(st.restarts),
-            "",
         )
     for proc in processes_status(s):
         colour = "green" if proc.state == "running" and not proc.note else "red"
@@ -93,9 +92,14 @@ def dev_status() -> None:
             str(proc.pid or "-"),
             f"[{colour}]{proc.state}[/{colour}]",
             str(proc.restarts),
-            escape(proc.note),
         )
-    out.print(table, soft_wrap=True)
+        if proc.note:
+            notes.append(f"rasd {proc.name}: {proc.note}")
+    # Piped into a file or a test, the table is not squeezed to 80 columns.
+    console = out if out.is_terminal else Console(width=200)
+    console.print(table)
+    for note in notes:
+        console.print(note, markup=False, highlight=False, soft_wrap=True)
     if not all(st.healthy for st in statuses):
         raise typer.Exit(1)
 

@@ -30,7 +30,7 @@ class ProcessStatus:
 
     name: str
     pid: int | None  # the process itself (not its supervisor); None while it is down
-    state: str  # "running", "restarting", "stopping" or "stopped"
+    state: str  # "starting", "running", "restarting", "stopping" or "stopped"
     restarts: int = 0
     last_exit: int | None = None
     note: str = ""  # what the process reports waiting for, e.g. "redis down since ..."
@@ -120,8 +120,8 @@ def process_status(settings: Settings, name: str) -> ProcessStatus:
     managed = _managed(settings, name)
     report = managed.supervision()
     if report is None:
-        pid = managed.pid()
-        return ProcessStatus(name, pid, "running" if pid else "stopped")
+        # Either stopped, or its supervisor has not started it yet.
+        return ProcessStatus(name, None, "stopped" if managed.pid() is None else "starting")
     note = ""
     own = read_status(settings.state_dir, report.child_pid) if report.child_pid else None
     if own and own.get("redis") == "down":
