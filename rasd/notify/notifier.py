@@ -70,7 +70,13 @@ class Notifier:
         self.outbox = settings.key("outbox")
         self.group_name = settings.group("notify")
         self.redis = aioredis.Redis.from_url(settings.redis_dsn)
-        self.ledger = Ledger(self.redis, settings, history=self.delivery.history)
+        self.ledger = Ledger(
+            self.redis,
+            settings,
+            history=self.delivery.history,
+            dead_letters=self.delivery.dead_letters,
+            status_ttl=self.delivery.status_ttl.total_seconds(),
+        )
         self.silences = SilenceStore(self.redis, settings)
         self.router = Router(config.route)
         self.receivers, self.disabled = build_receivers(config, os.environ if env is None else env)

@@ -9,6 +9,8 @@ revisions, which the outbox then recognises as already written.
 
 A candidate joins the open story it is most similar to when
 - the story's latest report is at most ``story_window`` older than the candidate,
+- the story has fewer than ``story_max_reports`` reports (a full story takes no more: its
+  ``article_ids`` stay bounded, and a chain of loosely similar reports cannot grow it forever),
 - their places overlap (or one of them names no place), and
 - the MinHash similarity to one of the story's reports reaches ``story_similarity``, or the
   candidate is in a language the story has no report in yet and they name the same city or
@@ -106,6 +108,7 @@ class Limits:
     threshold: float
     max_open: int
     max_articles: int
+    max_reports: int = 100  # a story this full takes no more reports
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,8 @@ def _best_story(state: RuleState, candidate: Candidate, limits: Limits) -> Story
     best, best_score = None, 0.0
     for story in state.stories:
         if abs(candidate.seen_at - story.last_at) > limits.window:
+            continue
+        if len(story.article_ids) >= limits.max_reports:
             continue
         if places and story.places and not places.intersection(story.places):
             continue
