@@ -337,6 +337,24 @@ def main() -> None:
         for name, (count, size) in rows:
             print(f"{name:40} {count:9,} {mib(size):>12} {size / total:6.1%}")
         ns = settings.key
+        sizes = {name: size for name, (_, size) in rows}
+        counts = {name: count for name, (count, _) in rows}
+        entries, alerts = client.xlen(ns("outbox")), client.hlen(ns("alerts"))
+        per_day = produced / args.days
+        at_bounds = {
+            "outbox": sizes.get("outbox", 0) / max(1, entries) * bounds.outbox_max_entries,
+            "alerts + index": (sizes.get("alerts", 0) + sizes.get("alerts:by-time", 0))
+            / max(1, alerts)
+            * bounds.alerts_max,
+            "seen marks (14 days)": sizes.get("seen:<article>", 0)
+            / max(1, counts.get("seen:<article>", 1))
+            * per_day
+            * 14,
+        }
+        print(
+            f"at the bounds (this run's bytes per entry, {per_day:,.0f} articles a day): "
+            + ", ".join(f"{name} {mib(size)}" for name, size in at_bounds.items())
+        )
         print(
             f"outbox: {client.xlen(ns('outbox')):,} entries (bound {bounds.outbox_max_entries:,}"
             f", {bounds.outbox_max_age / 3600:g} h); alerts: {client.hlen(ns('alerts')):,} "
