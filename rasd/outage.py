@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 import redis.exceptions
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from rasd.procstatus import StatusFile
 
@@ -31,13 +31,8 @@ T = TypeVar("T")
 
 # Everything that means "Redis is not answering right now": refused or closed connections,
 # timeouts, and a restarted Redis still loading its append-only file (BusyLoadingError is a
-# ConnectionError).
-REDIS_DOWN = (
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    ConnectionError,
-    TimeoutError,
-)
+# ConnectionError). Only redis-py's own: a receiver's timeout is not a Redis outage.
+REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 INITIAL_DELAY = 0.2
 MAX_DELAY = 5.0
@@ -49,8 +44,8 @@ class RedisOutage:
         part: str,
         log: logging.Logger,
         *,
+        registry: CollectorRegistry,
         status: StatusFile | None = None,
-        registry: CollectorRegistry = REGISTRY,
         initial: float = INITIAL_DELAY,
         maximum: float = MAX_DELAY,
     ) -> None:
