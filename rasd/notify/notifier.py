@@ -254,11 +254,15 @@ class Notifier:
                 await self.outage.pause(exc, stop)
                 continue
             except ResponseError as exc:
-                if "NOGROUP" not in str(exc):
+                if not str(exc).startswith(("NOGROUP", "UNBLOCKED")):
                     raise
-                # Redis came back without its data (no append-only file): start afresh.
+                # The stream and its group are gone (Redis came back without its data, or
+                # the key was deleted while we waited on it): start afresh.
                 log.warning("consumer group %s is gone; creating it again", self.group_name)
-                await self.ensure_group()
+                try:
+                    await self.ensure_group()
+                except REDIS_DOWN as down:
+                    await self.outage.pause(down, stop)
                 continue
             self.outage.recovered()
 

@@ -117,3 +117,20 @@ async def test_notifier_starts_while_redis_is_down_and_delivers_after_a_crash(
         server.stop()
     assert code == 0, log_path.read_text()[-2000:]
     assert not status_path(state_dir, notifier.pid).exists()
+
+
+async def test_a_redis_that_came_back_empty_gets_its_consumer_group_again(
+    settings, redis_client, http_sink
+):
+    """Without an append-only file a restarted Redis has lost the outbox and its group: the
+    notifier creates the group again and delivers what is written from then on."""
+    from notify_harness import config, running
+
+    cfg = config(SLACK, ROUTE)
+    async with running(settings, cfg, env={"SLACK_URL": f"{http_sink.url}/slack"}):
+        await put(redis_client, settings, arabic_alert(key="story:empty:1", title="before"))
+        await eventually(lambda: len(http_sink.posts("/slack")) == 1)
+        await redis_client.delete(settings.key("outbox"))  # the stream and its group are gone
+        await put(redis_client, settings, arabic_alert(key="story:empty:2", title="after"))
+        await eventually(lambda: len(http_sink.posts("/slack")) == 2)
+    assert b"after" in http_sink.posts("/slack")[1].body
