@@ -66,29 +66,40 @@ def dev_down() -> None:
 
 @dev_app.command("status")
 def dev_status() -> None:
-    """Which services run where, and whether they answer. Exit 1 if one does not."""
+    """Which services run where, whether they answer, and how often the local stack restarted
+    each. Exit 1 if a service does not answer."""
     from rasd.devstack.stack import processes_status, services_status
 
     s = settings()
-    table = Table("service", "address", "run by", "pid", "healthy")
+    table = Table("service", "address", "run by", "pid", "state", "restarts")
     statuses = services_status(s)
+    notes = []
     for st in statuses:
         table.add_row(
             st.name,
             st.address,
             st.managed,
             str(st.pid or "-"),
-            "[green]yes[/green]" if st.healthy else "[red]no[/red]",
+            "[green]healthy[/green]" if st.healthy else "[red]unhealthy[/red]",
+            str(st.restarts),
         )
-    for name, pid in processes_status(s):
+    for proc in processes_status(s):
+        colour = "green" if proc.state == "running" and not proc.note else "red"
         table.add_row(
-            f"rasd {name}",
+            f"rasd {proc.name}",
             "-",
             "local",
-            str(pid or "-"),
-            "[green]running[/green]" if pid else "[red]stopped[/red]",
+            str(proc.pid or "-"),
+            f"[{colour}]{proc.state}[/{colour}]",
+            str(proc.restarts),
         )
-    out.print(table)
+        if proc.note:
+            notes.append(f"rasd {proc.name}: {proc.note}")
+    # Piped into a file or a test, the table is not squeezed to 80 columns.
+    console = out if out.is_terminal else Console(width=200)
+    console.print(table)
+    for note in notes:
+        console.print(note, markup=False, highlight=False, soft_wrap=True)
     if not all(st.healthy for st in statuses):
         raise typer.Exit(1)
 

@@ -160,6 +160,8 @@ def ingest(
     except FileNotFoundError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
+    # The feeds file's poller settings (size cap, timeouts) apply to ingest too.
+    poller = _load(None).poller if settings.feeds_file.exists() else None
     ensure_topics(settings)
     with Progress(console=err) as progress:
         task = progress.add_task("ingesting", total=len(targets))
@@ -176,7 +178,7 @@ def ingest(
             )
             done.add(source)
 
-        report = asyncio.run(run_ingest(settings, targets, progress=advance))
+        report = asyncio.run(run_ingest(settings, targets, poller, progress=advance))
     for error in report.errors:
         err.print(f"[red]error:[/red] {escape(error)}", highlight=False)
     out.print(f"{report.new} new articles of {report.seen} read from {len(targets)} source(s)")

@@ -124,7 +124,7 @@ async def ingest(
         async with Fetcher(poller) as fetcher:
             for source in targets:
                 try:
-                    for batch in await _batches(source, fetcher, report.errors):
+                    for batch in await _batches(source, fetcher, report.errors, poller.max_bytes):
                         produced = await sink.publish(batch)
                         report.seen += len(batch)
                         report.new += len(produced)
@@ -138,7 +138,9 @@ async def ingest(
     return report
 
 
-async def _batches(source: str, fetcher: Fetcher, errors: list[str]) -> list[list[Article]]:
+async def _batches(
+    source: str, fetcher: Fetcher, errors: list[str], max_bytes: int
+) -> list[list[Article]]:
     now = datetime.now(UTC)
     if source.startswith(("http://", "https://")):
         fetched = await fetcher.fetch(source)
@@ -146,7 +148,20 @@ async def _batches(source: str, fetcher: Fetcher, errors: list[str]) -> list[lis
     path = Path(source)
     if path.suffix == ".jsonl":
         return list(_chunks(_jsonl_articles(path, now, errors)))
-    return [_feed_articles(path.read_bytes(), "", path.stem, now)]
+    return [_feed_articles(read_capped(path, max_bytes), "", path.stem, now)]
+
+
+def read_capped(path: Path, max_bytes: int) -> bytes:
+    """A feed document from a file, refused past ``max_bytes`` as a fetched one is (the
+    poller's ``max_bytes``), so a file cannot flood the pipeline either."""
+    with path.open("rb") as document:
+        body = document.read(max_bytes + 1)
+    if len(body) > max_bytes:
+        raise ValueError(
+            f"too-large: {path.stat().st_size:,} bytes, more than max_bytes={max_bytes:,} "
+            "(the same cap as a fetched feed; split the file, or ingest its items as JSONL)"
+        )
+    return body
 
 
 def _feed_articles(body: bytes, content_type: str, name: str, now: datetime) -> list[Article]:

@@ -27,6 +27,7 @@ from rasd.console.views import fragment
 from rasd.models import Severity, utcnow
 from rasd.notify import DeadLetter, Silence, SilenceMatcher, SilenceNotFound
 from rasd.notify.durations import parse_duration
+from rasd.outage import REDIS_DOWN
 from rasd.rules import LoadResult, Matcher
 from rasd.rules.evaluation import evaluate, parse_labels
 
@@ -84,18 +85,24 @@ async def live_alerts(
             yield "retry: 2000\n\n"
             while not await request.is_disconnected():
                 sent = False
-                async for live in c.alerts.follow(last, LIVE_BLOCK_MS):
-                    last = live.id
-                    if not flt.accepts(live.alert):
-                        continue
-                    entry = await c.alerts.get(live.alert.key) or AlertEntry(alert=live.alert)
-                    data = {
-                        "key": live.alert.key,
-                        "revision": live.revision,
-                        "html": fragment("_alert_row.html", entry=entry),
-                    }
-                    yield f"id: {live.id}\nevent: alert\ndata: {json.dumps(data)}\n\n"
-                    sent = True
+                try:
+                    async for live in c.alerts.follow(last, LIVE_BLOCK_MS):
+                        last = live.id
+                        if not flt.accepts(live.alert):
+                            continue
+                        entry = await c.alerts.get(live.alert.key) or AlertEntry(alert=live.alert)
+                        data = {
+                            "key": live.alert.key,
+                            "revision": live.revision,
+                            "html": fragment("_alert_row.html", entry=entry),
+                        }
+                        yield f"id: {live.id}\nevent: alert\ndata: {json.dumps(data)}\n\n"
+                        sent = True
+                except REDIS_DOWN as exc:
+                    # The browser stays connected and resumes after the last entry it got.
+                    yield ": redis unreachable, retrying\n\n"
+                    await c.outage.pause(exc)
+                    continue
                 if not sent:
                     yield ": keep-alive\n\n"
         finally:

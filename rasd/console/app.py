@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from contextlib import asynccontextmanager
 from typing import Annotated
 from urllib.parse import quote, urlsplit
@@ -28,6 +30,7 @@ from rasd.console.auth import (
 from rasd.console.context import Console, console
 from rasd.console.security import SecureHeaders
 from rasd.console.views import HERE, render
+from rasd.outage import REDIS_DOWN
 from rasd.settings import Settings
 
 
@@ -51,9 +54,13 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        watcher = asyncio.create_task(state.watch_redis(), name="console-redis-watch")
         try:
             yield
         finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
             await state.close()
 
     app = FastAPI(
@@ -78,6 +85,21 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(CsrfFailed)
     async def _csrf_failed(_request: Request, _exc: CsrfFailed) -> Response:
         return JSONResponse({"detail": "missing or wrong CSRF token"}, status_code=403)
+
+    async def _redis_down(request: Request, exc: Exception) -> Response:
+        state.outage.failed(exc)
+        detail = "Redis is unreachable; the console keeps retrying. Try again in a moment."
+        headers = {"Retry-After": "5"}
+        if _wants_json(request) or request.url.path in ("/healthz", "/metrics"):
+            return JSONResponse({"detail": detail}, status_code=503, headers=headers)
+        response = render(
+            request, "error.html", status_code=503, user=None, status=503, detail=detail
+        )
+        response.headers.update(headers)
+        return response
+
+    for exc_type in REDIS_DOWN:
+        app.add_exception_handler(exc_type, _redis_down)
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:

@@ -6,6 +6,8 @@ answer is read from Redis, Kafka or the rule files when asked.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -19,7 +21,11 @@ from rasd.console.auth import Sessions, Users
 from rasd.console.deadletters import DeadLetterActions
 from rasd.console.rulefiles import RuleFiles
 from rasd.notify import DeadLetters, SilenceStore
+from rasd.outage import REDIS_DOWN, RedisOutage
+from rasd.procstatus import StatusFile
 from rasd.settings import Settings
+
+log = logging.getLogger("rasd.console")
 
 
 class Metrics:
@@ -50,10 +56,15 @@ class Console:
     dead_letters: DeadLetters
     dead_letter_actions: DeadLetterActions
     metrics: Metrics
+    # Pages that need Redis answer 503 while it is down; the console itself keeps running.
+    outage: RedisOutage
+    status: StatusFile
 
     @classmethod
     def build(cls, settings: Settings) -> Console:
         redis = Redis.from_url(settings.redis_dsn)
+        metrics = Metrics()
+        status = StatusFile(settings, "console")
         return cls(
             settings=settings,
             redis=redis,
@@ -65,10 +76,29 @@ class Console:
             silences=SilenceStore(redis, settings),
             dead_letters=DeadLetters(redis, settings),
             dead_letter_actions=DeadLetterActions(settings, redis),
-            metrics=Metrics(),
+            metrics=metrics,
+            outage=RedisOutage("console", log, status=status, registry=metrics.registry),
+            status=status,
         )
 
+    async def watch_redis(self, interval: float = 2.0) -> None:
+        """Ping Redis until cancelled, so that an outage (and its end) is noticed and reported
+        even when no page is being asked for."""
+        reported = False
+        while True:
+            try:
+                await self.redis.ping()
+            except REDIS_DOWN as exc:
+                await self.outage.pause(exc)
+                continue
+            self.outage.recovered()
+            if not reported:
+                self.status.update(redis="up")
+                reported = True
+            await asyncio.sleep(interval)
+
     async def close(self) -> None:
+        self.status.remove()
         await self.redis.aclose()
         self.redis_sync.close()
 

@@ -184,10 +184,10 @@ class KafkaBroker:
             ]
         )
         wait_until(
-            lambda: self.process.pid() is None or port_in_use(self.settings.kafka_port),
+            lambda: self.process.exited() or port_in_use(self.settings.kafka_port),
             STARTUP_TIMEOUT,
         )
-        if self.process.pid() is None or not self.healthy(timeout=STARTUP_TIMEOUT):
+        if self.process.exited() or not self.healthy(timeout=STARTUP_TIMEOUT):
             raise self.process.give_up("Kafka", self.address, STARTUP_TIMEOUT)
         return "started"
 

@@ -7,10 +7,13 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from rasd.devstack.supervisor import Supervision
 
 
 class DevStackError(RuntimeError):
@@ -19,7 +22,13 @@ class DevStackError(RuntimeError):
 
 @dataclass(frozen=True)
 class ManagedProcess:
-    """A process started by rasd, known by its pid file and log file."""
+    """A process started by rasd, known by its pid file and log file.
+
+    It runs under :mod:`rasd.devstack.supervisor`, which restarts it when it exits
+    unexpectedly; the pid file holds the supervisor's pid (the leader of the process group
+    that :meth:`stop` signals), :meth:`supervision` says which child runs and how often it
+    was restarted.
+    """
 
     name: str
     run_dir: Path
@@ -38,6 +47,16 @@ class ManagedProcess:
     def log_file(self) -> Path:
         return self.log_dir / f"{self.name}.log"
 
+    @property
+    def state_file(self) -> Path:
+        return self.run_dir / f"{self.name}.supervisor.json"
+
+    def supervision(self) -> Supervision | None:
+        """The supervisor's report, while it runs."""
+        pid = self.pid()
+        report = Supervision.read(self.state_file) if pid is not None else None
+        return report if report is not None and report.supervisor_pid == pid else None
+
     def pid(self) -> int | None:
         """The pid of the running process, or None (a stale pid file is removed)."""
         try:
@@ -49,12 +68,21 @@ class ManagedProcess:
         self.pid_file.unlink(missing_ok=True)
         return None
 
+    def exited(self) -> bool:
+        """Whether the process is gone or has exited at least once since it was started:
+        while starting a service, that means it cannot start (the supervisor would retry)."""
+        if self.pid() is None:
+            return True
+        report = self.supervision()
+        return report is not None and report.restarts > 0
+
     def start(self, argv: Sequence[str], env: dict[str, str] | None = None) -> int:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "ab") as log:
             proc = subprocess.Popen(
-                list(argv),
+                [sys.executable, "-m", "rasd.devstack.supervisor", str(self.state_file), "--"]
+                + list(argv),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -79,6 +107,7 @@ class ManagedProcess:
             while _alive(pid):
                 time.sleep(0.05)
         self.pid_file.unlink(missing_ok=True)
+        self.state_file.unlink(missing_ok=True)
         return True
 
     def unresponsive(self, service: str, address: str) -> DevStackError:

@@ -58,7 +58,8 @@ class RedisServer:
                 "yes",
             ]
         )
-        if not self.healthy(timeout=STARTUP_TIMEOUT):
+        wait_until(lambda: self.process.exited() or self.healthy(timeout=0), STARTUP_TIMEOUT)
+        if self.process.exited() or not self.healthy():
             raise self.process.give_up("Redis", self.address, STARTUP_TIMEOUT)
         return "started"
 

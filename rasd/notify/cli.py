@@ -63,8 +63,15 @@ def run(
     strict: bool = typer.Option(
         False, help="Refuse to start if a receiver's secret is missing (else it is disabled)."
     ),
+    metrics_port: int = typer.Option(
+        0,
+        envvar="RASD_NOTIFY_METRICS_PORT",
+        help="Prometheus metrics on 127.0.0.1:PORT (0 = off).",
+        min=0,
+        max=65535,
+    ),
 ) -> None:
-    """Read the outbox and deliver alerts until SIGINT / SIGTERM."""
+    """Read the outbox and deliver alerts until SIGINT / SIGTERM; rides out Redis outages."""
     from rasd.cli import settings
     from rasd.notify.notifier import Notifier
 
@@ -78,6 +85,10 @@ def run(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         notifier = Notifier(s, loaded, consumer=consumer)
+        if metrics_port:
+            from prometheus_client import start_http_server
+
+            start_http_server(metrics_port, addr="127.0.0.1", registry=notifier.metrics)
         logging.getLogger("rasd.notify").info("notifier %s started", notifier.consumer)
         try:
             await notifier.run(stop)

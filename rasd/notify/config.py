@@ -104,6 +104,10 @@ class Delivery(Strict):
     batch: int = Field(100, ge=1, le=10_000)
     # How many delivery attempts the Redis log keeps for the console.
     history: int = Field(10_000, ge=100)
+    # How many dead letters are kept (the oldest go first; Redis trims in whole nodes, so a
+    # few more may stay), and how long each alert's latest delivery status is kept.
+    dead_letters: int = Field(10_000, ge=100)
+    status_ttl: Duration = timedelta(days=14)
 
     @model_validator(mode="after")
     def _lease_outlives_send(self) -> Delivery:

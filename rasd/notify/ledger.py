@@ -116,10 +116,20 @@ def _s(value) -> str:
 
 
 class Ledger:
-    def __init__(self, redis, settings: Settings, *, history: int = 10_000) -> None:
+    def __init__(
+        self,
+        redis,
+        settings: Settings,
+        *,
+        history: int = 10_000,
+        dead_letters: int = 10_000,
+        status_ttl: float = 14 * 86400,
+    ) -> None:
         self.redis = redis
         self.settings = settings
         self.history = history
+        self.dead_letters = dead_letters
+        self.status_ttl = max(1, math.ceil(status_ttl))
         self.keys = NotifyKeys(settings)
         self.due = settings.key("notify", "due")
         self._enqueue = redis.register_script(_ENQUEUE)
@@ -206,10 +216,15 @@ class Ledger:
         if entry.receiver:
             for key in entry.alerts:
                 pipe.hset(self.keys.status(key), entry.receiver, entry.model_dump_json())
-                pipe.expire(self.keys.status(key), 14 * 86400)
+                pipe.expire(self.keys.status(key), self.status_ttl)
 
     def dead_letter(self, pipe, dead: DeadLetter) -> None:
-        pipe.xadd(self.keys.dead, {"dead": dead.model_dump_json()})
+        pipe.xadd(
+            self.keys.dead,
+            {"dead": dead.model_dump_json()},
+            maxlen=self.dead_letters,
+            approximate=True,
+        )
 
     async def record(self, flush: Flush) -> None:
         """Everything a flush decided, in one MULTI/EXEC: the sent markers and the group's

@@ -5,6 +5,10 @@ Several notifiers share one Redis consumer group on the outbox stream. Reading a
 the same transaction. Separately, every notifier claims groups that are due and runs them
 through the pipeline (:mod:`rasd.notify.stages`). Entries read by a notifier that died
 before acknowledging them are taken over with XAUTOCLAIM after ``delivery.reclaim_idle``.
+
+A Redis outage stops nothing: both loops wait with backoff (:class:`rasd.outage.RedisOutage`
+logs it, sets ``rasd_notify_redis_up`` and tells `rasd dev status`) and go on where they were;
+everything they work from is in Redis, so what was waiting is delivered once it is back.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import time
 from collections.abc import Mapping
 
 import redis.asyncio as aioredis
+from prometheus_client import CollectorRegistry
 from redis.exceptions import ResponseError
 
 from rasd.models import Alert
@@ -34,6 +39,8 @@ from rasd.notify.stages import (
     SendStage,
     SilenceStage,
 )
+from rasd.outage import REDIS_DOWN, RedisOutage
+from rasd.procstatus import StatusFile
 from rasd.settings import Settings
 
 log = logging.getLogger("rasd.notify")
@@ -63,10 +70,20 @@ class Notifier:
         self.outbox = settings.key("outbox")
         self.group_name = settings.group("notify")
         self.redis = aioredis.Redis.from_url(settings.redis_dsn)
-        self.ledger = Ledger(self.redis, settings, history=self.delivery.history)
+        self.ledger = Ledger(
+            self.redis,
+            settings,
+            history=self.delivery.history,
+            dead_letters=self.delivery.dead_letters,
+            status_ttl=self.delivery.status_ttl.total_seconds(),
+        )
         self.silences = SilenceStore(self.redis, settings)
         self.router = Router(config.route)
         self.receivers, self.disabled = build_receivers(config, os.environ if env is None else env)
+        # Its own registry: a process (a test) may hold several notifiers.
+        self.metrics = CollectorRegistry()
+        self.status = StatusFile(settings, "notify")
+        self.outage = RedisOutage("notify", log, status=self.status, registry=self.metrics)
         d = self.delivery
         policy = RetryPolicy(
             max_attempts=d.max_attempts,
@@ -80,7 +97,7 @@ class Notifier:
                 CooldownStage(self.ledger),
                 DedupStage(self.ledger),
                 SendStage(self.receivers, self.disabled, policy),
-                RecordStage(self.ledger),
+                RecordStage(self.ledger, retry=self.outage.call),
             ]
         )
         self._last_reclaim = 0.0
@@ -92,6 +109,8 @@ class Notifier:
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
+            return
+        log.info("consumer group %s created on %s", self.group_name, self.outbox)
 
     # Reading the outbox ---------------------------------------------------------------
 
@@ -196,6 +215,11 @@ class Notifier:
         try:
             group = await self.ledger.load(gid)
             flush = await self.pipeline(group, time.time(), self.consumer)
+        except REDIS_DOWN as exc:
+            # Nothing was sent (a sent delivery is recorded by retrying until Redis is
+            # back): the group is flushed when its lease runs out.
+            self.outage.failed(exc)
+            return
         except Exception:
             # The group keeps its lease; when the lease runs out it is tried again, here or
             # by another notifier. One bad group must not stop the others.
@@ -224,7 +248,23 @@ class Notifier:
     async def _consume_loop(self, stop: asyncio.Event) -> None:
         block_ms = max(1, int(self.delivery.poll_interval.total_seconds() * 1000))
         while not stop.is_set():
-            await self.consume_once(block_ms)
+            try:
+                await self.consume_once(block_ms)
+            except REDIS_DOWN as exc:
+                await self.outage.pause(exc, stop)
+                continue
+            except ResponseError as exc:
+                if not str(exc).startswith(("NOGROUP", "UNBLOCKED")):
+                    raise
+                # The stream and its group are gone (Redis came back without its data, or
+                # the key was deleted while we waited on it): start afresh.
+                log.warning("consumer group %s is gone; creating it again", self.group_name)
+                try:
+                    await self.ensure_group()
+                except REDIS_DOWN as down:
+                    await self.outage.pause(down, stop)
+                continue
+            self.outage.recovered()
 
     async def _flush_loop(self, stop: asyncio.Event) -> None:
         """Keep up to ``delivery.batch`` groups in flight: a slow receiver holds only its own
@@ -235,9 +275,13 @@ class Notifier:
         try:
             while not stop.is_set():
                 room = self.delivery.batch - len(inflight)
-                if room > 0:
-                    inflight.update(await self.claim(room))
-                next_due = await self.ledger.next_due()
+                try:
+                    if room > 0:
+                        inflight.update(await self.claim(room))
+                    next_due = await self.ledger.next_due()
+                except REDIS_DOWN as exc:
+                    await self.outage.pause(exc, stop)
+                    continue
                 wait = poll if next_due is None else min(poll, max(0.0, next_due - time.time()))
                 done, _ = await asyncio.wait(
                     {*inflight, stopping},
@@ -255,7 +299,19 @@ class Notifier:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop`` is set. A failing loop stops the other and the error propagates."""
-        await self.ensure_group()
+        self.status.update(redis="unknown", consumer=self.consumer)
+        # Started while Redis is down: wait for it rather than exit.
+        while not stop.is_set():
+            try:
+                await self.ensure_group()
+            except REDIS_DOWN as exc:
+                await self.outage.pause(exc, stop)
+                continue
+            self.outage.recovered()
+            break
+        if stop.is_set():
+            return
+        self.status.update(redis="up")
         for name, reason in self.disabled.items():
             log.warning("receiver %s disabled: %s", name, reason)
         tasks = [
@@ -273,6 +329,7 @@ class Notifier:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def aclose(self) -> None:
+        self.status.remove()
         for receiver in self.receivers.values():
             await receiver.aclose()
         await self.redis.aclose()

@@ -184,11 +184,18 @@ class SendStage:
 
 
 class RecordStage:
-    def __init__(self, ledger: Ledger) -> None:
+    """``retry`` (the notifier's Redis-outage wait) keeps trying to record a delivery that
+    was made: forgetting it would send it again when the group's lease runs out."""
+
+    def __init__(self, ledger: Ledger, retry=None) -> None:
         self.ledger = ledger
+        self.retry = retry
 
     async def __call__(self, n: Notification) -> None:
-        await self.ledger.record(n.flush)
+        if self.retry is None:
+            await self.ledger.record(n.flush)
+        else:
+            await self.retry(lambda: self.ledger.record(n.flush))
 
 
 class Pipeline:

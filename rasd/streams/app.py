@@ -23,7 +23,7 @@ from rasd.streams import faustcompat
 from rasd.streams.config import StreamsSettings
 from rasd.streams.deadletters import dead_letter
 from rasd.streams.metrics import ALERTS, ARTICLES, DEAD_LETTERS, MATCHES
-from rasd.streams.outbox import Outbox
+from rasd.streams.outbox import Bounds, Outbox
 from rasd.streams.rulesync import RuleSync
 from rasd.streams.similarity import Fingerprint
 from rasd.streams.stories import Candidate, Limits, RuleState, advance
@@ -47,7 +47,15 @@ class Runtime(mode.Service):
         import redis.asyncio
 
         self.redis = redis.asyncio.Redis.from_url(self.settings.redis_dsn, decode_responses=True)
-        self.outbox = Outbox(self.redis, self.settings, ttl=self.config.idempotency_ttl)
+        c = self.config
+        bounds = Bounds(
+            outbox_max_age=c.outbox_max_age,
+            outbox_max_entries=c.outbox_max_entries,
+            alerts_max_age=c.alerts_max_age,
+            alerts_max=c.alerts_max,
+            trim_interval=c.trim_interval,
+        )
+        self.outbox = Outbox(self.redis, self.settings, ttl=c.idempotency_ttl, bounds=bounds)
         self.rule_sync = RuleSync(self.settings, self.redis, self.settings.rules_dir)
         await self.rule_sync.start(publish=self.publish_rules)
         log.info("rules loaded: %s", sorted(self.rule_sync.rules))

@@ -22,6 +22,20 @@ class StreamsSettings(BaseSettings):
     story_similarity_same_outlet: float = Field(0.35, gt=0.0, le=1.0)
     story_max_open: int = Field(200, ge=1, description="open stories kept per rule")
     story_max_articles: int = Field(20, ge=1, description="articles listed in one alert")
+    # A story with this many reports is full: it stops absorbing reports, and the next one
+    # starts a new story (a chain of loosely similar reports cannot grow one without end).
+    story_max_reports: int = Field(100, ge=1)
+
+    # Bounded state in Redis (see ARCHITECTURE.md, "Bounded state"). Outbox entries older
+    # than `outbox_max_age` s, or beyond the newest `outbox_max_entries`, are trimmed, but
+    # never one a consumer group has not read and acknowledged; alerts older than
+    # `alerts_max_age` s (by their creation time), or beyond the newest `alerts_max`, leave
+    # the alert hash and its index. Checked every `trim_interval` s by the writing worker.
+    outbox_max_age: float = Field(86400.0, gt=0.0)
+    outbox_max_entries: int = Field(10_000, ge=1)
+    alerts_max_age: float = Field(30 * 86400.0, gt=0.0)
+    alerts_max: int = Field(10_000, ge=1)
+    trim_interval: float = Field(60.0, gt=0.0)
 
     # How long the outbox remembers which alert revisions it has written (replay window).
     idempotency_ttl: int = Field(7 * 86400, ge=60)

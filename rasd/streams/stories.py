@@ -9,6 +9,8 @@ revisions, which the outbox then recognises as already written.
 
 A candidate is one event with an open story (of the same rule: a state holds one rule) when
 - the story's latest report is at most ``story_window`` older than the candidate,
+- the story has fewer than ``story_max_reports`` reports (a full story takes no more: its
+  ``article_ids`` stay bounded, and a chain of loosely similar reports cannot grow it forever),
 - their places overlap (or one of them names no place; places carry their ancestors, so Kirkuk
   overlaps Iraq), and they do not name two different sites (the K1 handover and the Qayyarah
   handover share every word but the base's name), and
@@ -149,6 +151,7 @@ class Limits:
     max_open: int
     max_articles: int
     same_outlet_threshold: float = 0.35
+    max_reports: int = 100  # a story this full takes no more reports
 
     @classmethod
     def from_config(cls, config: StreamsSettings) -> Limits:
@@ -159,6 +162,7 @@ class Limits:
             max_open=config.story_max_open,
             max_articles=config.story_max_articles,
             same_outlet_threshold=config.story_similarity_same_outlet,
+            max_reports=config.story_max_reports,
         )
 
 
@@ -210,6 +214,8 @@ def _best_story(state: RuleState, candidate: Candidate, limits: Limits) -> Story
     best, best_score = None, 0.0
     for story in state.stories:
         if abs(candidate.seen_at - story.last_at) > limits.window:
+            continue
+        if len(story.article_ids) >= limits.max_reports:
             continue
         if places and story.places and places.isdisjoint(story.places):
             continue

@@ -115,3 +115,17 @@ async def test_a_feed_removed_from_the_list_leaves_health(settings, feed_server)
         pass
     assert set(health(settings)) == {"kept"}
     assert health(settings)["kept"].status == "ok"
+
+
+async def test_ingest_of_a_file_has_the_fetched_feed_size_cap(settings, tmp_path):
+    from rasd.connectors.config import PollerConfig
+
+    feed = FIXTURES / "seed-aljazeera-ar.xml"
+    big = tmp_path / "big.xml"
+    body = feed.read_bytes()
+    big.write_bytes(body.replace(b"</channel>", b"<!--" + b"x" * 4096 + b"--></channel>"))
+    report = await ingest(settings, [str(big), str(feed)], PollerConfig(max_bytes=len(body) + 10))
+    assert len(report.errors) == 1 and "too-large" in report.errors[0]
+    assert str(big) in report.errors[0] and "max_bytes" in report.errors[0]
+    # The other file is not lost because one was refused.
+    assert report.new > 0 and report.seen == report.new

@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from rasd.devstack.processes import PROCESSES
+from rasd.devstack.supervisor import RESTART_POLICY
 from rasd.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -80,3 +81,10 @@ def test_console_port_matches_settings(compose):
     console = compose["services"]["console"]
     env = env_of(console)
     assert host_port(console, int(env["RASD_CONSOLE_PORT"])) == DEFAULTS.console_port
+
+
+def test_every_service_restarts_as_the_local_stack_does(compose):
+    """`rasd up` supervises Kafka, Redis and every rasd process with the same policy."""
+    assert {name: svc.get("restart") for name, svc in compose["services"].items()} == {
+        name: RESTART_POLICY for name in ("kafka", "redis", *(p.name for p in PROCESSES))
+    }

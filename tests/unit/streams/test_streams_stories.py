@@ -244,3 +244,19 @@ def test_a_joined_report_in_another_language_brings_its_matched_words():
         ("story:withdrawal:a1", 1),
     ]
     assert [t.text for t in out[1].alert.terms] == ["يسحب", "withdraw"]
+
+
+def test_a_full_story_takes_no_more_reports_and_the_next_one_starts_a_new_story():
+    limits = Limits(
+        window=timedelta(hours=6), threshold=0.25, max_open=50, max_articles=3, max_reports=3
+    )
+    state, out = run([candidate(f"k{i}", KIRKUK_AR, i) for i in range(7)], limits=limits)
+    assert [len(s.article_ids) for s in state.stories] == [3, 3, 1]
+    assert [(r.alert.key, r.revision) for r in out if r.revision == 0] == [
+        ("story:withdrawal:k0", 0),
+        ("story:withdrawal:k3", 0),
+        ("story:withdrawal:k6", 0),
+    ]
+    # A replay of a report of the full story is still recognised.
+    again, revisions = advance(state, candidate("k1", KIRKUK_AR, 8), R(), limits)
+    assert revisions == [] and len(again.stories) == 3
