@@ -164,7 +164,7 @@ class RssConnector(Connector):
                 )
             loop = asyncio.get_running_loop()
             parsed: ParsedFeed = await loop.run_in_executor(
-                self._parser, parse, fetched.body, fetched.content_type
+                self._parser, parse, fetched.body, fetched.content_type, feed.lang
             )
             source = Source(feed.name, feed.outlet, feed.lang, parsed.lang)
             articles, issues = build_articles(
@@ -173,16 +173,27 @@ class RssConnector(Connector):
             produced = await self.sink.publish(articles)
             # Validators are kept only once the document's articles are safely in Kafka.
             self._validators[feed.name] = fetched.validators
-            warnings = issues.as_dict()
+            entry_issues = issues.as_dict()
             if not parsed.entries:
-                warnings["empty-feed"] = 1
-            for issue, count in warnings.items():
+                entry_issues["empty-feed"] = 1
+            for issue, count in entry_issues.items():
                 metrics.ENTRY_ISSUES.labels(feed.name, issue).inc(count)
+            for warning, count in parsed.warnings.items():
+                metrics.DOCUMENT_WARNINGS.labels(feed.name, warning).inc(count)
             metrics.ENTRIES.labels(feed.name, "seen").inc(len(parsed.entries))
             metrics.ENTRIES.labels(feed.name, "new").inc(len(produced))
+            warnings = {**parsed.warnings, **entry_issues}
+            if parsed.degraded:
+                log.warning(
+                    "feed %s: read as %s (declared %s) with %s",
+                    feed.name,
+                    parsed.encoding,
+                    parsed.declared_encoding or "nothing",
+                    ", ".join(f"{k}={v}" for k, v in sorted(parsed.warnings.items())),
+                )
             return await self._succeeded(
                 feed,
-                "ok",
+                "degraded" if parsed.degraded else "ok",
                 interval,
                 http_status=http_status,
                 latency_ms=latency_ms,
@@ -190,6 +201,7 @@ class RssConnector(Connector):
                 items_new=len(produced),
                 bytes=len(fetched.body),
                 encoding=parsed.encoding,
+                declared_encoding=parsed.declared_encoding,
                 warnings=", ".join(f"{k}={v}" for k, v in sorted(warnings.items())) or None,
             )
         except FetchError as exc:
