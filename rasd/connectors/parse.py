@@ -55,7 +55,9 @@ _SUBSET_PARTS = re.compile(
     r"|<!ENTITY\s+%\s*[A-Za-z_][\w.-]*\s+(?:PUBLIC\s+(?:\"[^\"]*\"|'[^']*')\s+|SYSTEM\s+)"
     r"(?:\"[^\"]*\"|'[^']*')\s*>"
     r"|%[A-Za-z_][\w.-]*;"
-    r"|<!ENTITY\s+(?P<name>[A-Za-z_][\w.-]*)\s+(?:\"(?P<dq>[^\"&%<]*)\"|'(?P<sq>[^'&%<]*)')\s*>"
+    r"|<!ENTITY\s+(?P<name>[A-Za-z_][\w.-]*)\s+"
+    r"(?:\"(?P<dq>(?:[^\"&%<]|&#[0-9]{1,7};|&#x[0-9A-Fa-f]{1,6};)*)\""
+    r"|'(?P<sq>(?:[^'&%<]|&#[0-9]{1,7};|&#x[0-9A-Fa-f]{1,6};)*)')\s*>"
 )
 _ROOT_TAG = re.compile(rb"<([A-Za-z_][\w.:-]*)")
 _START_TAG = re.compile(rb"<([^\s/>]+)(?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*/?>")
@@ -170,7 +172,9 @@ def repair(text: str) -> tuple[str, dict[str, int]]:
             budget[0] -= len(value)
             if budget[0] < 0:
                 raise FeedError("xml-entities-forbidden", "DOCTYPE entities expand past the cap")
-            return _references(value)
+            # Character references in the value stay references; quotes are escaped so a value
+            # used in an attribute cannot end it.
+            return value.replace('"', "&#34;").replace("'", "&#39;")
         if (value := html5.get(f"{name};")) is not None:
             return _references(value)
         counts["bare-ampersand"] += 1
@@ -186,8 +190,9 @@ def repair(text: str) -> tuple[str, dict[str, int]]:
 def _without_known_subset(text: str, doctype: re.Match, declared: dict[str, str]) -> str:
     """The text without its DOCTYPE when every declaration in it is understood: entity sets
     referenced from outside (never fetched: the names they define are HTML's, which repair
-    knows) and entities with a plain value (recorded in ``declared``). Anything else is left
-    for defusedxml to judge."""
+    knows) and entities whose value is text and character references, no other entity
+    (recorded in ``declared``; expanding them is linear). Anything else is left for
+    defusedxml to judge."""
     subset = doctype.group("subset") or ""
     found: dict[str, str] = {}
     position = 0

@@ -35,6 +35,7 @@ class FeedServer:
         app.router.add_get("/etag", self.etag)
         app.router.add_get("/iso-header", self.iso_header)
         app.router.add_get("/status/{code}", self.status)
+        app.router.add_get("/empty/{code}", self.empty)
         app.router.add_get("/slow", self.slow)
         app.router.add_get("/loop/{n}", self.loop)
         app.router.add_get("/big", self.big)
@@ -90,6 +91,10 @@ class FeedServer:
 
     async def status(self, request: web.Request) -> web.Response:
         return web.Response(status=int(request.match_info["code"]), text="<h1>error</h1>")
+
+    async def empty(self, request: web.Request) -> web.Response:
+        # A 200 with no body, or a 204 (No Content): both say nothing about truncation.
+        return web.Response(status=int(request.match_info["code"]), body=b"", content_type=RSS)
 
     async def slow(self, request: web.Request) -> web.Response:
         # Never answers within the test's read timeout; released when the server stops.
