@@ -144,7 +144,7 @@ def _ascii_compatible(body: bytes, header: str | None, language: str | None) -> 
         warnings = {} if utf8 or not declared else {"encoding-mismatch": 1}
         return Decoded(text, "utf-8", shown, warnings)
     text, replaced = _decode_counting(body, "utf-8")
-    multibyte = sum(1 for c in text if ord(c) > 0x7F) - replaced
+    multibyte = len(text) - len(text.encode("ascii", "ignore")) - replaced
     says_utf8 = not declared or (usable and _same_family(named, "utf-8"))
     # Declared (or by XML's default) UTF-8 needs only a majority of good characters; against
     # a legacy declaration the text must be clearly UTF-8.

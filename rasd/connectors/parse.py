@@ -59,6 +59,7 @@ _SUBSET_PARTS = re.compile(
     r"(?:\"(?P<dq>(?:[^\"&%<]|&#[0-9]{1,7};|&#x[0-9A-Fa-f]{1,6};)*)\""
     r"|'(?P<sq>(?:[^'&%<]|&#[0-9]{1,7};|&#x[0-9A-Fa-f]{1,6};)*)')\s*>"
 )
+_FIRST_ELEMENT = re.compile(r"<[A-Za-z_]")
 _ROOT_TAG = re.compile(rb"<([A-Za-z_][\w.:-]*)")
 _START_TAG = re.compile(rb"<([^\s/>]+)(?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*/?>")
 _END_TAG = re.compile(rb"</[^\s>]+\s*>")
@@ -146,7 +147,9 @@ def repair(text: str) -> tuple[str, dict[str, int]]:
     counts = {"control-chars": 0, "bare-ampersand": 0}
     text, counts["control-chars"] = _FORBIDDEN.subn("", text)
     declared: dict[str, str] = {}
-    if doctype := _DOCTYPE.search(text, 0, 8192):
+    # Only a DOCTYPE before the root element is one (not a "<!DOCTYPE html>" in a CDATA).
+    root = _FIRST_ELEMENT.search(text, 0, 65536)
+    if doctype := _DOCTYPE.search(text, 0, root.start() if root else 8192):
         text = _without_known_subset(text, doctype, declared)
     budget = [len(text)]  # characters entity values may add: the document can at most double
 
