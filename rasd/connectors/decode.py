@@ -84,10 +84,10 @@ def decode(body: bytes, content_type: str = "", language: str | None = None) -> 
     header = m.group(1) if (m := _CHARSET.search(content_type)) else None
     for bom, name in _BOMS:
         if body.startswith(bom):
-            return _in_family(body[len(bom) :], name, header, body)
+            return _in_family(body[len(bom) :], name, header)
     family = _family(body[:4])
     if family is not None:
-        return _in_family(body, family, header, body)
+        return _in_family(body, family, header)
     return _ascii_compatible(body, header, language)
 
 
@@ -109,9 +109,9 @@ def _family(head: bytes) -> str | None:
     return None
 
 
-def _in_family(data: bytes, family: str, header: str | None, body: bytes) -> Decoded:
+def _in_family(data: bytes, family: str, header: str | None) -> Decoded:
     """A document whose byte layout is known (BOM or XML autodetection)."""
-    codec, replaced = family, 0
+    codec = family
     if family == "cp037":
         # EBCDIC variants agree on the declaration's characters; the declaration picks one.
         named = _codec(header or _declared(data.decode("cp037", "replace")))
@@ -157,22 +157,22 @@ def _ascii_compatible(body: bytes, header: str | None, language: str | None) -> 
         text = _decodes(body, named)
         if text is not None and mess_ratio(text, MESS_LIMIT) < MESS_LIMIT:
             return Decoded(text, _display(named), shown)
+    # The declaration is absent, unknown or contradicted by the text: the text decides.
+    unmet = (
+        "encoding-guessed" if not declared else "encoding-mismatch" if named else "encoding-unknown"
+    )
     detected = _detect(body, language)
     if detected is not None:
         text, codec = detected
-        kind = (
-            "encoding-guessed"
-            if not declared
-            else "encoding-unknown"
-            if not named
-            else ("encoding-mismatch")
-        )
-        return Decoded(text, _display(codec), shown, {kind: 1})
+        return Decoded(text, _display(codec), shown, {unmet: 1})
     # Nothing reads this text well: the declaration (or UTF-8) with what does not decode
     # replaced, so the rest of the feed still arrives and health says the text is damaged.
     codec = named if usable else "utf-8"
     text, replaced = _decode_counting(body, codec)
-    return Decoded(text, _display(codec), shown, {"replaced-bytes": max(replaced, 1)})
+    warnings = {"replaced-bytes": replaced} if replaced else {}
+    if codec != named:
+        warnings[unmet] = 1
+    return Decoded(text, _display(codec), shown, warnings)
 
 
 def _detect(body: bytes, language: str | None) -> tuple[str, str] | None:

@@ -141,16 +141,19 @@ def repair(text: str) -> tuple[str, dict[str, int]]:
     done: ``control-chars`` (dropped characters and references to them), ``bare-ampersand``
     (escaped), for the warnings.
 
-    >>> repair("<t>AT&T &eacute;t&eacute;\\x00</t>")
-    ('<t>AT&amp;T &#233;t&#233;</t>', {'control-chars': 1, 'bare-ampersand': 1})
+    >>> repair("<t>AT&T &eacute;t&eacute;&hellip;\\x00</t>")
+    ('<t>AT&amp;T été&#8230;</t>', {'control-chars': 1, 'bare-ampersand': 1})
     """
     counts = {"control-chars": 0, "bare-ampersand": 0}
     text, counts["control-chars"] = _FORBIDDEN.subn("", text)
     declared: dict[str, str] = {}
     # Only a DOCTYPE before the root element is one (not a "<!DOCTYPE html>" in a CDATA).
     root = _FIRST_ELEMENT.search(text, 0, 65536)
-    if doctype := _DOCTYPE.search(text, 0, root.start() if root else 8192):
-        text = _without_known_subset(text, doctype, declared)
+    doctype = _DOCTYPE.search(text, 0, root.start() if root else 8192)
+    if doctype and (entities := _understood(doctype.group("subset") or "")) is not None:
+        declared = entities
+        start, end = doctype.span()
+        text = text[:start] + "\n" * text.count("\n", start, end) + text[end:]
     budget = [len(text)]  # characters entity values may add: the document can at most double
 
     def replace(m: re.Match) -> str:
@@ -190,28 +193,25 @@ def repair(text: str) -> tuple[str, dict[str, int]]:
     return text, {kind: n for kind, n in counts.items() if n}
 
 
-def _without_known_subset(text: str, doctype: re.Match, declared: dict[str, str]) -> str:
-    """The text without its DOCTYPE when every declaration in it is understood: entity sets
-    referenced from outside (never fetched: the names they define are HTML's, which repair
-    knows) and entities whose value is text and character references, no other entity
-    (recorded in ``declared``; expanding them is linear). Anything else is left for
-    defusedxml to judge."""
-    subset = doctype.group("subset") or ""
+def _understood(subset: str) -> dict[str, str] | None:
+    """The entities a DOCTYPE's internal subset declares, if every declaration in it is
+    understood: entity sets referenced from outside (never fetched: the names they define are
+    HTML's, which repair knows) and entities whose value is text and character references, no
+    other entity (so expanding them is linear). None otherwise: defusedxml judges the rest."""
     found: dict[str, str] = {}
     position = 0
     while position < len(subset):
         part = _SUBSET_PARTS.match(subset, position)
         if part is None:
-            return text
+            return None
         if part.group("name"):
             found.setdefault(part.group("name"), part.group("dq") or part.group("sq") or "")
         position = part.end()
-    declared.update(found)
-    start, end = doctype.span()
-    return text[:start] + "\n" * text.count("\n", start, end) + text[end:]
+    return found
 
 
 def _references(value: str) -> str:
+    """Text as XML character data: letters as they are, anything else as a reference."""
     return "".join(c if c.isalnum() or c == " " else f"&#{ord(c)};" for c in value)
 
 

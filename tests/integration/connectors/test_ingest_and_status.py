@@ -95,6 +95,7 @@ async def test_status_table_shows_real_health(settings, feed_server):
         [
             ("gulfwire", feed_server.url("/feed/gulfwire-en.atom")),
             ("gone", feed_server.url("/status/404")),
+            ("guessed", feed_server.url("/feed/nahrain-utf8-declared-windows-1256.xml")),
         ]
     )
     async with Running(settings, config) as connector:
@@ -104,6 +105,8 @@ async def test_status_table_shows_real_health(settings, feed_server):
     lines = {line.split()[1]: line for line in out.splitlines() if "│ g" in line}
     assert "ok" in lines["gulfwire"] and " 200 " in lines["gulfwire"]
     assert "error" in lines["gone"] and "404" in lines["gone"] and "http-error" in lines["gone"]
+    assert "degraded" in lines["guessed"] and "encoding-mismatch=1" in lines["guessed"]
+    assert "utf-8 (declared windows-1256)" in lines["guessed"]
 
 
 async def test_a_feed_removed_from_the_list_leaves_health(settings, feed_server):
