@@ -191,6 +191,8 @@ def ingest(
             done.add(source)
 
         report = asyncio.run(run_ingest(settings, targets, progress=advance))
+    for warning in report.warnings:
+        err.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
     for error in report.errors:
         err.print(f"[red]error:[/red] {escape(error)}", highlight=False)
     out.print(f"{report.new} new articles of {report.seen} read from {len(targets)} source(s)")

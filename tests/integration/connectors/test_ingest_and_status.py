@@ -85,6 +85,17 @@ async def test_ingest_jsonl_folder_and_url_with_dedup(settings, feed_server, tmp
     assert (drone.url, drone.summary, drone.lang) == (None, "Officials said.", "en")
 
 
+async def test_ingest_says_when_a_document_needed_a_guess(settings):
+    path = FIXTURES / "nahrain-iso-8859-6-undeclared.xml"
+    code, out = await rasd(settings, "ingest", str(path))
+    assert code == 0, out
+    assert "warning: nahrain-iso-8859-6-undeclared: read as iso-8859-6: encoding-guessed=1" in out
+    assert "3 new articles of 3" in out
+    assert {a.title for _, a in read_articles(settings)} >= {
+        "الحكومة تعلن خطة لإعادة تأهيل جسر الصرافية في بغداد"
+    }
+
+
 async def test_ingest_of_a_missing_path_fails_cleanly(settings):
     code, out = await rasd(settings, "ingest", "/nonexistent/feeds")
     assert code == 2 and "no such file" in out

@@ -111,3 +111,21 @@ def test_ebcdic_declared_documents_decode():
     body = '<?xml version="1.0" encoding="cp500"?><rss version="2.0"><channel><title>Ça va</title>'
     parsed = parse((body + "</channel></rss>").encode("cp500"))
     assert (parsed.encoding, parsed.title, parsed.warnings) == ("cp500", "Ça va", {})
+
+
+@pytest.mark.parametrize("name", ["nahrain-utf8-one-bad-byte.xml", "nahrain-utf16le-bom.xml"])
+def test_a_document_cut_anywhere_never_yields_a_cut_entry(name):
+    from rasd.connectors.parse import FeedError
+
+    whole = doc(name)
+    outcomes = set()
+    for end in range(0, len(whole), 3):
+        try:
+            parsed = parse(whole[:end])
+        except FeedError as exc:
+            outcomes.add(exc.reason)
+            continue
+        outcomes.add(len(parsed.entries))
+        for entry in parsed.entries:
+            assert entry["title"] in HEADLINES and entry["link"].startswith("https://nahrain")
+    assert {"empty-document", "truncated-xml", 1, 2, 3} <= outcomes
