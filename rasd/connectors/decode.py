@@ -10,8 +10,9 @@ Order, strongest evidence first:
    contrary declaration is the one that is wrong. A document that is UTF-8 but for a few bytes
    is UTF-8 with those bytes replaced (U+FFFD): well-formed multi-byte characters must be the
    majority (declared or default UTF-8) or four per bad byte (declared otherwise);
-3. the declaration: the HTTP ``charset`` (it overrides the document's own, RFC 7303), else the
-   XML declaration, kept when it decodes and the text it gives is not a mess;
+3. the declarations: the HTTP ``charset`` (first, RFC 7303), then the XML declaration, the
+   first kept that decodes and gives text that is not a mess (a server's default charset is
+   often wrong where the document's own declaration is right: either one bears the text out);
 4. otherwise the text itself decides: charset-normalizer (a maintained detector, which scores
    how messy and how coherent each candidate decoding is) tells windows-1256 from ISO-8859-6
    from Latin-1 or Big5 by the letters they produce.
@@ -109,6 +110,35 @@ def _family(head: bytes) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Declarations:
+    """What the HTTP ``charset`` and the XML declaration say, in that order of authority."""
+
+    names: tuple[str, ...]
+
+    @property
+    def codecs(self) -> list[str]:
+        """Python codecs for the declared names that can be used (known, markup-safe)."""
+        found = [_codec(name) for name in self.names]
+        return [c for c in found if c and c not in _UNSAFE and _ascii_safe(c)]
+
+    def agree(self, codec: str) -> bool:
+        return any(_same_family(declared, codec) for declared in self.codecs)
+
+    def shown(self, codec: str) -> str | None:
+        """The declaration to show next to the encoding used: the one that agreed, if any."""
+        for name in self.names:
+            if _same_family(_codec(name) or name, codec):
+                return name.lower()
+        return self.names[0].lower() if self.names else None
+
+    def unmet(self) -> str:
+        """The warning for a document whose declarations the text did not bear out."""
+        if not self.names:
+            return "encoding-guessed"
+        return "encoding-mismatch" if any(_codec(n) for n in self.names) else "encoding-unknown"
+
+
 def _in_family(data: bytes, family: str, header: str | None) -> Decoded:
     """A document whose byte layout is known (BOM or XML autodetection)."""
     codec = family
@@ -118,61 +148,64 @@ def _in_family(data: bytes, family: str, header: str | None) -> Decoded:
         if named and _decodes(data[:4], named) == "<?xm":
             codec = named
     text, replaced = _decode_counting(data, codec)
-    declared = header or _declared(text)
+    declarations = _Declarations(tuple(d for d in (header, _declared(text)) if d))
     warnings = {"replaced-bytes": replaced} if replaced else {}
-    if declared and not _same_family(_codec(declared) or declared, codec):
+    if declarations.names and not any(
+        _same_family(_codec(name) or name, codec) for name in declarations.names
+    ):
         # A BOM or a UTF-16/32 layout is the bytes themselves; a declaration saying otherwise
         # (UTF-8 in a UTF-16 document) is wrong, and said so.
         warnings["encoding-mismatch"] = 1
-    return Decoded(text, _display(codec), declared and declared.lower(), warnings)
+    return Decoded(text, _display(codec), declarations.shown(codec), warnings)
 
 
 def _ascii_compatible(body: bytes, header: str | None, language: str | None) -> Decoded:
-    head = body[:1024].decode("ascii", "replace")
-    declared = header or _declared(head)
-    named = _codec(declared) if declared else None
-    usable = named is not None and named not in _UNSAFE and _ascii_safe(named)
-    shown = declared.lower() if declared else None
+    # A server's charset is often a default that the document's own declaration corrects:
+    # a declaration is borne out when either of them names the encoding the text is in.
+    declared = _Declarations(
+        tuple(d for d in (header, _declared(body[:1024].decode("latin-1"))) if d)
+    )
+    usable = declared.codecs
     if body.isascii():
-        return Decoded(body.decode("ascii"), _display(named if usable else "utf-8"), shown)
+        codec = usable[0] if usable else "utf-8"
+        return Decoded(body.decode("ascii"), _display(codec), declared.shown(codec))
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         pass
     else:
-        utf8 = usable and _same_family(named, "utf-8")
-        warnings = {} if utf8 or not declared else {"encoding-mismatch": 1}
-        return Decoded(text, "utf-8", shown, warnings)
+        warnings = {} if not declared.names or declared.agree("utf-8") else {declared.unmet(): 1}
+        return Decoded(text, "utf-8", declared.shown("utf-8"), warnings)
     text, replaced = _decode_counting(body, "utf-8")
     multibyte = len(text) - len(text.encode("ascii", "ignore")) - replaced
-    says_utf8 = not declared or (usable and _same_family(named, "utf-8"))
+    says_utf8 = not declared.names or declared.agree("utf-8")
     # Declared (or by XML's default) UTF-8 needs only a majority of good characters; against
     # a legacy declaration the text must be clearly UTF-8.
     if multibyte and multibyte >= (1 if says_utf8 else UTF8_MAJORITY) * replaced:
         warnings = {"replaced-bytes": replaced}
         if not says_utf8:
-            warnings["encoding-mismatch"] = 1
-        return Decoded(text, "utf-8", shown, warnings)
-    if usable and not _same_family(named, "utf-8"):
-        text = _decodes(body, named)
+            warnings[declared.unmet()] = 1
+        return Decoded(text, "utf-8", declared.shown("utf-8"), warnings)
+    for codec in usable:
+        if _same_family(codec, "utf-8"):
+            continue
+        text = _decodes(body, codec)
         if text is not None and mess_ratio(text, MESS_LIMIT) < MESS_LIMIT:
-            return Decoded(text, _display(named), shown)
-    # The declaration is absent, unknown or contradicted by the text: the text decides.
-    unmet = (
-        "encoding-guessed" if not declared else "encoding-mismatch" if named else "encoding-unknown"
-    )
+            return Decoded(text, _display(codec), declared.shown(codec))
+    # The declarations are absent, unknown or contradicted by the text: the text decides.
     detected = _detect(body, language)
     if detected is not None:
         text, codec = detected
-        return Decoded(text, _display(codec), shown, {unmet: 1})
+        warnings = {} if declared.agree(codec) else {declared.unmet(): 1}
+        return Decoded(text, _display(codec), declared.shown(codec), warnings)
     # Nothing reads this text well: the declaration (or UTF-8) with what does not decode
     # replaced, so the rest of the feed still arrives and health says the text is damaged.
-    codec = named if usable else "utf-8"
+    codec = usable[0] if usable else "utf-8"
     text, replaced = _decode_counting(body, codec)
     warnings = {"replaced-bytes": replaced} if replaced else {}
-    if codec != named:
-        warnings[unmet] = 1
-    return Decoded(text, _display(codec), shown, warnings)
+    if not declared.agree(codec):
+        warnings[declared.unmet()] = 1
+    return Decoded(text, _display(codec), declared.shown(codec), warnings)
 
 
 def _detect(body: bytes, language: str | None) -> tuple[str, str] | None:

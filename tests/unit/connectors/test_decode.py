@@ -94,6 +94,27 @@ def test_the_http_charset_overrides_the_document_and_is_checked_too():
     assert (decoded.encoding, decoded.warnings) == ("windows-1256", {"encoding-mismatch": 1})
 
 
+def test_a_wrong_server_charset_is_forgiven_when_the_document_declares_right():
+    body = doc("nahrain-utf8-one-bad-byte.xml").replace(b"\xff", b"")
+    decoded = decode(body, "text/xml; charset=ISO-8859-1")
+    assert (decoded.encoding, decoded.declared, decoded.warnings) == ("utf-8", "utf-8", {})
+    body = doc("rafidain-ar-iso-8859-6.xml")
+    decoded = decode(body, "text/xml; charset=windows-1256")
+    assert (decoded.encoding, decoded.declared, decoded.warnings) == (
+        "iso-8859-6",
+        "iso-8859-6",
+        {},
+    )
+    # With nothing in the document to bear it out, a wrong charset is a mismatch.
+    body = doc("nahrain-iso-8859-6-undeclared.xml")
+    decoded = decode(body, "text/xml; charset=windows-1256")
+    assert (decoded.encoding, decoded.declared, decoded.warnings) == (
+        "iso-8859-6",
+        "windows-1256",
+        {"encoding-mismatch": 1},
+    )
+
+
 def test_plain_ascii_and_utf8_need_no_guess():
     assert decode(b"<rss/>").warnings == {}
     assert decode("<rss>قصف</rss>".encode()).warnings == {}
