@@ -49,6 +49,8 @@ class RssConnector(Connector):
         self.owner = owner or process_id()
         self.polls = 0
         self._validators: dict[str, Validators] = {}
+        # Whether the document behind each feed's validators was degraded: a 304 for it stays so.
+        self._degraded: dict[str, bool] = {}
         self._closed = False
 
     async def start(self) -> None:
@@ -157,6 +159,7 @@ class RssConnector(Connector):
                     feed,
                     "not-modified",
                     interval,
+                    status="degraded" if self._degraded.get(feed.name) else None,
                     http_status=304,
                     latency_ms=latency_ms,
                     items_seen=0,
@@ -173,6 +176,7 @@ class RssConnector(Connector):
             produced = await self.sink.publish(articles)
             # Validators are kept only once the document's articles are safely in Kafka.
             self._validators[feed.name] = fetched.validators
+            self._degraded[feed.name] = parsed.degraded
             entry_issues = issues.as_dict()
             if not parsed.entries:
                 entry_issues["empty-feed"] = 1
@@ -224,7 +228,10 @@ class RssConnector(Connector):
         finally:
             self.polls += 1
 
-    async def _succeeded(self, feed: Feed, outcome: str, interval: float, **fields) -> float:
+    async def _succeeded(
+        self, feed: Feed, outcome: str, interval: float, status: str | None = None, **fields
+    ) -> float:
+        """Record a successful poll; ``status`` for health when it is not the ``outcome``."""
         delay = self._jittered(interval)
         now = datetime.now(UTC)
         metrics.FETCHES.labels(feed.name, outcome).inc()
@@ -232,7 +239,7 @@ class RssConnector(Connector):
         await self._health.record(
             feed.name,
             {
-                "status": outcome,
+                "status": status or outcome,
                 "owner": self.owner,
                 "last_poll": now,
                 "last_success": now,

@@ -33,6 +33,7 @@ class FeedServer:
         app.router.add_get("/feed/{name}", self.fixture)
         app.router.add_get("/doc/{name}", self.document)
         app.router.add_get("/etag", self.etag)
+        app.router.add_get("/etag/{name}", self.etag_fixture)
         app.router.add_get("/iso-header", self.iso_header)
         app.router.add_get("/status/{code}", self.status)
         app.router.add_get("/empty/{code}", self.empty)
@@ -80,6 +81,13 @@ class FeedServer:
             return web.Response(status=304, headers={"ETag": '"v1"'})
         body = (FIXTURES / "gulfwire-en.atom").read_bytes()
         return web.Response(body=body, content_type=RSS, headers={"ETag": '"v1"'})
+
+    async def etag_fixture(self, request: web.Request) -> web.Response:
+        etag = f'"{request.match_info["name"]}"'
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers={"ETag": etag})
+        body = (FIXTURES / request.match_info["name"]).read_bytes()
+        return web.Response(body=body, content_type=RSS, headers={"ETag": etag})
 
     async def iso_header(self, request: web.Request) -> web.Response:
         # The encoding is only in the HTTP header: the XML declaration is removed.

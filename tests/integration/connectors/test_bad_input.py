@@ -281,3 +281,15 @@ async def test_an_empty_answer_is_an_empty_document(settings, feed_server, code)
     assert (h.status, h.error_reason, h.http_status) == ("error", "empty-document", code)
     assert h.error_detail == "no content (0 bytes)"
     assert errors(name, "empty-document") == before + 1
+
+
+async def test_a_degraded_feed_stays_degraded_while_unchanged(settings, feed_server):
+    url = feed_server.url("/etag/nahrain-iso-8859-6-undeclared.xml")
+    config = feeds_config([("guess", url)])
+    before = fetches("guess", "not-modified")
+    async with Running(settings, config) as connector:
+        await connector.poll_once()
+        await connector.poll_once()
+    h = health(settings)["guess"]
+    assert (h.status, h.http_status, h.warnings) == ("degraded", 304, "encoding-guessed=1")
+    assert fetches("guess", "not-modified") == before + 1
