@@ -18,3 +18,12 @@ def test_metrics_listen_on_loopback_by_default():
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def test_connectors_run_serves_metrics_on_loopback_unless_told():
+    import inspect
+
+    from rasd.connectors.cli import run
+
+    option = inspect.signature(run).parameters["metrics_host"].default
+    assert (option.default, option.envvar) == ("127.0.0.1", "RASD_CONNECTORS_METRICS_HOST")
