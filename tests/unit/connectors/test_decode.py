@@ -82,6 +82,27 @@ def test_a_headline_alone_is_told_apart_by_the_feeds_language():
         assert decode(body.encode(encoding)).encoding == encoding
 
 
+@pytest.mark.parametrize(
+    "headline",
+    ["قصف مدفعي على أطراف المدينة", "عودة النازحين إلى قراهم بعد انتهاء المعارك", "حريق"],
+)
+def test_with_no_language_known_a_headline_is_still_read_as_arabic(headline):
+    # charset-normalizer alone reads some of these as Central European or Thai code pages.
+    for encoding in ("windows-1256", "iso-8859-6"):
+        body = f"<rss><channel><item><title>{headline}</title></item></channel></rss>"
+        decoded = decode(body.encode(encoding))
+        assert (decoded.encoding, decoded.warnings) == (encoding, {"encoding-guessed": 1})
+        assert headline in decoded.text
+
+
+def test_a_latin_feed_in_a_legacy_encoding_is_read_by_its_language():
+    title = "El niño llegó a España después de una larga travesía"
+    body = f"<rss><channel><language>es</language><item><title>{title}</title></item>"
+    decoded = decode((body + "</channel></rss>").encode("iso-8859-1"))
+    assert (decoded.encoding, decoded.warnings) == ("windows-1252", {"encoding-guessed": 1})
+    assert title in decoded.text
+
+
 def test_the_http_charset_overrides_the_document_and_is_checked_too():
     body = doc("nahrain-windows-1256-undeclared.xml")
     decoded = decode(body, "application/rss+xml; charset=windows-1256")
