@@ -32,7 +32,7 @@ import codecs
 import re
 from dataclasses import dataclass, field
 
-from charset_normalizer import from_bytes
+from charset_normalizer import CharsetMatch, from_bytes
 from charset_normalizer.md import mess_ratio
 
 from rasd.connectors.articles import ARABIC_SCRIPT
@@ -239,7 +239,7 @@ def _best(body: bytes, isolation: list[str] | None) -> tuple[str, str] | None:
     return (str(match), match.encoding) if match is not None else None
 
 
-def _best_match(body: bytes, isolation: list[str] | None):
+def _best_match(body: bytes, isolation: list[str] | None) -> CharsetMatch | None:
     # preemptive_behaviour=False: the detector must not simply believe the declaration that
     # is being checked against the text.
     for match in from_bytes(body, preemptive_behaviour=False, cp_isolation=isolation):
@@ -306,9 +306,7 @@ def _decode_counting(data: bytes, codec: str) -> tuple[str, int]:
 
 
 def _display(codec: str) -> str:
-    """The encoding's usual name for health (windows-1256, not cp1256)."""
+    """The encoding's usual name for health (windows-1256, iso-8859-6; not cp1256, iso8859-6)."""
     name = codecs.lookup(codec).name
-    return {"cp1256": "windows-1256", "cp1252": "windows-1252", "cp1251": "windows-1251",
-            "cp1250": "windows-1250", "cp1253": "windows-1253", "cp1254": "windows-1254",
-            "cp1255": "windows-1255", "cp1257": "windows-1257", "cp1258": "windows-1258",
-            "iso8859-6": "iso-8859-6", "iso8859-1": "iso-8859-1"}.get(name, name)  # fmt: skip
+    name = re.sub(r"^cp(125\d)$", r"windows-\1", name)
+    return re.sub(r"^iso8859-", "iso-8859-", name)
