@@ -55,6 +55,11 @@ def run(
     metrics_port: int = typer.Option(
         9464, envvar="RASD_CONNECTORS_METRICS_PORT", help="Prometheus port; 0 to disable."
     ),
+    metrics_host: str = typer.Option(
+        "127.0.0.1",
+        envvar="RASD_CONNECTORS_METRICS_HOST",
+        help="Address the metrics listen on (0.0.0.0 for every interface).",
+    ),
     interval: float = typer.Option(None, help="Override every feed's poll interval (seconds)."),
     lease_ttl: float = typer.Option(None, help="Override the feed lease TTL (seconds)."),
 ) -> None:
@@ -80,13 +85,14 @@ def run(
     )
     ensure_topics(settings)
     if metrics_port:
-        from prometheus_client import start_http_server
+        from rasd.connectors.metrics import serve
 
         try:
-            start_http_server(metrics_port)
+            serve(metrics_port, metrics_host)
         except OSError as exc:
             err.print(
-                f"[red]error:[/red] metrics port {metrics_port}: {escape(str(exc))} "
+                f"[red]error:[/red] metrics on {escape(metrics_host)}:{metrics_port}: "
+                f"{escape(str(exc))} "
                 "(a second connector on this host needs its own --metrics-port, or 0)"
             )
             raise typer.Exit(2) from None
@@ -123,9 +129,15 @@ def status() -> None:
     if not feeds:
         out.print("no feed health recorded yet (is `rasd connectors run` running?)")
         return
-    table = Table("feed", "status", "http", "seen", "new", "total", "ms", "last success",
-                  "last error", "failures", "next poll")  # fmt: skip
-    colours = {"ok": "green", "not-modified": "green", "error": "red", "pending": "yellow"}
+    table = Table("feed", "status", "http", "seen", "new", "total", "ms", "encoding", "warnings",
+                  "last success", "last error", "failures", "next poll")  # fmt: skip
+    colours = {
+        "ok": "green",
+        "not-modified": "green",
+        "degraded": "yellow",
+        "error": "red",
+        "pending": "yellow",
+    }
     for h in feeds:
         error = f"{h.error_reason}: {h.error_detail or ''}"[:60] if h.error_reason else "-"
         table.add_row(
@@ -136,6 +148,8 @@ def status() -> None:
             str(h.items_new),
             str(h.items_total),
             str(h.latency_ms if h.latency_ms is not None else "-"),
+            escape(_encoding(h.encoding, h.declared_encoding)),
+            escape(h.warnings or "-"),
             _when(h.last_success),
             escape(f"{_when(h.last_error)} {error}") if h.last_error else "-",
             str(h.consecutive_failures),
@@ -179,11 +193,19 @@ def ingest(
             done.add(source)
 
         report = asyncio.run(run_ingest(settings, targets, poller, progress=advance))
+    for warning in report.warnings:
+        err.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
     for error in report.errors:
         err.print(f"[red]error:[/red] {escape(error)}", highlight=False)
     out.print(f"{report.new} new articles of {report.seen} read from {len(targets)} source(s)")
     if report.errors:
         raise typer.Exit(1)
+
+
+def _encoding(used: str | None, declared: str | None) -> str:
+    if not used:
+        return "-"
+    return f"{used} (declared {declared})" if declared and declared != used else used
 
 
 def _when(value) -> str:

@@ -21,7 +21,9 @@ from pydantic import BaseModel, ConfigDict
 
 from rasd.settings import Settings
 
-Status = Literal["ok", "not-modified", "error", "pending"]
+# degraded: polled and produced, but the document needed a guess or a repair that may have
+# changed or lost text (the warnings say which).
+Status = Literal["ok", "not-modified", "degraded", "error", "pending"]
 
 
 class FeedHealth(BaseModel):
@@ -43,6 +45,7 @@ class FeedHealth(BaseModel):
     items_total: int = 0
     warnings: str | None = None
     encoding: str | None = None
+    declared_encoding: str | None = None
     bytes: int = 0
     latency_ms: int | None = None
     next_poll: datetime | None = None

@@ -91,6 +91,8 @@ class IngestReport:
     seen: int = 0
     new: int = 0
     errors: list[str] = field(default_factory=list)
+    # Documents read with a guess or a repair that may have changed their text.
+    warnings: list[str] = field(default_factory=list)
 
 
 def sources(target: str) -> list[str]:
@@ -124,7 +126,7 @@ async def ingest(
         async with Fetcher(poller) as fetcher:
             for source in targets:
                 try:
-                    for batch in await _batches(source, fetcher, report.errors, poller.max_bytes):
+                    for batch in await _batches(source, fetcher, report, poller.max_bytes):
                         produced = await sink.publish(batch)
                         report.seen += len(batch)
                         report.new += len(produced)
@@ -139,16 +141,16 @@ async def ingest(
 
 
 async def _batches(
-    source: str, fetcher: Fetcher, errors: list[str], max_bytes: int
+    source: str, fetcher: Fetcher, report: IngestReport, max_bytes: int
 ) -> list[list[Article]]:
     now = datetime.now(UTC)
     if source.startswith(("http://", "https://")):
         fetched = await fetcher.fetch(source)
-        return [_feed_articles(fetched.body, fetched.content_type, source, now)]
+        return [_feed_articles(fetched.body, fetched.content_type, source, now, report)]
     path = Path(source)
     if path.suffix == ".jsonl":
-        return list(_chunks(_jsonl_articles(path, now, errors)))
-    return [_feed_articles(read_capped(path, max_bytes), "", path.stem, now)]
+        return list(_chunks(_jsonl_articles(path, now, report.errors)))
+    return [_feed_articles(read_capped(path, max_bytes), "", path.stem, now, report)]
 
 
 def read_capped(path: Path, max_bytes: int) -> bytes:
@@ -164,8 +166,13 @@ def read_capped(path: Path, max_bytes: int) -> bytes:
     return body
 
 
-def _feed_articles(body: bytes, content_type: str, name: str, now: datetime) -> list[Article]:
+def _feed_articles(
+    body: bytes, content_type: str, name: str, now: datetime, report: IngestReport
+) -> list[Article]:
     parsed = parse(body, content_type)
+    if parsed.degraded:
+        warnings = ", ".join(f"{k}={v}" for k, v in sorted(parsed.warnings.items()))
+        report.warnings.append(f"{name}: read as {parsed.encoding}: {warnings}")
     feed = name.rsplit("/", 1)[-1] or "ingest"
     source = Source(feed, parsed.title[:200] or feed, None, parsed.lang)
     articles, _issues = build_articles(parsed.entries, source, now)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import threading
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 FETCHES = Counter(
     "rasd_connector_fetches",
@@ -24,6 +27,13 @@ ENTRIES = Counter(
     "Feed entries by result: seen (in a document), new (produced).",
     ["feed", "result"],
 )
+DOCUMENT_WARNINGS = Counter(
+    "rasd_connector_document_warnings",
+    "What was repaired or guessed in feed documents: replaced-bytes, encoding-mismatch, "
+    "encoding-guessed, encoding-unknown, control-chars, truncated, bare-ampersand, "
+    "undeclared-prefix (counts of bytes, characters or documents).",
+    ["feed", "warning"],
+)
 ENTRY_ISSUES = Counter(
     "rasd_connector_entry_issues",
     "Entries with problems: missing-date, future-date, duplicate-guid, untitled, empty-feed.",
@@ -35,3 +45,9 @@ LAST_SUCCESS = Gauge(
     ["feed"],
 )
 FEEDS_OWNED = Gauge("rasd_connector_feeds_owned", "Feeds this process holds the lease of.")
+
+
+def serve(port: int, host: str = "127.0.0.1") -> tuple[WSGIServer, threading.Thread]:
+    """Serve the metrics on ``host:port`` (loopback by default, as the workers do: metrics name
+    every feed and its errors, which is for the operator, not the network)."""
+    return start_http_server(port, addr=host)

@@ -49,6 +49,8 @@ class RssConnector(Connector):
         self.owner = owner or process_id()
         self.polls = 0
         self._validators: dict[str, Validators] = {}
+        # Whether the document behind each feed's validators was degraded: a 304 for it stays so.
+        self._degraded: dict[str, bool] = {}
         self._closed = False
 
     async def start(self) -> None:
@@ -157,6 +159,7 @@ class RssConnector(Connector):
                     feed,
                     "not-modified",
                     interval,
+                    status="degraded" if self._degraded.get(feed.name) else None,
                     http_status=304,
                     latency_ms=latency_ms,
                     items_seen=0,
@@ -164,7 +167,7 @@ class RssConnector(Connector):
                 )
             loop = asyncio.get_running_loop()
             parsed: ParsedFeed = await loop.run_in_executor(
-                self._parser, parse, fetched.body, fetched.content_type
+                self._parser, parse, fetched.body, fetched.content_type, feed.lang
             )
             source = Source(feed.name, feed.outlet, feed.lang, parsed.lang)
             articles, issues = build_articles(
@@ -173,16 +176,28 @@ class RssConnector(Connector):
             produced = await self.sink.publish(articles)
             # Validators are kept only once the document's articles are safely in Kafka.
             self._validators[feed.name] = fetched.validators
-            warnings = issues.as_dict()
+            self._degraded[feed.name] = parsed.degraded
+            entry_issues = issues.as_dict()
             if not parsed.entries:
-                warnings["empty-feed"] = 1
-            for issue, count in warnings.items():
+                entry_issues["empty-feed"] = 1
+            for issue, count in entry_issues.items():
                 metrics.ENTRY_ISSUES.labels(feed.name, issue).inc(count)
+            for warning, count in parsed.warnings.items():
+                metrics.DOCUMENT_WARNINGS.labels(feed.name, warning).inc(count)
             metrics.ENTRIES.labels(feed.name, "seen").inc(len(parsed.entries))
             metrics.ENTRIES.labels(feed.name, "new").inc(len(produced))
+            warnings = {**parsed.warnings, **entry_issues}
+            if parsed.degraded:
+                log.warning(
+                    "feed %s: read as %s (declared %s) with %s",
+                    feed.name,
+                    parsed.encoding,
+                    parsed.declared_encoding or "nothing",
+                    ", ".join(f"{k}={v}" for k, v in sorted(parsed.warnings.items())),
+                )
             return await self._succeeded(
                 feed,
-                "ok",
+                "degraded" if parsed.degraded else "ok",
                 interval,
                 http_status=http_status,
                 latency_ms=latency_ms,
@@ -190,6 +205,7 @@ class RssConnector(Connector):
                 items_new=len(produced),
                 bytes=len(fetched.body),
                 encoding=parsed.encoding,
+                declared_encoding=parsed.declared_encoding,
                 warnings=", ".join(f"{k}={v}" for k, v in sorted(warnings.items())) or None,
             )
         except FetchError as exc:
@@ -212,7 +228,10 @@ class RssConnector(Connector):
         finally:
             self.polls += 1
 
-    async def _succeeded(self, feed: Feed, outcome: str, interval: float, **fields) -> float:
+    async def _succeeded(
+        self, feed: Feed, outcome: str, interval: float, status: str | None = None, **fields
+    ) -> float:
+        """Record a successful poll; ``status`` for health when it is not the ``outcome``."""
         delay = self._jittered(interval)
         now = datetime.now(UTC)
         metrics.FETCHES.labels(feed.name, outcome).inc()
@@ -220,7 +239,7 @@ class RssConnector(Connector):
         await self._health.record(
             feed.name,
             {
-                "status": outcome,
+                "status": status or outcome,
                 "owner": self.owner,
                 "last_poll": now,
                 "last_success": now,

@@ -33,8 +33,10 @@ class FeedServer:
         app.router.add_get("/feed/{name}", self.fixture)
         app.router.add_get("/doc/{name}", self.document)
         app.router.add_get("/etag", self.etag)
+        app.router.add_get("/etag/{name}", self.etag_fixture)
         app.router.add_get("/iso-header", self.iso_header)
         app.router.add_get("/status/{code}", self.status)
+        app.router.add_get("/empty/{code}", self.empty)
         app.router.add_get("/slow", self.slow)
         app.router.add_get("/loop/{n}", self.loop)
         app.router.add_get("/big", self.big)
@@ -80,6 +82,13 @@ class FeedServer:
         body = (FIXTURES / "gulfwire-en.atom").read_bytes()
         return web.Response(body=body, content_type=RSS, headers={"ETag": '"v1"'})
 
+    async def etag_fixture(self, request: web.Request) -> web.Response:
+        etag = f'"{request.match_info["name"]}"'
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers={"ETag": etag})
+        body = (FIXTURES / request.match_info["name"]).read_bytes()
+        return web.Response(body=body, content_type=RSS, headers={"ETag": etag})
+
     async def iso_header(self, request: web.Request) -> web.Response:
         # The encoding is only in the HTTP header: the XML declaration is removed.
         body = (FIXTURES / "rafidain-ar-iso-8859-6.xml").read_bytes()
@@ -90,6 +99,10 @@ class FeedServer:
 
     async def status(self, request: web.Request) -> web.Response:
         return web.Response(status=int(request.match_info["code"]), text="<h1>error</h1>")
+
+    async def empty(self, request: web.Request) -> web.Response:
+        # A 200 with no body, or a 204 (No Content): both say nothing about truncation.
+        return web.Response(status=int(request.match_info["code"]), body=b"", content_type=RSS)
 
     async def slow(self, request: web.Request) -> web.Response:
         # Never answers within the test's read timeout; released when the server stops.

@@ -189,3 +189,107 @@ async def test_per_host_limit(settings, feed_server):
     # At most two at once (how many overlap below that depends on the machine's load).
     assert 1 <= feed_server.max_in_flight <= 2
     assert all(h.status == "ok" for h in health(settings).values())
+
+
+def document_warnings(feed: str, warning: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "rasd_connector_document_warnings_total", {"feed": feed, "warning": warning}
+    )
+    return value or 0.0
+
+
+NAHRAIN = {
+    "انقطاع التيار الكهربائي عن أحياء واسعة في الموصل بعد عاصفة رملية",
+    "الحكومة تعلن خطة لإعادة تأهيل جسر الصرافية في بغداد",
+    "ارتفاع منسوب نهر دجلة يثير مخاوف المزارعين في صلاح الدين",
+}
+DECODING = [
+    # (feed, fixture, status, encoding, declared, warnings)
+    ("w1256-bare", "nahrain-windows-1256-undeclared.xml", "degraded", "windows-1256", None,
+     "encoding-guessed=1"),
+    ("iso-bare", "nahrain-iso-8859-6-undeclared.xml", "degraded", "iso-8859-6", None,
+     "encoding-guessed=1"),
+    ("utf8-as-1256", "nahrain-utf8-declared-windows-1256.xml", "degraded", "utf-8",
+     "windows-1256", "encoding-mismatch=1"),
+    ("iso-as-1256", "nahrain-iso-8859-6-declared-windows-1256.xml", "degraded", "iso-8859-6",
+     "windows-1256", "encoding-mismatch=1"),
+    ("bad-byte", "nahrain-utf8-one-bad-byte.xml", "degraded", "utf-8", "utf-8",
+     "replaced-bytes=1"),
+    ("nul", "nahrain-control-chars.xml", "degraded", "utf-8", "utf-8", "control-chars=2"),
+    ("utf16", "nahrain-utf16le-bom.xml", "ok", "utf-16-le", "utf-16", None),
+    ("utf32", "nahrain-utf32be.xml", "ok", "utf-32-be", "utf-32", None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "fixture", "status", "encoding", "declared", "warnings"),
+    DECODING,
+    ids=[d[0] for d in DECODING],
+)
+async def test_arabic_feeds_decode_and_health_says_how(
+    settings, feed_server, name, fixture, status, encoding, declared, warnings
+):
+    config = feeds_config([(name, feed_server.url(f"/feed/{fixture}"))])
+    expected = dict(w.split("=") for w in warnings.split(", ")) if warnings else {}
+    before = {kind: document_warnings(name, kind) for kind in expected}
+    async with Running(settings, config) as connector:
+        await connector.poll_once()
+    h = health(settings)[name]
+    assert (h.status, h.encoding, h.declared_encoding, h.warnings) == (
+        status,
+        encoding,
+        declared,
+        warnings,
+    )
+    assert h.items_new == 3 and h.error_reason is None
+    assert {kind: document_warnings(name, kind) - before[kind] for kind in expected} == {
+        kind: float(count) for kind, count in expected.items()
+    }
+    assert {a.title for _, a in read_articles(settings)} == NAHRAIN
+    assert {a.lang for _, a in read_articles(settings)} == {"ar"}
+
+
+async def test_rss_091_with_netscape_doctype_and_html_entities(settings, feed_server):
+    config = feeds_config([("courrier", feed_server.url("/feed/courrier-rss091-netscape.xml"))])
+    async with Running(settings, config) as connector:
+        await connector.poll_once()
+    h = health(settings)["courrier"]
+    # RSS 0.91 items have no dates: an entry issue, not a degraded document.
+    assert (h.status, h.items_new, h.encoding) == ("ok", 2, "iso-8859-1")
+    assert h.warnings == "missing-date=2"
+    titles = {a.title for _, a in read_articles(settings)}
+    assert "Réouverture du musée de Mossoul après restauration" in titles
+
+
+async def test_a_cut_feed_delivers_its_whole_entries_and_says_it_was_cut(settings, feed_server):
+    config = feeds_config([("cut", feed_server.url("/feed/nahrain-truncated-in-third-item.xml"))])
+    async with Running(settings, config) as connector:
+        await connector.poll_once()
+    h = health(settings)["cut"]
+    assert (h.status, h.items_seen, h.items_new, h.warnings) == ("degraded", 2, 2, "truncated=1")
+    assert len(read_articles(settings)) == 2
+
+
+@pytest.mark.parametrize("code", [200, 204])
+async def test_an_empty_answer_is_an_empty_document(settings, feed_server, code):
+    name = f"empty-{code}"
+    config = feeds_config([(name, feed_server.url(f"/empty/{code}"))])
+    before = errors(name, "empty-document")
+    async with Running(settings, config) as connector:
+        await connector.poll_once()
+    h = health(settings)[name]
+    assert (h.status, h.error_reason, h.http_status) == ("error", "empty-document", code)
+    assert h.error_detail == "no content (0 bytes)"
+    assert errors(name, "empty-document") == before + 1
+
+
+async def test_a_degraded_feed_stays_degraded_while_unchanged(settings, feed_server):
+    url = feed_server.url("/etag/nahrain-iso-8859-6-undeclared.xml")
+    config = feeds_config([("guess", url)])
+    before = fetches("guess", "not-modified")
+    async with Running(settings, config) as connector:
+        await connector.poll_once()
+        await connector.poll_once()
+    h = health(settings)["guess"]
+    assert (h.status, h.http_status, h.warnings) == ("degraded", 304, "encoding-guessed=1")
+    assert fetches("guess", "not-modified") == before + 1

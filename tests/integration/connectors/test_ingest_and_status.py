@@ -85,6 +85,17 @@ async def test_ingest_jsonl_folder_and_url_with_dedup(settings, feed_server, tmp
     assert (drone.url, drone.summary, drone.lang) == (None, "Officials said.", "en")
 
 
+async def test_ingest_says_when_a_document_needed_a_guess(settings):
+    path = FIXTURES / "nahrain-iso-8859-6-undeclared.xml"
+    code, out = await rasd(settings, "ingest", str(path))
+    assert code == 0, out
+    assert "warning: nahrain-iso-8859-6-undeclared: read as iso-8859-6: encoding-guessed=1" in out
+    assert "3 new articles of 3" in out
+    assert {a.title for _, a in read_articles(settings)} >= {
+        "الحكومة تعلن خطة لإعادة تأهيل جسر الصرافية في بغداد"
+    }
+
+
 async def test_ingest_of_a_missing_path_fails_cleanly(settings):
     code, out = await rasd(settings, "ingest", "/nonexistent/feeds")
     assert code == 2 and "no such file" in out
@@ -95,6 +106,7 @@ async def test_status_table_shows_real_health(settings, feed_server):
         [
             ("gulfwire", feed_server.url("/feed/gulfwire-en.atom")),
             ("gone", feed_server.url("/status/404")),
+            ("guessed", feed_server.url("/feed/nahrain-utf8-declared-windows-1256.xml")),
         ]
     )
     async with Running(settings, config) as connector:
@@ -104,6 +116,8 @@ async def test_status_table_shows_real_health(settings, feed_server):
     lines = {line.split()[1]: line for line in out.splitlines() if "│ g" in line}
     assert "ok" in lines["gulfwire"] and " 200 " in lines["gulfwire"]
     assert "error" in lines["gone"] and "404" in lines["gone"] and "http-error" in lines["gone"]
+    assert "degraded" in lines["guessed"] and "encoding-mismatch=1" in lines["guessed"]
+    assert "utf-8 (declared windows-1256)" in lines["guessed"]
 
 
 async def test_a_feed_removed_from_the_list_leaves_health(settings, feed_server):
