@@ -20,7 +20,7 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from rasd.models import Article
-from rasd.text.language import item_language, script_language  # noqa: F401 (re-exported)
+from rasd.text.language import item_language
 
 # Size caps: a feed cannot make an article (and every downstream record) arbitrarily large.
 MAX_TITLE = 1_000

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from charset_normalizer import CharsetMatch, from_bytes
 from charset_normalizer.md import mess_ratio
 
-from rasd.connectors.articles import ARABIC_SCRIPT
+from rasd.text.language import ARABIC_SCRIPT
 
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.I)
 _XML_DECL = re.compile(r"\A\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']", re.I)

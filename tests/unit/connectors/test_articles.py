@@ -10,9 +10,9 @@ from rasd.connectors.articles import (
     article_id,
     build_articles,
     canonical_url,
-    script_language,
     strip_html,
 )
+from rasd.text.language import script_language
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 SOURCE = Source("desk", "Desk")
