@@ -6,7 +6,7 @@ as ``file:line:column: message``.
 
 >>> config = load_config(Path("receivers.yaml"))
 >>> [r.name for r in config.receivers]
-['desk-slack', 'desk-email', 'archive']
+['iraq-desk', 'desk-email', 'archive']
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ from collections.abc import Mapping
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Union
 
 import yaml
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -28,8 +27,8 @@ from pydantic import (
     model_validator,
 )
 
-from rasd.models import Severity
 from rasd.notify.durations import Duration
+from rasd.notify.matchers import Label, Matchers
 from rasd.notify.receivers import Receiver, ReceiverConfig, did_you_mean, receiver_types
 from rasd.yamlerrors import (
     ConfigError,
@@ -41,34 +40,18 @@ from rasd.yamlerrors import (
     syntax_error,
 )
 
-GroupLabel = Literal["rule", "severity", "kind", "tags", "places", "key"]
-
-
-def _as_tuple(value: object) -> object:
-    return (value,) if isinstance(value, str) else value
-
-
-Values = Annotated[tuple[str, ...], BeforeValidator(_as_tuple)]
+# Groups are keyed on the same labels matchers read.
+GroupLabel = Label
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class RouteMatch(Strict):
-    """Every criterion given must hold; within one, any listed value will do."""
-
-    severity: Annotated[tuple[Severity, ...], BeforeValidator(_as_tuple)] = ()
-    min_severity: Severity | None = None
-    kind: Annotated[tuple[Literal["match", "escalation"], ...], BeforeValidator(_as_tuple)] = ()
-    rule: Values = ()
-    tags: Values = ()
-    places: Values = ()
-
-
 class Route(Strict):
     receiver: str | None = None
-    match: RouteMatch = RouteMatch()
+    # Every matcher must hold (see rasd.notify.matchers); none means every alert.
+    matchers: Matchers = ()
     continue_: bool = Field(False, alias="continue")
     # None inherits from the parent route.
     group_by: tuple[GroupLabel, ...] | None = None
@@ -76,6 +59,27 @@ class Route(Strict):
     group_interval: Duration | None = None
     repeat_interval: Duration | None = None
     routes: tuple[Route, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_match(cls, data: object) -> object:
+        if isinstance(data, dict) and "match" in data:
+            raise ValueError(
+                "`match:` is now `matchers:`, a list in the matcher syntax of silences, "
+                "e.g. matchers: [severity>=high, places=~iraq|syria]"
+            )
+        return data
+
+
+class InhibitRule(Strict):
+    """While an alert matching ``source_matchers`` is active (for ``duration`` after the
+    notifier read it), alerts matching ``target_matchers`` that share its ``equal`` labels are
+    held back, as in Alertmanager. Labels with several values share one when any is common."""
+
+    source_matchers: Matchers = Field(min_length=1)
+    target_matchers: Matchers = Field(min_length=1)
+    equal: tuple[Label, ...] = ()
+    duration: Duration = timedelta(hours=24)
 
 
 class RootRoute(Route):
@@ -115,7 +119,12 @@ class Delivery(Strict):
 class NotifyConfigBase(Strict):
     receivers: list[ReceiverConfig]
     route: RootRoute
+    inhibit: tuple[InhibitRule, ...] = ()
     delivery: Delivery = Delivery()
+
+    @property
+    def names(self) -> list[str]:
+        return [r.name for r in self.receivers]
 
     def receiver(self, name: str) -> ReceiverConfig:
         return next(r for r in self.receivers if r.name == name)

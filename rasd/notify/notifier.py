@@ -22,12 +22,14 @@ from redis.exceptions import ResponseError
 from rasd.models import Alert
 from rasd.notify.config import NotifyConfigBase, build_receivers
 from rasd.notify.history import DeadLetter, attempt
+from rasd.notify.inhibit import Inhibitor
 from rasd.notify.ledger import Ledger
 from rasd.notify.routing import Router
 from rasd.notify.silences import Silence, SilenceStore
 from rasd.notify.stages import (
     CooldownStage,
     DedupStage,
+    InhibitStage,
     Pipeline,
     RecordStage,
     RetryPolicy,
@@ -65,6 +67,7 @@ class Notifier:
         self.redis = aioredis.Redis.from_url(settings.redis_dsn)
         self.ledger = Ledger(self.redis, settings, history=self.delivery.history)
         self.silences = SilenceStore(self.redis, settings)
+        self.inhibitor = Inhibitor(self.redis, settings, config.inhibit)
         self.router = Router(config.route)
         self.receivers, self.disabled = build_receivers(config, os.environ if env is None else env)
         d = self.delivery
@@ -77,8 +80,9 @@ class Notifier:
         self.pipeline = Pipeline(
             [
                 SilenceStage(self._round_silences),
-                CooldownStage(self.ledger),
+                InhibitStage(self.inhibitor.active, config.inhibit),
                 DedupStage(self.ledger),
+                CooldownStage(self.ledger),
                 SendStage(self.receivers, self.disabled, policy),
                 RecordStage(self.ledger),
             ]
@@ -117,6 +121,7 @@ class Notifier:
         for alert, routes, revision in routed:
             for route in routes:
                 await self.ledger.enqueue(pipe, route, alert, revision, now)
+        self.inhibitor.register(pipe, [alert for alert, _, _ in routed], now)
         pipe.xack(self.outbox, self.group_name, *(entry_id for entry_id, _ in entries))
         results = iter(await pipe.execute())
         # The log is for people; it is written after the transaction that matters.
