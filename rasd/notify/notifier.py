@@ -262,7 +262,11 @@ class Notifier:
         """Until ``stop`` is set. A failing loop stops the other and the error propagates."""
         await self.ensure_group()
         for name, reason in self.disabled.items():
-            log.warning("receiver %s disabled: %s", name, reason)
+            log.warning(
+                "receiver %s disabled: %s; alerts routed to it are logged 'disabled', not sent",
+                name,
+                reason,
+            )
         tasks = [
             asyncio.create_task(self._consume_loop(stop), name="notify-consume"),
             asyncio.create_task(self._flush_loop(stop), name="notify-flush"),
