@@ -24,6 +24,7 @@ from rasd.notify.config import NotifyConfigBase, build_receivers
 from rasd.notify.history import DeadLetter, attempt
 from rasd.notify.inhibit import Inhibitor
 from rasd.notify.ledger import Ledger
+from rasd.notify.messages import common as messages
 from rasd.notify.routing import Router
 from rasd.notify.silences import Silence, SilenceStore
 from rasd.notify.stages import (
@@ -87,6 +88,7 @@ class Notifier:
                 RecordStage(self.ledger),
             ]
         )
+        messages.preload()
         self._last_reclaim = 0.0
         self._silences: list[Silence] = []
 

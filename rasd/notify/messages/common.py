@@ -78,6 +78,12 @@ def _place_names() -> dict[str, tuple[str, str]]:
     }
 
 
+def preload() -> None:
+    """Load what messages need (the gazetteer's names) before the first one is written, so
+    that the first flush does not hold the event loop while it loads."""
+    _place_names()
+
+
 def place_names(alert: Alert) -> list[str]:
     """The alert's places by name, in its language; an id the gazetteer lacks stays as it is."""
     names = _place_names()

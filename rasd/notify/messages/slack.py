@@ -18,6 +18,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
+# Imported here, not on the first message: importing it takes long enough to hold a
+# notifier's event loop past a group's lease.
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+
 from rasd.models import Alert, Severity
 from rasd.notify.messages.common import (
     MAX_ALERTS,
@@ -192,9 +197,6 @@ def problems(payload: dict) -> list[str]:
     """Where ``payload`` breaks Slack's Block Kit limits (empty when it does not): slack_sdk's
     models check each block; the message-wide limits and the fields' length are checked here
     (slack_sdk's models do not know them)."""
-    from slack_sdk.errors import SlackObjectFormationError
-    from slack_sdk.models.blocks import Block
-
     found = []
     blocks = payload.get("blocks", [])
     if len(blocks) > BLOCKS_MAX:
