@@ -161,26 +161,28 @@ def _cross_checks(config: NotifyConfigBase, root, path: str) -> list[ConfigError
 
 
 def _validation_errors(exc: ValidationError, root, path: str) -> list[ConfigError]:
-    """pydantic's messages, lower-cased, each at its node and followed by its location."""
+    """pydantic's messages, lower-cased, each at its node and followed by its location; an
+    unknown ``type:`` gets a "did you mean"."""
     errors = []
-    for error in exc.errors(include_url=False):
-        node = node_at(root, error["loc"], key=error["type"] == "extra_forbidden")
-        where = ".".join(str(p) for p in error["loc"])
-        message = error["msg"][0].lower() + error["msg"][1:]
-        errors.append(error_at(path, node, f"{message} ({where})" if where else message))
-    return errors
-
-
-def _friendly(errors: list[ConfigError], exc: ValidationError, root, path: str) -> None:
-    """Replace pydantic's message for an unknown ``type:`` with a "did you mean"."""
+    raw = exc.errors(include_url=False)
     types = receiver_types()
-    for index, error in enumerate(exc.errors(include_url=False)):
+    for error in raw:
+        loc = error["loc"]
+        # A list whose every item failed is also reported as too short: noise.
+        if error["type"] == "too_short" and any(
+            len(other["loc"]) > len(loc) and other["loc"][: len(loc)] == loc for other in raw
+        ):
+            continue
         if error["type"] == "union_tag_invalid":
             tag = str(error["ctx"]["tag"])
             message = f"unknown receiver type {tag!r}" + did_you_mean(tag, types)
-            errors[index] = error_at(
-                path, node_at(root, (*error["loc"], "type"), key=True), message
-            )
+            errors.append(error_at(path, node_at(root, (*loc, "type"), key=True), message))
+            continue
+        node = node_at(root, loc, key=error["type"] == "extra_forbidden")
+        where = ".".join(str(p) for p in loc)
+        message = error["msg"][0].lower() + error["msg"][1:]
+        errors.append(error_at(path, node, f"{message} ({where})" if where else message))
+    return errors
 
 
 def parse_config(text: str, path: str) -> NotifyConfigBase:
@@ -197,9 +199,7 @@ def parse_config(text: str, path: str) -> NotifyConfigBase:
     try:
         config = config_model().model_validate(data)
     except ValidationError as exc:
-        errors = _validation_errors(exc, root, path)
-        _friendly(errors, exc, root, path)
-        raise ConfigInvalid(errors) from None
+        raise ConfigInvalid(_validation_errors(exc, root, path)) from None
     errors = _cross_checks(config, root, path)
     if errors:
         raise ConfigInvalid(errors)

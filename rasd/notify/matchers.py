@@ -81,7 +81,7 @@ def compile_regex(pattern: str):
     if len(pattern) > MAX_PATTERN:
         raise ValueError(f"regular expression longer than {MAX_PATTERN} characters")
     try:
-        return re2.compile(f"(?:{pattern})", _RE2)
+        return re2.compile(pattern, _RE2)
     except re2.error as exc:
         reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
         raise ValueError(f"invalid regular expression {pattern!r}: {reason}") from None

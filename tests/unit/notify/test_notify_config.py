@@ -113,3 +113,27 @@ def test_unreadable_yaml_is_a_located_error_not_a_crash(text, where):
     with pytest.raises(ConfigInvalid) as info:
         parse_config(text, "receivers.yaml")
     assert str(info.value).startswith(where)
+
+
+def test_inhibit_rules_are_validated_with_positions():
+    text = GOOD + (
+        "inhibit:\n"
+        "  - source_matchers: [kind=escalation]\n"
+        "    target_matchers: ['title=~(unclosed']\n"
+        "    equal: [story, palces]\n"
+        "  - target_matchers: [kind=match]\n"
+    )
+    found = errors(text)
+    assert found[0] == (
+        "receivers.yaml:20:23: value error, invalid regular expression '(unclosed': missing ):"
+        " (unclosed (inhibit.0.target_matchers.0)"
+    )
+    assert found[1].startswith("receivers.yaml:21:20: input should be 'rule', 'severity'")
+    assert found[2] == ("receivers.yaml:22:5: field required (inhibit.1.source_matchers)")
+    config = parse_config(
+        GOOD + "inhibit:\n  - {source_matchers: kind=escalation,"
+        " target_matchers: kind=match, equal: [story]}\n",
+        "r.yaml",
+    )
+    assert config.inhibit[0].duration == timedelta(hours=24)
+    assert str(config.inhibit[0].source_matchers[0]) == "kind=escalation"
