@@ -10,7 +10,8 @@ counts while the escalation is active: the desk already has the escalation in fr
 Sources live in Redis, so that every notifier sees the same ones:
 
 - ``<ns>:notify:inhibitors`` — sorted set alert key -> when it stops being a source;
-- ``<ns>:notify:inhibitors:alerts`` — hash alert key -> ``{"seen": epoch, "alert": Alert}``.
+- ``<ns>:notify:inhibitors:alerts`` — hash alert key -> ``{"seen": epoch, "labels": {...}}``
+  (the source's label view: all an inhibition compares).
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class Inhibitor:
             if any(all_match(r.source_matchers, alert_labels(a)) for r in self.rules)
         ]
         for alert in sources:
-            body = {"seen": now, "alert": alert.model_dump(mode="json")}
+            body = {"seen": now, "labels": alert_labels(alert)}
             pipe.hset(self.alerts, alert.key, json.dumps(body, ensure_ascii=False))
             pipe.zadd(self.index, {alert.key: now + self.longest})
 
@@ -95,6 +96,6 @@ class Inhibitor:
             if raw is None:
                 continue
             body = json.loads(raw)
-            alert = Alert.model_validate(body["alert"])
-            found.append(Source(alert.key, float(body["seen"]), alert_labels(alert)))
+            labels = {name: tuple(values) for name, values in body["labels"].items()}
+            found.append(Source(labels["key"][0], float(body["seen"]), labels))
         return found
