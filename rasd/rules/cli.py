@@ -23,9 +23,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(rules_app, name="rules")
 
 
-def _receiver_names(given: Path | None) -> tuple[list[str] | None, list[str]]:
-    """The receiver names to check ``notify:`` against (None: not checked) and the errors of
-    the receivers file. A missing default file is only a note: rules can be checked alone."""
+def _receiver_names(given: Path | None) -> tuple[Path, list[str] | None, list[str]]:
+    """The receivers file, the names to check ``notify:`` against (None: not checked) and the
+    file's errors. A missing default file is only a note: rules can be checked alone."""
     from rasd.notify.names import receiver_names
     from rasd.yamlerrors import ConfigInvalid
 
@@ -35,13 +35,13 @@ def _receiver_names(given: Path | None) -> tuple[list[str] | None, list[str]]:
         path = settings().receivers_file
         if not path.exists():
             typer.echo(f"note: {path} not found; notify: names not checked (--receivers)", err=True)
-            return None, []
+            return path, None, []
     else:
         path = given
     try:
-        return receiver_names(path), []
+        return path, receiver_names(path), []
     except ConfigInvalid as exc:
-        return None, [str(e) for e in exc.errors]
+        return path, None, [str(e) for e in exc.errors]
 
 
 @rules_app.command("check")
@@ -65,7 +65,7 @@ def check(
 
     directory = _rules_dir(directory)
     result = load_rules(directory)
-    names, receiver_errors = _receiver_names(receivers)
+    path, names, receiver_errors = _receiver_names(receivers)
     errors = [str(e) for e in result.errors] + receiver_errors
     if names is not None:
         errors += [str(e) for e in unknown_receivers(result.rules, names)]
@@ -74,8 +74,8 @@ def check(
     if errors:
         typer.echo(f"{len(errors)} error(s); {len(result.rules)} rule(s) parsed", err=True)
         raise typer.Exit(1)
-    checked = " and their receivers" if names is not None else ""
-    typer.echo(f"{len(result.rules)} rule(s) valid{checked} in {directory}")
+    checked = f"; notify: receivers found in {path}" if names is not None else ""
+    typer.echo(f"{len(result.rules)} rule(s) valid in {directory}{checked}")
 
 
 @rules_app.command("test")
