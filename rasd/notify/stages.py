@@ -23,7 +23,7 @@ from rasd.models import Alert
 from rasd.notify.config import InhibitRule
 from rasd.notify.history import DeadLetter, Outcome, attempt
 from rasd.notify.inhibit import Source, inhibiting
-from rasd.notify.ledger import Flush, Group, Ledger
+from rasd.notify.ledger import Flush, Group, Ledger, Sent
 from rasd.notify.receivers import Receiver
 from rasd.notify.silences import Silence, silenced_by
 
@@ -35,6 +35,14 @@ class Notification:
     pending: list[Alert]
     flush: Flush
     consumer: str | None = None
+    # The last message about each pending story to this receiver, read once per flush (the
+    # dedup and cooldown stages both need it).
+    _sent: dict[str, Sent] | None = None
+
+    async def last_sent(self, ledger: Ledger) -> dict[str, Sent]:
+        if self._sent is None:
+            self._sent = await ledger.last_sent(self.group.receiver, self.pending)
+        return self._sent
 
     @property
     def when(self) -> datetime:
@@ -100,7 +108,7 @@ class DedupStage:
         self.ledger = ledger
 
     async def __call__(self, n: Notification) -> None:
-        sent = await self.ledger.last_sent(n.group.receiver, n.pending)
+        sent = await n.last_sent(self.ledger)
         for alert in list(n.pending):
             last = sent.get(alert.key)
             if last is not None and n.group.revision(alert) <= last.revision:
@@ -116,7 +124,7 @@ class CooldownStage:
         self.ledger = ledger
 
     async def __call__(self, n: Notification) -> None:
-        sent = await self.ledger.last_sent(n.group.receiver, n.pending)
+        sent = await n.last_sent(self.ledger)
         for alert in list(n.pending):
             last = sent.get(alert.key)
             if last is None or alert.severity.rank > last.severity:
