@@ -110,6 +110,24 @@ def test_email_subject_is_one_line_whatever_the_title():
     assert parsed["Subject"] == "[rasd][medium] Breaking Bcc: victim@example.org txt.exe"
 
 
+def test_email_leads_with_title_summary_outlets_and_place_names():
+    first = arabic_alert().articles[0].model_copy(update={"summary": SUMMARY_AR + " <b>&</b>"})
+    alert = arabic_alert(articles=(first,), places=("k1", "kirkuk"))
+    text = text_body([alert])
+    assert text.splitlines()[:4] == [
+        f"[HIGH] {TITLE_AR}",
+        f"{SUMMARY_AR} <b>&</b>",
+        "Outlets: الجزيرة",
+        "Places: كي وان, كركوك",
+    ]
+    assert text.count(TITLE_AR) == 1
+    assert "Ids: rule=rocket-attack  key=rocket-attack:story-1  places=k1,kirkuk" in text
+    html = html_body([alert])
+    assert f"<bdi>{SUMMARY_AR} &lt;b&gt;&amp;&lt;/b&gt;</bdi>" in html
+    assert "<p>Places: <bdi>كي وان</bdi>, <bdi>كركوك</bdi></p>" in html
+    assert html.count(TITLE_AR) == 2  # the page's <title> and its heading
+
+
 def test_email_is_multipart_text_and_rtl_html():
     message = email_message([arabic_alert()], sender="rasd@example.org", to=["desk@example.org"])
     parsed = message_from_bytes(message.as_bytes(), policy=policy.default)
