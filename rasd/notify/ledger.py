@@ -6,7 +6,7 @@ group whichever notifier reads them, and a notifier that dies loses nothing:
 - ``<ns>:notify:group:<id>:alerts`` — hash alert key -> Alert JSON, the alerts not yet sent,
   and ``...:revisions`` — hash alert key -> the outbox revision waiting;
 - ``<ns>:notify:group:<id>`` — hash: receiver, route, labels, intervals, attempts,
-  last_flush and last_severity (of the group's last message), lease, wanted;
+  last_flush and last_severity (of the group's last message), lease, wanted, arrived_rank;
 - ``<ns>:notify:due`` — sorted set group id -> when it is next due (epoch seconds). A notifier
   *claims* due groups by moving their score a lease ahead (and noting the lease in the group),
   so no other one takes them while it sends; if it dies, the lease runs out and another
@@ -34,7 +34,8 @@ from rasd.settings import Settings
 #   an update of a story not waiting     -> group_wait, and group_interval after the last message
 #   an update of a story still waiting   -> replaces it ("folded"), keeps the group's time
 #   worse than the group's last message  -> at once
-# While a notifier holds the group (its lease), the wanted time is kept for _FINISH instead.
+# While a notifier holds the group (its lease), the wanted time and the worst severity that
+# arrived are kept for _FINISH instead.
 _ENQUEUE = """
 local alerts, meta, due, revs = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local gid, key, body = ARGV[1], ARGV[2], ARGV[3]
@@ -66,14 +67,17 @@ elseif outcome == 'update' and last >= 0 then
 elseif outcome ~= 'folded' then
   when = now + wait
 end
-if when then
-  local lease = tonumber(redis.call('HGET', meta, 'lease') or '0')
-  if lease > now then
+local lease = tonumber(redis.call('HGET', meta, 'lease') or '0')
+if lease > now then
+  -- Being sent: _FINISH schedules what arrived, at once if it is worse than that message.
+  local arrived = tonumber(redis.call('HGET', meta, 'arrived_rank') or '-1')
+  redis.call('HSET', meta, 'arrived_rank', math.max(arrived, rank))
+  if when then
     local wanted = tonumber(redis.call('HGET', meta, 'wanted') or tostring(when))
     redis.call('HSET', meta, 'wanted', math.min(wanted, when))
-  else
-    redis.call('ZADD', due, 'LT', when, gid)
   end
+elseif when then
+  redis.call('ZADD', due, 'LT', when, gid)
 end
 return outcome
 """
@@ -99,7 +103,8 @@ for i = 7, #ARGV, 2 do
   end
 end
 local wanted = redis.call('HGET', meta, 'wanted')
-redis.call('HDEL', meta, 'lease', 'wanted')
+local arrived = tonumber(redis.call('HGET', meta, 'arrived_rank') or '-1')
+redis.call('HDEL', meta, 'lease', 'wanted', 'arrived_rank')
 if mode == 'retry' then
   redis.call('HSET', meta, 'attempts', ARGV[5])
   redis.call('ZADD', due, tonumber(ARGV[4]), gid)
@@ -110,7 +115,10 @@ if mode == 'sent' then redis.call('HSET', meta, 'last_flush', now, 'last_severit
 local interval = tonumber(redis.call('HGET', meta, 'group_interval') or '0')
 if redis.call('HLEN', alerts) > 0 then
   local when
-  if wanted then
+  local last_rank = tonumber(redis.call('HGET', meta, 'last_severity') or '-1')
+  if last_rank >= 0 and arrived > last_rank then
+    when = now
+  elseif wanted then
     when = tonumber(wanted)
   else
     when = tonumber(redis.call('HGET', meta, 'last_flush') or now) + interval

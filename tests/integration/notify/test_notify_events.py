@@ -123,3 +123,23 @@ async def test_a_storys_update_pages_again_once_its_cooldown_has_passed(
     assert texts(http_sink) == ["[rasd][high] K1 handed over", "[rasd][high] K1: report 3"]
     log = [o for o, _ in await outcomes(redis_client, settings, K1)]
     assert log == ["queued", "sent", "update", "cooldown", "update", "sent"]
+
+
+async def test_an_update_arriving_while_its_group_is_sent_is_kept_and_a_rise_goes_at_once(
+    settings, redis_client, http_sink
+):
+    from notify_harness import Reply
+
+    cfg = config(SLACK, ROUTE.replace("{interval}", "30s"), timeout="6s", lease="8s")
+    http_sink.reply(Reply(delay=6))  # the first message is held until released
+    async with running(settings, cfg, env=env(http_sink)):
+        await put(redis_client, settings, story(K1, title="K1 handed over"))
+        await eventually(lambda: len(http_sink.posts("/slack")) == 1, timeout=5)
+        worse = story(K1, title="K1: shelling during the handover", severity="critical")
+        await put(redis_client, settings, worse, 1)  # while the group is being sent
+        await eventually(lambda: logged(redis_client, settings, K1, "folded"))
+        http_sink.release.set()
+        started = time.monotonic()
+        await eventually(lambda: len(http_sink.posts("/slack")) == 2, timeout=5)
+        assert time.monotonic() - started < 5  # not group_interval (30 s) later
+    assert texts(http_sink)[1] == "[rasd][critical] K1: shelling during the handover"
