@@ -110,3 +110,6 @@ class Alert(Record):
     # (routed further by receivers.yaml) and the rule's cooldown.
     notify: tuple[str, ...] = ()
     cooldown_seconds: int | None = Field(None, ge=0)
+    # For an escalation: the keys of the story alerts it counts (notify's inhibitions hold
+    # back those stories' updates while the escalation is active).
+    stories: tuple[str, ...] = ()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import typer
@@ -114,9 +115,14 @@ def run(
 
 
 @connectors_app.command("status")
-def status() -> None:
-    """A table of every feed's health, as the connectors last recorded it."""
+def status(
+    as_json: bool = typer.Option(False, "--json", help="Every feed's health as a JSON list."),
+) -> None:
+    """Every feed's health, as the connectors last recorded it (fits 80 columns)."""
+    import json
+
     import redis
+    from rich import box
 
     from rasd.connectors.health import FeedHealthStore
 
@@ -126,11 +132,18 @@ def status() -> None:
         feeds = FeedHealthStore(settings, client).all()
     finally:
         client.close()
+    if as_json:
+        typer.echo(json.dumps([h.model_dump(mode="json") for h in feeds], ensure_ascii=False))
+        return
     if not feeds:
         out.print("no feed health recorded yet (is `rasd connectors run` running?)")
         return
-    table = Table("feed", "status", "http", "seen", "new", "total", "ms", "encoding", "warnings",
-                  "last success", "last error", "failures", "next poll")  # fmt: skip
+    # Widths add up to 80 columns with the padding; longer values end in an ellipsis (the
+    # whole record is in --json).
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for name, width in (("feed", 18), ("status", 12), ("http", 4), ("new", 5),
+                        ("ok ago", 6), ("next", 5), ("problem", 16)):  # fmt: skip
+        table.add_column(name, max_width=width, no_wrap=True, overflow="ellipsis")
     colours = {
         "ok": "green",
         "not-modified": "green",
@@ -138,24 +151,33 @@ def status() -> None:
         "error": "red",
         "pending": "yellow",
     }
+    now = datetime.now(UTC)
     for h in feeds:
-        error = f"{h.error_reason}: {h.error_detail or ''}"[:60] if h.error_reason else "-"
+        error = "-"
+        if h.error_reason:
+            failures = f" ×{h.consecutive_failures}" if h.consecutive_failures > 1 else ""
+            error = f"{h.error_reason}{failures}"
+        elif h.warnings:
+            error = h.warnings  # what made it "degraded": a guessed encoding, repairs
         table.add_row(
-            h.name,
+            escape(h.name),
             f"[{colours[h.status]}]{h.status}[/]",
             str(h.http_status or "-"),
-            str(h.items_seen),
             str(h.items_new),
-            str(h.items_total),
-            str(h.latency_ms if h.latency_ms is not None else "-"),
-            escape(_encoding(h.encoding, h.declared_encoding)),
-            escape(h.warnings or "-"),
-            _when(h.last_success),
-            escape(f"{_when(h.last_error)} {error}") if h.last_error else "-",
-            str(h.consecutive_failures),
-            _when(h.next_poll),
+            _age(now - h.last_success) if h.last_success else "-",
+            _age(h.next_poll - now) if h.next_poll else "-",
+            escape(error),
         )
-    out.print(table)
+    out.print(table, width=80)
+
+
+def _age(delta: timedelta) -> str:
+    """``42s``, ``5m``, ``3h``, ``2d`` (a time in the past reads as 0s)."""
+    seconds = max(0, int(delta.total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def ingest(
@@ -200,13 +222,3 @@ def ingest(
     out.print(f"{report.new} new articles of {report.seen} read from {len(targets)} source(s)")
     if report.errors:
         raise typer.Exit(1)
-
-
-def _encoding(used: str | None, declared: str | None) -> str:
-    if not used:
-        return "-"
-    return f"{used} (declared {declared})" if declared and declared != used else used
-
-
-def _when(value) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"

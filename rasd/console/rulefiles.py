@@ -17,8 +17,10 @@ from pathlib import Path, PurePosixPath
 from pydantic import BaseModel, ConfigDict
 from redis.asyncio import Redis
 
+from rasd.notify.names import receiver_names, unknown_receivers
 from rasd.rules import LoadResult, RuleError, parse_rules
 from rasd.settings import Settings
+from rasd.yamlerrors import ConfigInvalid
 
 SUFFIXES = (".yaml", ".yml")
 HISTORY_KEEP = 200
@@ -47,6 +49,7 @@ class Change(BaseModel):
 class RuleFiles:
     def __init__(self, settings: Settings, redis: Redis) -> None:
         self.root = settings.rules_dir
+        self._receivers_file = settings.receivers_file
         self._redis = redis
         self._history_prefix = settings.key("console", "rules", "history")
 
@@ -83,9 +86,17 @@ class RuleFiles:
 
     def check(self, name: str, text: str) -> LoadResult:
         """The draft's rules and errors, including rule ids another file already defines
-        (the workers would refuse the file)."""
+        (the workers would refuse the file) and ``notify:`` receivers receivers.yaml does not
+        define (when it can be read: without it, names are not checked)."""
         self.path(name)
         result = parse_rules(text, name)
+        try:
+            names = receiver_names(self._receivers_file)
+        except ConfigInvalid:
+            names = None
+        if names is not None:
+            read = {name: text}.get
+            result.errors.extend(unknown_receivers(result.rules, names, read=read))
         elsewhere = {
             rule.id: other
             for other in self.names()

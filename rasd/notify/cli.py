@@ -17,13 +17,38 @@ silence_app = typer.Typer(no_args_is_help=True, help="Silence alerts for a while
 
 MatchersArgument = typer.Argument(
     ...,
-    help="label=value, label!=value, label=~regex, label!~regex; labels: rule, severity, "
-    "kind, tags, places, key, title.",
+    help="label=value, label!=value, label=~regex, label!~regex (RE2), severity>=high; "
+    "labels: rule, severity, kind, tags, places, outlets, story, key, title.",
 )
-ConfigOption = typer.Option(None, "--config", "-c", help="Receivers file [RASD_RECEIVERS_FILE].")
+ConfigOption = typer.Option(
+    None, "--config", "-c", "--receivers", help="Receivers file [RASD_RECEIVERS_FILE]."
+)
+RulesOption = typer.Option(
+    None, "--rules", help="Rules whose notify: names must exist [RASD_RULES_DIR]."
+)
 
 
-def _load(path: Path | None, strict: bool):
+def _rule_names_errors(config, rules_dir: Path | None) -> list[str]:
+    """Errors for the ``notify:`` receivers of the rules that the config does not define.
+
+    A notifier may run where the rules directory is not (the worker publishes the rules):
+    then nothing is checked, and an alert naming an unknown receiver still ends as a dead
+    letter with that reason.
+    """
+    from rasd.cli import err, settings
+    from rasd.notify.names import unknown_receivers
+    from rasd.rules.loader import load_rules
+
+    directory = rules_dir or settings().rules_dir
+    if not directory.is_dir():
+        if rules_dir is not None:
+            return [f"{directory}: not a directory"]
+        err.print(f"note: no {directory}; rules' notify: names not checked", markup=False)
+        return []
+    return [str(e) for e in unknown_receivers(load_rules(directory).rules, config.names)]
+
+
+def _load(path: Path | None, strict: bool, rules_dir: Path | None = None):
     """Validated config and receivers, or the errors on stderr and exit code 2."""
     from rasd.cli import err, settings
     from rasd.notify.config import build_receivers, load_config
@@ -36,6 +61,12 @@ def _load(path: Path | None, strict: bool):
         for error in exc.errors:
             err.print(str(error), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+    errors = _rule_names_errors(config, rules_dir)
+    if errors:
+        for error in errors:
+            err.print(error, markup=False, highlight=False, soft_wrap=True)
+        err.print(f"define these receivers in {path} or fix the rules", markup=False)
+        raise typer.Exit(2)
     _, disabled = build_receivers(config, os.environ)
     if strict and disabled:
         for name, reason in disabled.items():
@@ -46,11 +77,16 @@ def _load(path: Path | None, strict: bool):
 
 
 @notify_app.command("check")
-def check(config: Path | None = ConfigOption, strict: bool = typer.Option(False)) -> None:
-    """Validate receivers.yaml; list receivers and whether each can send."""
+def check(
+    config: Path | None = ConfigOption,
+    strict: bool = typer.Option(False),
+    rules: Path | None = RulesOption,
+) -> None:
+    """Validate receivers.yaml and the rules' notify: names; list receivers and whether each
+    can send."""
     from rasd.cli import out
 
-    loaded, disabled = _load(config, strict)
+    loaded, disabled = _load(config, strict, rules)
     for receiver in loaded.receivers:
         state = f"disabled ({disabled[receiver.name]})" if receiver.name in disabled else "ok"
         out.print(f"{receiver.name:<20} {receiver.type:<8} {state}", markup=False, soft_wrap=True)
@@ -70,13 +106,16 @@ def run(
         min=0,
         max=65535,
     ),
+    rules: Path | None = RulesOption,
 ) -> None:
-    """Read the outbox and deliver alerts until SIGINT / SIGTERM; rides out Redis outages."""
+    """Read the outbox and deliver alerts until SIGINT / SIGTERM; rides out Redis outages.
+
+    Refuses to start when a rule names a receiver the receivers file does not define."""
     from rasd.cli import settings
     from rasd.notify.notifier import Notifier
 
     s = settings()
-    loaded, _ = _load(config, strict)
+    loaded, _ = _load(config, strict, rules)
     logging.basicConfig(level=s.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     async def main() -> None:

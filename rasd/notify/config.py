@@ -6,7 +6,7 @@ as ``file:line:column: message``.
 
 >>> config = load_config(Path("receivers.yaml"))
 >>> [r.name for r in config.receivers]
-['desk-slack', 'desk-email', 'archive']
+['iraq-desk', 'desk-email', 'archive']
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ from collections.abc import Mapping
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Union
 
 import yaml
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -28,8 +27,8 @@ from pydantic import (
     model_validator,
 )
 
-from rasd.models import Severity
 from rasd.notify.durations import Duration
+from rasd.notify.matchers import Label, Matchers
 from rasd.notify.receivers import Receiver, ReceiverConfig, did_you_mean, receiver_types
 from rasd.yamlerrors import (
     ConfigError,
@@ -41,34 +40,18 @@ from rasd.yamlerrors import (
     syntax_error,
 )
 
-GroupLabel = Literal["rule", "severity", "kind", "tags", "places", "key"]
-
-
-def _as_tuple(value: object) -> object:
-    return (value,) if isinstance(value, str) else value
-
-
-Values = Annotated[tuple[str, ...], BeforeValidator(_as_tuple)]
+# Groups are keyed on the same labels matchers read.
+GroupLabel = Label
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class RouteMatch(Strict):
-    """Every criterion given must hold; within one, any listed value will do."""
-
-    severity: Annotated[tuple[Severity, ...], BeforeValidator(_as_tuple)] = ()
-    min_severity: Severity | None = None
-    kind: Annotated[tuple[Literal["match", "escalation"], ...], BeforeValidator(_as_tuple)] = ()
-    rule: Values = ()
-    tags: Values = ()
-    places: Values = ()
-
-
 class Route(Strict):
     receiver: str | None = None
-    match: RouteMatch = RouteMatch()
+    # Every matcher must hold (see rasd.notify.matchers); none means every alert.
+    matchers: Matchers = ()
     continue_: bool = Field(False, alias="continue")
     # None inherits from the parent route.
     group_by: tuple[GroupLabel, ...] | None = None
@@ -76,6 +59,27 @@ class Route(Strict):
     group_interval: Duration | None = None
     repeat_interval: Duration | None = None
     routes: tuple[Route, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_match(cls, data: object) -> object:
+        if isinstance(data, dict) and "match" in data:
+            raise ValueError(
+                "`match:` is now `matchers:`, a list in the matcher syntax of silences, "
+                "e.g. matchers: [severity>=high, places=~iraq|syria]"
+            )
+        return data
+
+
+class InhibitRule(Strict):
+    """While an alert matching ``source_matchers`` is active (for ``duration`` after the
+    notifier read it), alerts matching ``target_matchers`` that share its ``equal`` labels are
+    held back, as in Alertmanager. Labels with several values share one when any is common."""
+
+    source_matchers: Matchers = Field(min_length=1)
+    target_matchers: Matchers = Field(min_length=1)
+    equal: tuple[Label, ...] = ()
+    duration: Duration = timedelta(hours=24)
 
 
 class RootRoute(Route):
@@ -119,7 +123,12 @@ class Delivery(Strict):
 class NotifyConfigBase(Strict):
     receivers: list[ReceiverConfig]
     route: RootRoute
+    inhibit: tuple[InhibitRule, ...] = ()
     delivery: Delivery = Delivery()
+
+    @property
+    def names(self) -> list[str]:
+        return [r.name for r in self.receivers]
 
     def receiver(self, name: str) -> ReceiverConfig:
         return next(r for r in self.receivers if r.name == name)
@@ -156,26 +165,28 @@ def _cross_checks(config: NotifyConfigBase, root, path: str) -> list[ConfigError
 
 
 def _validation_errors(exc: ValidationError, root, path: str) -> list[ConfigError]:
-    """pydantic's messages, lower-cased, each at its node and followed by its location."""
+    """pydantic's messages, lower-cased, each at its node and followed by its location; an
+    unknown ``type:`` gets a "did you mean"."""
     errors = []
-    for error in exc.errors(include_url=False):
-        node = node_at(root, error["loc"], key=error["type"] == "extra_forbidden")
-        where = ".".join(str(p) for p in error["loc"])
-        message = error["msg"][0].lower() + error["msg"][1:]
-        errors.append(error_at(path, node, f"{message} ({where})" if where else message))
-    return errors
-
-
-def _friendly(errors: list[ConfigError], exc: ValidationError, root, path: str) -> None:
-    """Replace pydantic's message for an unknown ``type:`` with a "did you mean"."""
+    raw = exc.errors(include_url=False)
     types = receiver_types()
-    for index, error in enumerate(exc.errors(include_url=False)):
+    for error in raw:
+        loc = error["loc"]
+        # A list whose every item failed is also reported as too short: noise.
+        if error["type"] == "too_short" and any(
+            len(other["loc"]) > len(loc) and other["loc"][: len(loc)] == loc for other in raw
+        ):
+            continue
         if error["type"] == "union_tag_invalid":
             tag = str(error["ctx"]["tag"])
             message = f"unknown receiver type {tag!r}" + did_you_mean(tag, types)
-            errors[index] = error_at(
-                path, node_at(root, (*error["loc"], "type"), key=True), message
-            )
+            errors.append(error_at(path, node_at(root, (*loc, "type"), key=True), message))
+            continue
+        node = node_at(root, loc, key=error["type"] == "extra_forbidden")
+        where = ".".join(str(p) for p in loc)
+        message = error["msg"][0].lower() + error["msg"][1:]
+        errors.append(error_at(path, node, f"{message} ({where})" if where else message))
+    return errors
 
 
 def parse_config(text: str, path: str) -> NotifyConfigBase:
@@ -192,9 +203,7 @@ def parse_config(text: str, path: str) -> NotifyConfigBase:
     try:
         config = config_model().model_validate(data)
     except ValidationError as exc:
-        errors = _validation_errors(exc, root, path)
-        _friendly(errors, exc, root, path)
-        raise ConfigInvalid(errors) from None
+        raise ConfigInvalid(_validation_errors(exc, root, path)) from None
     errors = _cross_checks(config, root, path)
     if errors:
         raise ConfigInvalid(errors)

@@ -22,12 +22,13 @@ from rasd.models import Alert, utcnow
 from rasd.settings import Settings
 
 Outcome = Literal[
-    "queued",  # joined a group, waiting for group_wait / group_interval
-    "folded",  # an update (revision > 0) replaced the alert in a group not yet sent
-    "update",  # an update of an alert already sent (or never sent): recorded, not paged
+    "queued",  # a new story joined a group, waiting for group_wait
+    "folded",  # an update (revision > 0) replaced the story's revision waiting in its group
+    "update",  # an update of a story not waiting: queued, sent unless its cooldown holds it
     "silenced",
-    "cooldown",  # the rule's cooldown since its last message to this receiver had not passed
-    "duplicate",  # already delivered to this receiver within repeat_interval
+    "inhibited",  # an active source alert (see inhibit: in receivers.yaml) holds it back
+    "cooldown",  # this story's last message here is more recent than its cooldown
+    "duplicate",  # this revision of the story was already delivered to this receiver
     "sent",
     "retry",
     "dead",
@@ -49,6 +50,7 @@ class Attempt(BaseModel):
     status: int | None = None
     retry_in: float | None = None
     silence: str | None = None
+    inhibited_by: str | None = None  # the key of the alert that inhibits this one
     consumer: str | None = None
     at: datetime
     id: str | None = None  # the stream entry id, filled in when read

@@ -3,14 +3,17 @@
 Groups live in Redis, not in a notifier's memory, so that the alerts of one burst join one
 group whichever notifier reads them, and a notifier that dies loses nothing:
 
-- ``<ns>:notify:group:<id>:alerts`` — hash alert key -> Alert JSON, the alerts not yet sent;
-- ``<ns>:notify:group:<id>`` — hash: receiver, route, labels, intervals, attempts, last_flush;
+- ``<ns>:notify:group:<id>:alerts`` — hash alert key -> Alert JSON, the alerts not yet sent,
+  and ``...:revisions`` — hash alert key -> the outbox revision waiting;
+- ``<ns>:notify:group:<id>`` — hash: receiver, route, labels, intervals, attempts,
+  last_flush and last_severity (of the group's last message), lease, wanted, arrived_rank;
 - ``<ns>:notify:due`` — sorted set group id -> when it is next due (epoch seconds). A notifier
-  *claims* due groups by moving their score a lease ahead, so no other one takes them while
-  it sends; if it dies, the lease runs out and another notifier takes the group over.
-- ``<ns>:notify:sent:<receiver>:<alert key>`` — delivered (TTL: repeat_interval), read by
-  the dedup stage; ``<ns>:notify:rule-sent:<receiver>:<rule>`` — the rule's last message
-  there (TTL: its cooldown), read by the cooldown stage.
+  *claims* due groups by moving their score a lease ahead (and noting the lease in the group),
+  so no other one takes them while it sends; if it dies, the lease runs out and another
+  notifier takes the group over.
+- ``<ns>:notify:sent:<receiver>:<alert key>`` — the last message about that story there
+  (``{"at", "revision", "severity"}``), read by the dedup and cooldown stages: events are
+  paced per story, not per rule.
 """
 
 from __future__ import annotations
@@ -25,63 +28,122 @@ from rasd.notify.history import Attempt, DeadLetter, NotifyKeys
 from rasd.notify.routing import ResolvedRoute
 from rasd.settings import Settings
 
-# Joins an alert to its group; idempotent, so an outbox entry read twice is harmless.
+# Joins an alert to its group and says when the group is due. Idempotent: an outbox entry
+# read twice, or a revision older than the one waiting, changes nothing.
+#   a new story (revision 0)             -> group_wait from now
+#   an update of a story not waiting     -> group_wait, and group_interval after the last message
+#   an update of a story still waiting   -> replaces it ("folded"), keeps the group's time
+#   worse than the group's last message  -> at once
+# While a notifier holds the group (its lease), the wanted time and the worst severity that
+# arrived are kept for _FINISH instead.
 _ENQUEUE = """
-local alerts, meta, due = KEYS[1], KEYS[2], KEYS[3]
+local alerts, meta, due, revs = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local gid, key, body = ARGV[1], ARGV[2], ARGV[3]
 local revision, now = tonumber(ARGV[4]), tonumber(ARGV[5])
-if revision > 0 then
-  if redis.call('HEXISTS', alerts, key) == 1 then
-    redis.call('HSET', alerts, key, body)
-    return 'folded'
-  end
-  return 'update'
+local wait, interval, rank = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[12])
+local outcome
+local held = redis.call('HGET', revs, key)
+if held then
+  if tonumber(held) >= revision then return 'queued' end
+  outcome = 'folded'
+elseif revision > 0 then
+  outcome = 'update'
+else
+  outcome = 'queued'
 end
-if redis.call('HSETNX', alerts, key, body) == 0 then return 'queued' end
+redis.call('HSET', alerts, key, body)
+redis.call('HSET', revs, key, ARGV[4])
 redis.call('HSET', meta, 'receiver', ARGV[8], 'route', ARGV[9], 'labels', ARGV[10],
            'group_interval', ARGV[7], 'repeat_interval', ARGV[11])
 redis.call('HSETNX', meta, 'attempts', 0)
 redis.call('PERSIST', meta)
-local last = redis.call('HGET', meta, 'last_flush')
-local when
-if last then
-  when = math.max(now, tonumber(last) + tonumber(ARGV[7]))
-else
-  when = now + tonumber(ARGV[6])
+local last = tonumber(redis.call('HGET', meta, 'last_flush') or '-1')
+local sent_rank = tonumber(redis.call('HGET', meta, 'last_severity') or '-1')
+local when = nil
+if last >= 0 and rank > sent_rank then
+  when = now
+elseif outcome == 'update' and last >= 0 then
+  when = math.max(now + wait, last + interval)
+elseif outcome ~= 'folded' then
+  when = now + wait
 end
-redis.call('ZADD', due, 'NX', when, gid)
-return 'queued'
+local lease = tonumber(redis.call('HGET', meta, 'lease') or '0')
+if lease > now then
+  -- Being sent: _FINISH schedules what arrived, at once if it is worse than that message.
+  local arrived = tonumber(redis.call('HGET', meta, 'arrived_rank') or '-1')
+  redis.call('HSET', meta, 'arrived_rank', math.max(arrived, rank))
+  if when then
+    local wanted = tonumber(redis.call('HGET', meta, 'wanted') or tostring(when))
+    redis.call('HSET', meta, 'wanted', math.min(wanted, when))
+  end
+elseif when then
+  redis.call('ZADD', due, 'LT', when, gid)
+end
+return outcome
 """
 
 _CLAIM = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], id) end
+for _, id in ipairs(ids) do
+  redis.call('ZADD', KEYS[1], 'XX', ARGV[2], id)
+  redis.call('HSET', ARGV[4] .. id, 'lease', ARGV[2])
+end
 return ids
 """
 
-# Ends a flush: either schedules the retry, or removes what was handled and schedules the
-# alerts that arrived meanwhile for group_interval after this message.
+# Ends a flush: removes the alerts it handled (unless a newer revision replaced one meanwhile),
+# then either schedules the retry, or schedules what arrived during the flush.
 _FINISH = """
-local alerts, meta, due = KEYS[1], KEYS[2], KEYS[3]
+local alerts, meta, due, revs = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local gid, now, mode = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-for i = 6, #ARGV do redis.call('HDEL', alerts, ARGV[i]) end
+for i = 7, #ARGV, 2 do
+  if redis.call('HGET', revs, ARGV[i]) == ARGV[i + 1] then
+    redis.call('HDEL', alerts, ARGV[i])
+    redis.call('HDEL', revs, ARGV[i])
+  end
+end
+local wanted = redis.call('HGET', meta, 'wanted')
+local arrived = tonumber(redis.call('HGET', meta, 'arrived_rank') or '-1')
+redis.call('HDEL', meta, 'lease', 'wanted', 'arrived_rank')
 if mode == 'retry' then
   redis.call('HSET', meta, 'attempts', ARGV[5])
   redis.call('ZADD', due, tonumber(ARGV[4]), gid)
   return 0
 end
 redis.call('HSET', meta, 'attempts', 0)
-if mode == 'sent' then redis.call('HSET', meta, 'last_flush', now) end
+if mode == 'sent' then redis.call('HSET', meta, 'last_flush', now, 'last_severity', ARGV[6]) end
 local interval = tonumber(redis.call('HGET', meta, 'group_interval') or '0')
 if redis.call('HLEN', alerts) > 0 then
-  local last = tonumber(redis.call('HGET', meta, 'last_flush') or now)
-  redis.call('ZADD', due, math.max(now, last + interval), gid)
+  local when
+  local last_rank = tonumber(redis.call('HGET', meta, 'last_severity') or '-1')
+  if last_rank >= 0 and arrived > last_rank then
+    when = now
+  elseif wanted then
+    when = tonumber(wanted)
+  else
+    when = tonumber(redis.call('HGET', meta, 'last_flush') or now) + interval
+  end
+  redis.call('ZADD', due, math.max(now, when), gid)
 else
   redis.call('ZREM', due, gid)
-  redis.call('PEXPIRE', meta, math.max(1, math.ceil(interval * 1000)))
+  -- Kept a while so that a later alert is compared with this message's severity.
+  local keep = math.max(interval, tonumber(redis.call('HGET', meta, 'repeat_interval') or '0'))
+  redis.call('PEXPIRE', meta, math.max(1, math.ceil(keep * 1000)))
 end
 return 1
 """
+# A story's last message to a receiver is remembered this long at least (the dedup and the
+# per-story cooldown read it); longer when the story's quiet period is longer.
+SENT_TTL = 7 * 86400
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The last message about one story (alert key) to one receiver."""
+
+    at: float
+    revision: int
+    severity: int  # Severity.rank
 
 
 @dataclass
@@ -94,6 +156,11 @@ class Group:
     repeat_interval: float
     attempts: int
     alerts: list[Alert]
+    # The revision of each waiting alert (key -> revision), as the outbox numbered them.
+    revisions: dict[str, int] = field(default_factory=dict)
+
+    def revision(self, alert: Alert) -> int:
+        return self.revisions.get(alert.key, 0)
 
 
 @dataclass
@@ -105,7 +172,6 @@ class Flush:
     mode: str  # "sent", "retry" or "done" (nothing sent: all skipped, or dead-lettered)
     handled: list[str] = field(default_factory=list)  # alert keys leaving the group
     sent: list[Alert] = field(default_factory=list)
-    cooldowns: dict[str, float] = field(default_factory=dict)  # rule -> cooldown seconds
     attempts: list[Attempt] = field(default_factory=list)
     dead: DeadLetter | None = None
     retry_at: float | None = None
@@ -142,8 +208,9 @@ class Ledger:
     def _sent(self, receiver: str, alert_key: str) -> str:
         return self.settings.key("notify", "sent", receiver, alert_key)
 
-    def _rule_sent(self, receiver: str, rule: str) -> str:
-        return self.settings.key("notify", "rule-sent", receiver, rule)
+    def _keys(self, gid: str) -> list[str]:
+        group = self._group(gid)
+        return [f"{group}:alerts", group, self.due, f"{group}:revisions"]
 
     async def enqueue(
         self, pipe, route: ResolvedRoute, alert: Alert, revision: int, now: float
@@ -151,7 +218,7 @@ class Ledger:
         """Queue the enqueue script on ``pipe`` (a transaction with the outbox XACK)."""
         gid = route.group_id(alert)
         await self._enqueue(
-            keys=[f"{self._group(gid)}:alerts", self._group(gid), self.due],
+            keys=self._keys(gid),
             args=[
                 gid,
                 alert.key,
@@ -164,12 +231,14 @@ class Ledger:
                 route.path,
                 json.dumps(route.group_labels(alert), ensure_ascii=False),
                 route.repeat_interval.total_seconds(),
+                alert.severity.rank,
             ],
             client=pipe,
         )
 
     async def claim(self, now: float, lease: float, count: int) -> list[str]:
-        ids = await self._claim(keys=[self.due], args=[now, now + lease, count])
+        prefix = self._group("")
+        ids = await self._claim(keys=[self.due], args=[now, now + lease, count, prefix])
         return [_s(i) for i in ids]
 
     async def next_due(self) -> float | None:
@@ -180,7 +249,8 @@ class Ledger:
         pipe = self.redis.pipeline(transaction=True)
         pipe.hgetall(self._group(gid))
         pipe.hgetall(f"{self._group(gid)}:alerts")
-        meta, alerts = await pipe.execute()
+        pipe.hgetall(f"{self._group(gid)}:revisions")
+        meta, alerts, revisions = await pipe.execute()
         meta = {_s(k): _s(v) for k, v in meta.items()}
         return Group(
             id=gid,
@@ -191,20 +261,16 @@ class Ledger:
             repeat_interval=float(meta.get("repeat_interval", 0)),
             attempts=int(meta.get("attempts", 0)),
             alerts=[Alert.model_validate_json(v) for v in alerts.values()],
+            revisions={_s(k): int(v) for k, v in revisions.items()},
         )
 
-    async def already_sent(self, receiver: str, alerts: Sequence[Alert]) -> set[str]:
-        if not alerts:
-            return set()
-        found = await self.redis.mget([self._sent(receiver, a.key) for a in alerts])
-        return {a.key for a, hit in zip(alerts, found, strict=True) if hit is not None}
-
-    async def rule_last_sent(self, receiver: str, rules: Sequence[str]) -> dict[str, float]:
-        rules = list(dict.fromkeys(rules))
-        if not rules:
+    async def last_sent(self, receiver: str, alerts: Sequence[Alert]) -> dict[str, Sent]:
+        """Alert key -> the last message about it to ``receiver``, for those there was one."""
+        keys = list(dict.fromkeys(a.key for a in alerts))
+        if not keys:
             return {}
-        found = await self.redis.mget([self._rule_sent(receiver, r) for r in rules])
-        return {r: float(v) for r, v in zip(rules, found, strict=True) if v is not None}
+        found = await self.redis.mget([self._sent(receiver, k) for k in keys])
+        return {k: Sent(**json.loads(v)) for k, v in zip(keys, found, strict=True) if v is not None}
 
     def log(self, pipe, entry: Attempt) -> None:
         pipe.xadd(
@@ -231,19 +297,25 @@ class Ledger:
         update land together or not at all (see "Delivery guarantee" in ARCHITECTURE.md)."""
         group = flush.group
         pipe = self.redis.pipeline(transaction=True)
-        repeat_ms = max(1, math.ceil(group.repeat_interval * 1000))
         for alert in flush.sent:
-            pipe.set(self._sent(group.receiver, alert.key), flush.now, px=repeat_ms)
-        for rule, seconds in flush.cooldowns.items():
-            pipe.set(self._rule_sent(group.receiver, rule), flush.now, px=math.ceil(seconds * 1000))
+            quiet = max(group.repeat_interval, alert.cooldown_seconds or 0)
+            rank = alert.severity.rank
+            sent = {"at": flush.now, "revision": group.revision(alert), "severity": rank}
+            pipe.set(
+                self._sent(group.receiver, alert.key),
+                json.dumps(sent),
+                px=math.ceil(max(SENT_TTL, quiet) * 1000),
+            )
         for entry in flush.attempts:
             self.log(pipe, entry)
         if flush.dead is not None:
             self.dead_letter(pipe, flush.dead)
         retry_at = flush.retry_at if flush.mode == "retry" else 0
-        args = [group.id, flush.now, flush.mode, retry_at, group.attempts + 1, *flush.handled]
+        rank = max((a.severity.rank for a in flush.sent), default=-1)
+        handled = [part for key in flush.handled for part in (key, group.revisions.get(key, 0))]
+        args = [group.id, flush.now, flush.mode, retry_at, group.attempts + 1, rank, *handled]
         await self._finish(
-            keys=[f"{self._group(group.id)}:alerts", self._group(group.id), self.due],
+            keys=self._keys(group.id),
             args=args,
             client=pipe,
         )

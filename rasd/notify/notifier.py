@@ -27,12 +27,15 @@ from redis.exceptions import ResponseError
 from rasd.models import Alert
 from rasd.notify.config import NotifyConfigBase, build_receivers
 from rasd.notify.history import DeadLetter, attempt
+from rasd.notify.inhibit import Inhibitor
 from rasd.notify.ledger import Ledger
+from rasd.notify.messages import common as messages
 from rasd.notify.routing import Router
 from rasd.notify.silences import Silence, SilenceStore
 from rasd.notify.stages import (
     CooldownStage,
     DedupStage,
+    InhibitStage,
     Pipeline,
     RecordStage,
     RetryPolicy,
@@ -78,6 +81,7 @@ class Notifier:
             status_ttl=self.delivery.status_ttl.total_seconds(),
         )
         self.silences = SilenceStore(self.redis, settings)
+        self.inhibitor = Inhibitor(self.redis, settings, config.inhibit)
         self.router = Router(config.route)
         self.receivers, self.disabled = build_receivers(config, os.environ if env is None else env)
         # Its own registry: a process (a test) may hold several notifiers.
@@ -94,12 +98,14 @@ class Notifier:
         self.pipeline = Pipeline(
             [
                 SilenceStage(self._round_silences),
-                CooldownStage(self.ledger),
+                InhibitStage(self.inhibitor.active, config.inhibit),
                 DedupStage(self.ledger),
+                CooldownStage(self.ledger),
                 SendStage(self.receivers, self.disabled, policy),
                 RecordStage(self.ledger, retry=self.outage.call),
             ]
         )
+        messages.preload()
         self._last_reclaim = 0.0
         self._silences: list[Silence] = []
 
@@ -136,6 +142,7 @@ class Notifier:
         for alert, routes, revision in routed:
             for route in routes:
                 await self.ledger.enqueue(pipe, route, alert, revision, now)
+        self.inhibitor.register(pipe, [alert for alert, _, _ in routed], now)
         pipe.xack(self.outbox, self.group_name, *(entry_id for entry_id, _ in entries))
         results = iter(await pipe.execute())
         # The log is for people; it is written after the transaction that matters.
@@ -313,7 +320,11 @@ class Notifier:
             return
         self.status.update(redis="up")
         for name, reason in self.disabled.items():
-            log.warning("receiver %s disabled: %s", name, reason)
+            log.warning(
+                "receiver %s disabled: %s; alerts routed to it are logged 'disabled', not sent",
+                name,
+                reason,
+            )
         tasks = [
             asyncio.create_task(self._consume_loop(stop), name="notify-consume"),
             asyncio.create_task(self._flush_loop(stop), name="notify-flush"),

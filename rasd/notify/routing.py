@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from rasd.models import Alert
-from rasd.notify.config import GroupLabel, RootRoute, Route, RouteMatch
+from rasd.notify.config import GroupLabel, RootRoute, Route
+from rasd.notify.matchers import alert_labels, all_match
 
 
 @dataclass(frozen=True)
@@ -43,26 +44,8 @@ class ResolvedRoute:
 
 
 def group_labels(alert: Alert, group_by: tuple[GroupLabel, ...]) -> dict[str, str]:
-    values = {
-        "rule": alert.rule,
-        "severity": alert.severity.value,
-        "kind": alert.kind,
-        "tags": ",".join(sorted(alert.tags)),
-        "places": ",".join(sorted(alert.places)),
-        "key": alert.key,
-    }
-    return {label: values[label] for label in group_by}
-
-
-def matches(match: RouteMatch, alert: Alert) -> bool:
-    return (
-        (not match.severity or alert.severity in match.severity)
-        and (match.min_severity is None or alert.severity.rank >= match.min_severity.rank)
-        and (not match.kind or alert.kind in match.kind)
-        and (not match.rule or alert.rule in match.rule)
-        and (not match.tags or bool(set(match.tags) & set(alert.tags)))
-        and (not match.places or bool(set(match.places) & set(alert.places)))
-    )
+    values = alert_labels(alert)
+    return {label: ",".join(sorted(values[label])) for label in group_by}
 
 
 def _resolve(route: Route, parent: ResolvedRoute, path: str) -> ResolvedRoute:
@@ -92,13 +75,13 @@ class Router:
             root.repeat_interval,
         )
 
-    def _descend(self, route: Route, resolved: ResolvedRoute, alert: Alert) -> list[ResolvedRoute]:
+    def _descend(self, route: Route, resolved: ResolvedRoute, labels: dict) -> list[ResolvedRoute]:
         found: list[ResolvedRoute] = []
         for index, child in enumerate(route.routes):
-            if not matches(child.match, alert):
+            if not all_match(child.matchers, labels):
                 continue
             found.extend(
-                self._descend(child, _resolve(child, resolved, f"{resolved.path}.{index}"), alert)
+                self._descend(child, _resolve(child, resolved, f"{resolved.path}.{index}"), labels)
             )
             if not child.continue_:
                 break
@@ -107,7 +90,7 @@ class Router:
     def route(self, alert: Alert) -> list[ResolvedRoute]:
         """Where ``alert`` goes: at most one route per receiver, tree order first."""
         destinations: dict[str, ResolvedRoute] = {}
-        for resolved in self._descend(self.root, self.resolved_root, alert):
+        for resolved in self._descend(self.root, self.resolved_root, alert_labels(alert)):
             destinations.setdefault(resolved.receiver, resolved)
         for name in alert.notify:
             destinations.setdefault(name, replace(self.resolved_root, path="rule", receiver=name))

@@ -14,100 +14,29 @@ early) matching alerts are sent again. Silences live in the Redis hash
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from functools import cached_property
 from typing import Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rasd.models import Alert, utcnow
-from rasd.notify.receivers import did_you_mean
+from rasd.notify.matchers import Matcher, alert_labels
 from rasd.settings import Settings
 
-Label = Literal["rule", "severity", "kind", "tags", "places", "key", "title"]
-_MATCHER = re.compile(r"^\s*([a-z]+)\s*(=~|!~|!=|=)\s*(.*?)\s*$", re.DOTALL)
 # Expired silences stay listed this long, then are dropped.
 RETENTION = timedelta(days=7)
 
-
-def alert_labels(alert: Alert) -> dict[str, tuple[str, ...]]:
-    """An alert's values per label; tags and places may hold several."""
-    return {
-        "rule": (alert.rule,),
-        "severity": (alert.severity.value,),
-        "kind": (alert.kind,),
-        "tags": alert.tags,
-        "places": alert.places,
-        "key": (alert.key,),
-        "title": (alert.title,),
-    }
-
-
-class SilenceMatcher(BaseModel):
-    """``name op value``; ``=~`` and ``!~`` take a regular expression matched in full.
-    For tags and places, ``=`` means "one of them is", ``!=`` "none of them is"."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: Label
-    op: Literal["=", "!=", "=~", "!~"] = "="
-    value: str
-
-    @model_validator(mode="after")
-    def _valid_regex(self) -> SilenceMatcher:
-        if self.op in ("=~", "!~"):
-            try:
-                re.compile(self.value)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression {self.value!r}: {exc}") from None
-        return self
-
-    @classmethod
-    def parse(cls, text: str) -> SilenceMatcher:
-        """``rule=rocket-attack``, ``places!=syria``, ``title=~.*قصف.*``."""
-        found = _MATCHER.match(text)
-        if not found:
-            raise ValueError(f"expected name=value, name!=value, name=~re or name!~re: {text!r}")
-        name, op, value = found.groups()
-        labels = Label.__args__
-        if name not in labels:
-            raise ValueError(f"unknown label {name!r}" + did_you_mean(name, labels))
-        try:
-            return cls(name=name, op=op, value=value)
-        except ValidationError as exc:
-            raise ValueError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
-
-    @cached_property
-    def _regex(self) -> re.Pattern:
-        return re.compile(self.value)
-
-    def matches(self, alert: Alert) -> bool:
-        values = alert_labels(alert)[self.name]
-        if self.op in ("=", "!="):
-            hit = self.value in values
-        else:
-            hit = any(self._regex.fullmatch(v) for v in values)
-        return hit if self.op in ("=", "=~") else not hit
-
-    def __str__(self) -> str:
-        return f"{self.name}{self.op}{self.value}"
+# Silences match with the one matcher language of routes and inhibitions.
+SilenceMatcher = Matcher
 
 
 class Silence(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
-    matchers: tuple[SilenceMatcher, ...] = Field(min_length=1)
+    matchers: tuple[Matcher, ...] = Field(min_length=1)
     starts_at: datetime = Field(default_factory=utcnow)
     ends_at: datetime
     comment: str = Field(min_length=1, max_length=1000)
@@ -134,7 +63,8 @@ class Silence(BaseModel):
         return "active" if now < self.ends_at else "expired"
 
     def matches(self, alert: Alert) -> bool:
-        return all(m.matches(alert) for m in self.matchers)
+        labels = alert_labels(alert)
+        return all(m.matches_labels(labels) for m in self.matchers)
 
 
 def silenced_by(alert: Alert, silences: Iterable[Silence], now: datetime) -> Silence | None:

@@ -1,12 +1,13 @@
 """The notification pipeline a due group goes through, as in Alertmanager's MultiStage:
 
-    silence -> cooldown -> dedup -> send (retry policy) -> record
+    silence -> inhibit -> dedup -> cooldown -> send (retry policy) -> record
 
 Grouping comes before it (alerts wait in their group for group_wait / group_interval, see
 :mod:`rasd.notify.ledger`). Each stage takes the :class:`Notification`, removes the alerts it
 stops (saying why) or decides the delivery; the record stage writes it all at once.
 
->>> pipeline = Pipeline([SilenceStage(store.active), CooldownStage(ledger), DedupStage(ledger),
+>>> pipeline = Pipeline([SilenceStage(store.active), InhibitStage(inhibitor.active, rules),
+...                      DedupStage(ledger), CooldownStage(ledger),
 ...                      SendStage(receivers, disabled, policy), RecordStage(ledger)])
 >>> flush = await pipeline(group, now=time.time())
 """
@@ -19,8 +20,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from rasd.models import Alert
+from rasd.notify.config import InhibitRule
 from rasd.notify.history import DeadLetter, Outcome, attempt
-from rasd.notify.ledger import Flush, Group, Ledger
+from rasd.notify.inhibit import Source, inhibiting
+from rasd.notify.ledger import Flush, Group, Ledger, Sent
 from rasd.notify.receivers import Receiver
 from rasd.notify.silences import Silence, silenced_by
 
@@ -32,6 +35,14 @@ class Notification:
     pending: list[Alert]
     flush: Flush
     consumer: str | None = None
+    # The last message about each pending story to this receiver, read once per flush (the
+    # dedup and cooldown stages both need it).
+    _sent: dict[str, Sent] | None = None
+
+    async def last_sent(self, ledger: Ledger) -> dict[str, Sent]:
+        if self._sent is None:
+            self._sent = await ledger.last_sent(self.group.receiver, self.pending)
+        return self._sent
 
     @property
     def when(self) -> datetime:
@@ -70,35 +81,58 @@ class SilenceStage:
                 n.skip(alert, "silenced", silence=silence.id)
 
 
-class CooldownStage:
-    """A rule with a cooldown sends at most one message per cooldown to each receiver; the
-    alerts of a burst that wait in the same group still go out together in that message."""
+class InhibitStage:
+    """Alerts an active source alert inhibits (see :mod:`rasd.notify.inhibit`) are not sent."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
+    def __init__(
+        self, sources: Callable[[float], Awaitable[list[Source]]], rules: Sequence[InhibitRule]
+    ) -> None:
+        self.sources = sources
+        self.rules = rules
 
     async def __call__(self, n: Notification) -> None:
-        rules = [a.rule for a in n.pending if a.cooldown_seconds]
-        last = await self.ledger.rule_last_sent(n.group.receiver, rules)
+        if not n.pending or not self.rules:
+            return
+        sources = await self.sources(n.now)
         for alert in list(n.pending):
-            sent_at = last.get(alert.rule)
-            cooling = sent_at is not None and n.now - sent_at < (alert.cooldown_seconds or 0)
-            if cooling:
-                n.skip(alert, "cooldown")
+            source = inhibiting(self.rules, alert, sources, n.now)
+            if source is not None:
+                n.skip(alert, "inhibited", inhibited_by=source.key)
 
 
 class DedupStage:
-    """An alert already delivered to this receiver (within repeat_interval) is not resent:
-    this is what makes a re-read outbox entry or a taken-over group harmless."""
+    """A revision of a story this receiver already got is not resent: this is what makes a
+    re-read outbox entry or a taken-over group harmless."""
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
 
     async def __call__(self, n: Notification) -> None:
-        sent = await self.ledger.already_sent(n.group.receiver, n.pending)
+        sent = await n.last_sent(self.ledger)
         for alert in list(n.pending):
-            if alert.key in sent:
+            last = sent.get(alert.key)
+            if last is not None and n.group.revision(alert) <= last.revision:
                 n.skip(alert, "duplicate")
+
+
+class CooldownStage:
+    """Pacing per event: an update of a story this receiver already got waits out the rule's
+    ``cooldown`` (else the route's ``repeat_interval``) since that message, unless its
+    severity rose. A new story is never held back by another story of the same rule."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    async def __call__(self, n: Notification) -> None:
+        sent = await n.last_sent(self.ledger)
+        for alert in list(n.pending):
+            last = sent.get(alert.key)
+            if last is None or alert.severity.rank > last.severity:
+                continue
+            quiet = alert.cooldown_seconds
+            quiet = n.group.repeat_interval if quiet is None else quiet
+            if n.now - last.at < quiet:
+                n.skip(alert, "cooldown")
 
 
 @dataclass
@@ -162,7 +196,6 @@ class SendStage:
             flush.mode = "sent"
             flush.sent = list(n.pending)
             flush.handled.extend(a.key for a in n.pending)
-            flush.cooldowns = {a.rule: a.cooldown_seconds for a in n.pending if a.cooldown_seconds}
             flush.attempts.append(n.entry("sent", n.pending, attempt=number))
         elif retry and number < self.policy.max_attempts:
             delay = self.policy.delay(number, error.retry_after)

@@ -23,23 +23,59 @@ def register(app: typer.Typer) -> None:
     app.add_typer(rules_app, name="rules")
 
 
+def _receiver_names(given: Path | None) -> tuple[Path, list[str] | None, list[str]]:
+    """The receivers file, the names to check ``notify:`` against (None: not checked) and the
+    file's errors. A missing default file is only a note: rules can be checked alone."""
+    from rasd.notify.names import receiver_names
+    from rasd.yamlerrors import ConfigInvalid
+
+    if given is None:
+        from rasd.cli import settings
+
+        path = settings().receivers_file
+        if not path.exists():
+            typer.echo(f"note: {path} not found; notify: names not checked (--receivers)", err=True)
+            return path, None, []
+    else:
+        path = given
+    try:
+        return path, receiver_names(path), []
+    except ConfigInvalid as exc:
+        return path, None, [str(e) for e in exc.errors]
+
+
 @rules_app.command("check")
 def check(
     directory: Annotated[
         Path | None, typer.Argument(help="Directory of rule files [default: RASD_RULES_DIR].")
     ] = None,
+    receivers: Annotated[
+        Path | None,
+        typer.Option(
+            "--receivers", help="Receivers file notify: names must be in [RASD_RECEIVERS_FILE]."
+        ),
+    ] = None,
 ) -> None:
-    """Validate every rule file; print each error as file:line:column: message."""
+    """Validate every rule file; print each error as file:line:column: message.
+
+    Every receiver a rule names in ``notify:`` must be defined in the receivers file.
+    """
+    from rasd.notify.names import unknown_receivers
     from rasd.rules.loader import load_rules
 
     directory = _rules_dir(directory)
     result = load_rules(directory)
-    for error in result.errors:
-        typer.echo(str(error), err=True)
-    if result.errors:
-        typer.echo(f"{len(result.errors)} error(s); {len(result.rules)} rule(s) valid", err=True)
+    path, names, receiver_errors = _receiver_names(receivers)
+    errors = [str(e) for e in result.errors] + receiver_errors
+    if names is not None:
+        errors += [str(e) for e in unknown_receivers(result.rules, names)]
+    for error in errors:
+        typer.echo(error, err=True)
+    if errors:
+        typer.echo(f"{len(errors)} error(s); {len(result.rules)} rule(s) parsed", err=True)
         raise typer.Exit(1)
-    typer.echo(f"{len(result.rules)} rule(s) valid in {directory}")
+    checked = f"; notify: receivers found in {path}" if names is not None else ""
+    typer.echo(f"{len(result.rules)} rule(s) valid in {directory}{checked}")
 
 
 @rules_app.command("test")

@@ -315,7 +315,7 @@ def _attach(story: Story, candidate: Candidate, limits: Limits) -> list[str]:
 
 def _story_alert(rule_id: str, story: Story, rule: RuleLike | None) -> Alert:
     return Alert(
-        key=f"story:{rule_id}:{story.id}",
+        key=story_key(rule_id, story.id),
         kind="match",
         severity=story.severity,
         rule=rule_id,
@@ -328,6 +328,11 @@ def _story_alert(rule_id: str, story: Story, rule: RuleLike | None) -> Alert:
         created_at=story.started_at,
         **_delivery(rule),
     )
+
+
+def story_key(rule_id: str, story_id: str) -> str:
+    """A story alert's key (its idempotency key in the outbox)."""
+    return f"story:{rule_id}:{story_id}"
 
 
 def _delivery(rule: RuleLike | None) -> dict:
@@ -379,6 +384,7 @@ def _escalate(
         # No cooldown: an escalation fires once per window, and must not be held back by the
         # rule's cooldown of the ordinary alert that came just before it.
         notify=tuple(rule.notify),
+        stories=tuple(story_key(rule.id, s.id) for s in state.stories if s.id in counted),
     )
     return [Revision(alert, 0)]
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from typing import Literal
 
-from pydantic import AnyHttpUrl
+from pydantic import AnyHttpUrl, model_validator
 
 from rasd.models import Alert
 from rasd.notify.receivers.base import Outcome, ReceiverConfig
@@ -38,9 +38,19 @@ def webhook_body(receiver: str, alerts: Sequence[Alert]) -> bytes:
 
 
 class WebhookConfig(ReceiverConfig):
+    """``url``, or ``url_env`` naming the variable that holds it (a URL with a token in it is
+    a secret too)."""
+
     type: Literal["webhook"]
-    url: AnyHttpUrl
+    url: AnyHttpUrl | None = None
+    url_env: str | None = None
     secret_env: str
+
+    @model_validator(mode="after")
+    def _one_url(self) -> WebhookConfig:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("give url or url_env (one of them)")
+        return self
 
 
 class WebhookReceiver(HTTPReceiver):
@@ -54,4 +64,5 @@ class WebhookReceiver(HTTPReceiver):
             TIMESTAMP_HEADER: timestamp,
             SIGNATURE_HEADER: sign(self.secret("secret_env"), timestamp, body),
         }
-        return await self.post(str(self.config.url), body, headers)
+        url = str(self.config.url) if self.config.url else self.secret("url_env")
+        return await self.post(url, body, headers)

@@ -113,7 +113,7 @@ async def test_status_table_shows_real_health(settings, feed_server):
         await connector.poll_once()
     code, out = await rasd(settings, "connectors", "status")
     assert code == 0, out
-    lines = {line.split()[1]: line for line in out.splitlines() if "│ g" in line}
+    lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("g")}
     assert "ok" in lines["gulfwire"] and " 200 " in lines["gulfwire"]
     assert "error" in lines["gone"] and "404" in lines["gone"] and "http-error" in lines["gone"]
     assert "degraded" in lines["guessed"] and "encoding-mismatch=1" in lines["guessed"]

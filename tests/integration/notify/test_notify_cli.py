@@ -69,6 +69,8 @@ def test_silence_add_refuses_bad_matchers(cli):
 
 
 def test_notify_check_reports_errors_with_positions(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("RASD_RULES_DIR", str(tmp_path))  # no rule names a receiver
+    get_settings.cache_clear()
     path = tmp_path / "receivers.yaml"
     path.write_text(
         "receivers:\n  - {name: a, type: slack, url_env: A_URL}\nroute:\n  receiver: b\n"

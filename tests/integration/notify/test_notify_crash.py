@@ -22,6 +22,8 @@ async def test_killed_between_send_and_record_gives_at_most_one_duplicate(
 ):
     receivers = tmp_path / "receivers.yaml"
     receivers.write_text(config_text(SLACK, ROUTE, timeout="500ms", lease="1s"))
+    rules = tmp_path / "rules"
+    rules.mkdir()
     env = {
         **os.environ,
         "RASD_NAMESPACE": settings.namespace,
@@ -40,6 +42,9 @@ async def test_killed_between_send_and_record_gives_at_most_one_duplicate(
             str(receivers),
             "--consumer",
             "victim",
+            # No rule names a receiver (the shipped rules name ones this file lacks).
+            "--rules",
+            str(rules),
         ],
         cwd=REPO,
         env=env,

@@ -28,7 +28,7 @@ route:
   receiver: mail
   group_wait: 1s
   routes:
-    - match: {severity: critical}
+    - matchers: [severity=critical]
       receiver: desk
 """
 
@@ -41,7 +41,7 @@ def errors(text: str) -> list[str]:
 
 def test_shipped_receivers_yaml_is_valid():
     config = load_config(REPO / "receivers.yaml")
-    assert [r.name for r in config.receivers] == ["desk-slack", "desk-email", "archive"]
+    assert [r.name for r in config.receivers] == ["iraq-desk", "desk-email", "archive"]
     assert config.route.group_wait == timedelta(seconds=30)
 
 
@@ -56,13 +56,13 @@ def test_good_config_parses_into_typed_receivers():
 def test_every_error_is_reported_with_its_position():
     text = GOOD.replace("    url_env: DESK_URL\n", "    url_env: DESK_URL\n    channel: '#x'\n")
     text = text.replace("group_wait: 1s", "group_wait: soon")
-    text = text.replace("severity: critical", "severity: urgent")
+    text = text.replace("severity=critical", "severity=urgent")
     assert errors(text) == [
         "receivers.yaml:5:5: extra inputs are not permitted (receivers.0.slack.channel)",
         "receivers.yaml:15:15: value error, invalid duration 'soon'; expected e.g. 500ms, 30s,"
         " 5m, 1h30m, 2d (route.group_wait)",
-        "receivers.yaml:17:25: input should be 'info', 'low', 'medium', 'high' or 'critical'"
-        " (route.routes.0.match.severity.0)",
+        "receivers.yaml:17:18: value error, unknown severity 'urgent'; one of info, low, medium,"
+        " high, critical (route.routes.0.matchers.0)",
     ]
 
 
@@ -113,3 +113,27 @@ def test_unreadable_yaml_is_a_located_error_not_a_crash(text, where):
     with pytest.raises(ConfigInvalid) as info:
         parse_config(text, "receivers.yaml")
     assert str(info.value).startswith(where)
+
+
+def test_inhibit_rules_are_validated_with_positions():
+    text = GOOD + (
+        "inhibit:\n"
+        "  - source_matchers: [kind=escalation]\n"
+        "    target_matchers: ['title=~(unclosed']\n"
+        "    equal: [story, palces]\n"
+        "  - target_matchers: [kind=match]\n"
+    )
+    found = errors(text)
+    assert found[0] == (
+        "receivers.yaml:20:23: value error, invalid regular expression '(unclosed': missing ):"
+        " (unclosed (inhibit.0.target_matchers.0)"
+    )
+    assert found[1].startswith("receivers.yaml:21:20: input should be 'rule', 'severity'")
+    assert found[2] == ("receivers.yaml:22:5: field required (inhibit.1.source_matchers)")
+    config = parse_config(
+        GOOD + "inhibit:\n  - {source_matchers: kind=escalation,"
+        " target_matchers: kind=match, equal: [story]}\n",
+        "r.yaml",
+    )
+    assert config.inhibit[0].duration == timedelta(hours=24)
+    assert str(config.inhibit[0].source_matchers[0]) == "kind=escalation"

@@ -7,29 +7,37 @@ from notify_samples import TITLE_AR, arabic_alert, english_alert
 
 from rasd.models import StoryArticle
 from rasd.notify.messages.email import email_message, html_body, subject, text_body
-from rasd.notify.messages.slack import slack_payload
+from rasd.notify.messages.slack import problems, slack_payload
 from rasd.notify.messages.text import PDI, RLI, RLM, clean, header_safe, isolate, safe_url
 
 HOSTILE = "<!channel> @here & <@U123> <https://evil.example|click> \u202eevil\u202c *bold*"
 
 
+SUMMARY_AR = "أفادت مصادر أمنية بسقوط صواريخ على القاعدة دون وقوع إصابات"
+
+
 def test_slack_payload_for_an_arabic_alert_is_exactly_block_kit():
+    first = arabic_alert().articles[0].model_copy(update={"summary": SUMMARY_AR})
+    alert = arabic_alert(
+        articles=(first, arabic_alert().articles[1]), places=("k1", "kirkuk", "nowhere")
+    )
     title = f"{RLI}{TITLE_AR}{PDI}"
-    assert slack_payload([arabic_alert()]) == {
+    assert slack_payload([alert]) == {
         "text": f"[rasd][high] {TITLE_AR}",
         "blocks": [
+            # The title once: in the header, not again in the sections or the first report.
             {"type": "header", "text": {"type": "plain_text", "text": f"[HIGH] {title}"}},
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": f":large_orange_circle: *HIGH*\n*{RLM}{title}*"},
-            },
             {
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
                     "text": (
+                        f"{RLM}{RLI}{SUMMARY_AR}{PDI}\n"
+                        f"*Outlets:* {RLI}الجزيرة{PDI} · Reuters\n"
+                        # Names in the alert's language; an id the gazetteer lacks stays.
+                        f"*Places:* {RLI}كي وان{PDI}, {RLI}كركوك{PDI}, nowhere\n"
                         f"{RLM}• <https://www.aljazeera.net/news/2026/3/14/qasf|"
-                        f"{RLI}الجزيرة{PDI}: {title}>\n"
+                        f"{RLI}الجزيرة{PDI}>\n"
                         "• <https://www.reuters.com/world/middle-east/rockets-ain-al-asad?a=1&amp;b=2|"
                         "Reuters: Rockets hit Ain al-Asad air base in western Iraq>"
                     ),
@@ -45,11 +53,27 @@ def test_slack_payload_for_an_arabic_alert_is_exactly_block_kit():
                         "|2026-03-14 09:30 UTC>",
                     },
                     {"type": "mrkdwn", "text": f"*Terms*\n{RLI}صاروخي{PDI}"},
-                    {"type": "mrkdwn", "text": "*Places*\niraq"},
+                ],
+            },
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        # The ids, for machines and silences, in matcher syntax.
+                        "text": "`rule=rocket-attack` · `key=rocket-attack:story-1`"
+                        " · `places=k1,kirkuk,nowhere`",
+                    }
                 ],
             },
         ],
     }
+    assert problems(slack_payload([alert])) == []
+
+
+def test_an_english_alert_names_places_in_english():
+    payload = slack_payload([english_alert(places=("k1", "kirkuk", "iraq"))])
+    assert "*Places:* K1, Kirkuk, Iraq" in payload["blocks"][1]["text"]["text"]
 
 
 def test_slack_neutralises_mentions_and_markup_from_feed_text():
@@ -86,13 +110,32 @@ def test_email_subject_is_one_line_whatever_the_title():
     assert parsed["Subject"] == "[rasd][medium] Breaking Bcc: victim@example.org txt.exe"
 
 
+def test_email_leads_with_title_summary_outlets_and_place_names():
+    first = arabic_alert().articles[0].model_copy(update={"summary": SUMMARY_AR + " <b>&</b>"})
+    alert = arabic_alert(articles=(first,), places=("k1", "kirkuk"))
+    text = text_body([alert])
+    assert text.splitlines()[:4] == [
+        f"[HIGH] {TITLE_AR}",
+        f"{SUMMARY_AR} <b>&</b>",
+        "Outlets: الجزيرة",
+        "Places: كي وان, كركوك",
+    ]
+    assert text.count(TITLE_AR) == 1
+    assert "Ids: rule=rocket-attack  key=rocket-attack:story-1  places=k1,kirkuk" in text
+    html = html_body([alert])
+    assert f"<bdi>{SUMMARY_AR} &lt;b&gt;&amp;&lt;/b&gt;</bdi>" in html
+    assert "<p>Places: <bdi>كي وان</bdi>, <bdi>كركوك</bdi></p>" in html
+    assert html.count(TITLE_AR) == 2  # the page's <title> and its heading
+
+
 def test_email_is_multipart_text_and_rtl_html():
     message = email_message([arabic_alert()], sender="rasd@example.org", to=["desk@example.org"])
     parsed = message_from_bytes(message.as_bytes(), policy=policy.default)
     assert parsed.get_content_type() == "multipart/alternative"
     text = parsed.get_body(("plain",)).get_content()
     html = parsed.get_body(("html",)).get_content()
-    assert text.startswith(f"[HIGH] {TITLE_AR}\nRule: rocket-attack   Time: 2026-03-14 09:30 UTC\n")
+    assert text.startswith(f"[HIGH] {TITLE_AR}\nOutlets: الجزيرة · Reuters\nPlaces: العراق\n")
+    assert text.count(TITLE_AR) == 1  # the title once
     assert '<html lang="ar" dir="rtl">' in html
     assert f"<bdi>{TITLE_AR}</bdi>" in html
     assert (

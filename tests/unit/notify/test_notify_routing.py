@@ -2,10 +2,12 @@
 
 from datetime import timedelta
 
+import pytest
 from notify_samples import arabic_alert, english_alert
 
 from rasd.notify.config import parse_config
 from rasd.notify.routing import Router
+from rasd.yamlerrors import ConfigInvalid
 
 CONFIG = """\
 receivers:
@@ -18,18 +20,18 @@ route:
   group_by: [rule]
   group_wait: 30s
   routes:
-    - match: {min_severity: critical}
+    - matchers: [severity>=critical]
       receiver: critical
       continue: true
-    - match: {places: iraq}
+    - matchers: [places=iraq]
       receiver: iraq-desk
       group_wait: 5s
       routes:
-        - match: {tags: [attack], rule: rocket-attack}
+        - matchers: [tags=attack, rule=rocket-attack]
           group_by: [rule, places]
-        - match: {kind: escalation}
+        - matchers: kind=escalation
           receiver: archive
-    - match: {places: iraq}
+    - matchers: ['places=~iraq|syria']
       receiver: archive
 """
 
@@ -52,7 +54,8 @@ def test_a_route_whose_children_do_not_match_delivers_itself():
 
 
 def test_no_match_falls_back_to_the_root():
-    assert where(english_alert(places=("syria",))) == [("0", "oncall")]
+    assert where(english_alert(places=("lebanon",))) == [("0", "oncall")]
+    assert where(english_alert(places=("syria",))) == [("0.2", "archive")]  # a regex matcher
 
 
 def test_continue_tries_later_siblings():
@@ -76,3 +79,23 @@ def test_a_zero_duration_is_not_inherited():
     text = CONFIG.replace("      group_wait: 5s\n", "      group_wait: 0s\n")
     route = Router(parse_config(text, "r.yaml").route).route(english_alert())[0]
     assert route.group_wait == timedelta(0)
+
+
+def test_the_old_match_key_is_refused_with_the_new_syntax_shown():
+    text = CONFIG.replace(
+        "    - matchers: [severity>=critical]", "    - match: {severity: critical}"
+    )
+    with pytest.raises(ConfigInvalid) as caught:
+        parse_config(text, "r.yaml")
+    [error] = caught.value.errors
+    assert (error.line, error.column) == (11, 7)
+    assert "`match:` is now `matchers:`" in error.message
+
+
+def test_a_bad_matcher_is_located_at_its_list_item():
+    text = CONFIG.replace("[tags=attack, rule=rocket-attack]", "[tags=attack, colour=red]")
+    with pytest.raises(ConfigInvalid) as caught:
+        parse_config(text, "r.yaml")
+    [error] = caught.value.errors
+    assert (error.line, error.column) == (18, 35)
+    assert "unknown label 'colour'" in error.message

@@ -5,12 +5,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from notify_samples import arabic_alert, english_alert
 
-from rasd.notify.ledger import Flush, Group
+from rasd.models import Severity
+from rasd.notify.config import InhibitRule
+from rasd.notify.inhibit import Source, shares
+from rasd.notify.ledger import Flush, Group, Sent
+from rasd.notify.matchers import Matcher, alert_labels
 from rasd.notify.receivers import DeliveryError, Receiver
 from rasd.notify.silences import Silence, SilenceMatcher
 from rasd.notify.stages import (
     CooldownStage,
     DedupStage,
+    InhibitStage,
     Notification,
     Pipeline,
     RecordStage,
@@ -23,16 +28,14 @@ NOW = datetime(2026, 3, 14, 10, 0, tzinfo=UTC).timestamp()
 
 
 class MemoryLedger:
-    def __init__(self, sent=(), rule_sent=None):
-        self.sent = set(sent)
-        self.rule_sent = rule_sent or {}
+    def __init__(self, sent=None):
+        self.sent = sent or {}  # (receiver, alert key) -> Sent
         self.recorded: list[Flush] = []
 
-    async def already_sent(self, receiver, alerts):
-        return {a.key for a in alerts if (receiver, a.key) in self.sent}
-
-    async def rule_last_sent(self, receiver, rules):
-        return {r: self.rule_sent[(receiver, r)] for r in rules if (receiver, r) in self.rule_sent}
+    async def last_sent(self, receiver, alerts):
+        return {
+            a.key: self.sent[(receiver, a.key)] for a in alerts if (receiver, a.key) in self.sent
+        }
 
     async def record(self, flush):
         self.recorded.append(flush)
@@ -52,9 +55,12 @@ class ScriptedReceiver(Receiver):
         return self.outcomes.pop(0)
 
 
-def notification(*alerts, attempts=0):
-    group = Group("g1", "desk", "0", {}, 300.0, 3600.0, attempts, list(alerts))
+def notification(*alerts, attempts=0, revisions=None):
+    group = Group("g1", "desk", "0", {}, 300.0, 3600.0, attempts, list(alerts), revisions or {})
     return Notification(group, NOW, list(alerts), Flush(group, NOW, "done"))
+
+
+HIGH = Severity.high.rank
 
 
 POLICY = RetryPolicy(max_attempts=3, initial=2, maximum=60, max_retry_after=30, random=lambda: 1)
@@ -80,33 +86,108 @@ async def test_silence_stage_drops_and_records_silenced_alerts():
     assert [(a.outcome, a.silence) for a in n.flush.attempts] == [("silenced", silence.id)]
 
 
-async def test_cooldown_stage_holds_back_a_rule_sent_recently():
-    ledger = MemoryLedger(rule_sent={("desk", "rocket-attack"): NOW - 100})
-    n = notification(arabic_alert(cooldown_seconds=3600), arabic_alert(key="k2"), english_alert())
+async def test_cooldown_is_per_story_not_per_rule():
+    story = "rocket-attack:story-1"
+    ledger = MemoryLedger({("desk", story): Sent(NOW - 100, 0, HIGH)})
+    update = arabic_alert(cooldown_seconds=3600)
+    other_event = arabic_alert(key="rocket-attack:story-9", cooldown_seconds=3600)
+    n = notification(update, other_event, revisions={story: 1})
     await CooldownStage(ledger)(n)
-    # k2 carries no cooldown; the embassy rule was not sent recently
-    assert [a.key for a in n.pending] == ["k2", "embassy:story-2"]
-    assert [a.outcome for a in n.flush.attempts] == ["cooldown"]
-    n = notification(arabic_alert(cooldown_seconds=60))
+    # The update of the story sent 100 s ago waits; another event of the same rule does not.
+    assert [a.key for a in n.pending] == ["rocket-attack:story-9"]
+    assert [(a.outcome, a.alerts) for a in n.flush.attempts] == [("cooldown", (story,))]
+    n = notification(arabic_alert(cooldown_seconds=60), revisions={story: 1})
     await CooldownStage(ledger)(n)
-    assert len(n.pending) == 1  # the cooldown has passed
+    assert len(n.pending) == 1  # the rule's cooldown has passed
 
 
-async def test_dedup_stage_drops_what_this_receiver_already_got():
-    ledger = MemoryLedger(sent={("desk", "rocket-attack:story-1"), ("other", "embassy:story-2")})
-    n = notification(arabic_alert(), english_alert())
+async def test_without_a_rule_cooldown_the_routes_repeat_interval_paces_updates():
+    story = "rocket-attack:story-1"
+    ledger = MemoryLedger({("desk", story): Sent(NOW - 1800, 0, HIGH)})
+    n = notification(arabic_alert(), revisions={story: 2})  # repeat_interval 3600 s
+    await CooldownStage(ledger)(n)
+    assert n.pending == []
+    ledger = MemoryLedger({("desk", story): Sent(NOW - 3601, 0, HIGH)})
+    n = notification(arabic_alert(), revisions={story: 2})
+    await CooldownStage(ledger)(n)
+    assert len(n.pending) == 1
+
+
+async def test_a_severity_rise_is_not_held_by_the_cooldown():
+    story = "rocket-attack:story-1"
+    ledger = MemoryLedger({("desk", story): Sent(NOW - 10, 0, HIGH)})
+    n = notification(arabic_alert(severity="critical", cooldown_seconds=3600), revisions={story: 1})
+    await CooldownStage(ledger)(n)
+    assert len(n.pending) == 1
+
+
+async def test_dedup_stage_drops_a_revision_this_receiver_already_got():
+    story = "rocket-attack:story-1"
+    ledger = MemoryLedger(
+        {("desk", story): Sent(NOW - 10, 1, HIGH), ("other", "embassy:story-2"): Sent(NOW, 0, 2)}
+    )
+    n = notification(arabic_alert(), english_alert(), revisions={story: 1})
     await DedupStage(ledger)(n)
     assert [a.key for a in n.pending] == ["embassy:story-2"]
     assert [a.outcome for a in n.flush.attempts] == ["duplicate"]
+    n = notification(arabic_alert(), revisions={story: 2})  # a newer revision is not a duplicate
+    await DedupStage(ledger)(n)
+    assert len(n.pending) == 1
 
 
-async def test_send_stage_success_marks_sent_and_cooldowns():
+def _inhibit_rule(**changes):
+    fields = dict(
+        source_matchers=[Matcher.parse("kind=escalation")],
+        target_matchers=[Matcher.parse("kind=match")],
+        equal=["story"],
+    )
+    fields.update(changes)
+    return InhibitRule(**fields)
+
+
+async def test_inhibit_stage_holds_back_the_stories_an_active_escalation_counts():
+    escalation = arabic_alert(
+        key="escalation:rocket-attack:iraq:2026-03-14",
+        kind="escalation",
+        severity="critical",
+        stories=("rocket-attack:story-1",),
+    )
+    source = Source(escalation.key, NOW - 60, alert_labels(escalation))
+
+    async def sources(now):
+        return [source]
+
+    member, other = arabic_alert(), arabic_alert(key="rocket-attack:story-2")
+    n = notification(member, other, escalation)
+    await InhibitStage(sources, [_inhibit_rule()])(n)
+    assert [a.key for a in n.pending] == ["rocket-attack:story-2", escalation.key]
+    assert [(a.outcome, a.inhibited_by) for a in n.flush.attempts] == [
+        ("inhibited", escalation.key)
+    ]
+    # Past the rule's duration the escalation no longer inhibits.
+    n = notification(member)
+    await InhibitStage(sources, [_inhibit_rule(duration="30s")])(n)
+    assert len(n.pending) == 1
+
+
+def test_equal_labels_with_several_values_need_one_in_common():
+    source = alert_labels(arabic_alert(places=("kirkuk", "iraq")))
+    assert shares(source, alert_labels(arabic_alert(places=("iraq", "k1"))), ["places", "rule"])
+    assert not shares(source, alert_labels(arabic_alert(places=("syria",))), ["places"])
+    assert not shares(source, alert_labels(english_alert()), ["rule"])
+    # An absent label equals an absent label, as in Alertmanager.
+    untagged = alert_labels(english_alert(tags=()))
+    assert shares(untagged, alert_labels(arabic_alert(tags=())), ["tags"])
+    assert not shares(untagged, alert_labels(arabic_alert()), ["tags"])
+
+
+async def test_send_stage_success_marks_sent():
     receiver = ScriptedReceiver((False, None))
     n = notification(arabic_alert(cooldown_seconds=600), english_alert())
     await SendStage({"desk": receiver}, {}, POLICY)(n)
     assert receiver.calls == [["rocket-attack:story-1", "embassy:story-2"]]
     assert n.flush.mode == "sent"
-    assert n.flush.cooldowns == {"rocket-attack": 600}
+    assert [a.key for a in n.flush.sent] == ["rocket-attack:story-1", "embassy:story-2"]
     assert [(a.outcome, a.attempt) for a in n.flush.attempts] == [("sent", 1)]
 
 
@@ -162,7 +243,7 @@ def test_backoff_is_exponential_with_jitter_and_capped(attempt, low, high):
 
 
 async def test_pipeline_runs_the_stages_in_order_and_records_once():
-    ledger = MemoryLedger(sent={("desk", "embassy:story-2")})
+    ledger = MemoryLedger({("desk", "embassy:story-2"): Sent(NOW - 5, 0, 2)})
     receiver = ScriptedReceiver((False, None))
 
     async def no_silences():
@@ -171,8 +252,8 @@ async def test_pipeline_runs_the_stages_in_order_and_records_once():
     pipeline = Pipeline(
         [
             SilenceStage(no_silences),
-            CooldownStage(ledger),
             DedupStage(ledger),
+            CooldownStage(ledger),
             SendStage({"desk": receiver}, {}, POLICY),
             RecordStage(ledger),
         ]

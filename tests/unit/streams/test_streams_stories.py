@@ -149,6 +149,10 @@ def test_escalation_fires_once_when_distinct_stories_reach_the_threshold():
     assert alert.counts == {"stories": 3, "iraq": 3}
     assert alert.title == "Troop withdrawal: 3 stories in iraq within 1d"
     assert {a.article_id for a in alert.articles} == {"s1", "s2", "s3"}
+    # The story alerts it counts, by key (notify's inhibitions hold back their updates).
+    story_keys = {r.alert.key for r in out if r.alert.kind == "match"}
+    assert set(alert.stories) == {f"story:withdrawal:{s}" for s in ("s1", "s2", "s3")}
+    assert set(alert.stories) <= story_keys
 
 
 def test_escalation_counts_per_place_and_per_window():
