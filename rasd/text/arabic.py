@@ -167,8 +167,13 @@ def stem(word: str) -> str:
 
 
 def term_stem(word: str) -> str:
-    """How a rule term is read: as written (a lemma), only the article taken off."""
-    return _strip_suffixes(_without_article(word)[0])
+    """How a rule term is read: as written (a lemma), only the article ال taken off.
+
+    A lemma has no preposition, so بال, وال ... are its own letters (باليستي, بالون).
+    """
+    if word.startswith("ال") and len(word) - 2 >= _MIN_STEM:
+        word = word[2:]
+    return _strip_suffixes(word)
 
 
 def readings(word: str) -> frozenset[str]:
@@ -202,9 +207,13 @@ def readings(word: str) -> frozenset[str]:
         geminate = _GEMINATE_FORMS.get(base)
         if geminate:
             keys.add(geminate)
-        base, had_article = _without_article(base)
-        for variant in _ending_variants(base, as_written and not had_article):
+        stripped, had_article = _without_article(base)
+        for variant in _ending_variants(stripped, as_written and not had_article):
             keys.add(_strip_suffixes(variant))
+        if had_article and as_written and not base.startswith("ال"):
+            # بال, وال ... may be the word's own letters (باليستيا, بالونات, والدة).
+            for variant in _ending_variants(base, True):
+                keys.add(_strip_suffixes(variant))
     return frozenset(keys)
 
 
