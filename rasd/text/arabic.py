@@ -8,7 +8,11 @@ needed (story similarity).
 
 Snowball Arabic alone is not used for this: it stems قوات→قوا but القوات→القو and
 والقوات→والقوا, مسيرة→مسير but مسيرات→مسيرا, and قاعدة→قاعد but قاعدتين→قاعدت. The rules below
-are ordered so that each form family reaches one key (tests/unit/text).
+are ordered so that each form family reaches one key (tests/unit/text). `readings` also adds
+what an ending may hide (tanween, verb endings, pronouns) and two curated tables cover what no
+rule reaches (irregular plurals, two-letter doubled verbs); every row of
+tests/fixtures/text/arabic_families.tsv, real word forms with their family and look-alikes
+that must stay apart, is a test. Why not a morphological analyser: ARCHITECTURE.md.
 """
 
 from __future__ import annotations
@@ -246,25 +250,8 @@ def _without_pronoun(word: str, keep: int) -> str:
 
 # Words ending in alef that is not tanween (mostly ما compounds: مهما is not مهمة).
 _NOT_TANWEEN = frozenset(
-    (
-        "مهما",
-        "كلما",
-        "بينما",
-        "ربما",
-        "حينما",
-        "عندما",
-        "طالما",
-        "انما",
-        "كانما",
-        "حيثما",
-        "اينما",
-        "كيفما",
-        "قلما",
-        "بعدما",
-        "مثلما",
-        "فيما",
-        "هكذا",
-    )
+    "مهما كلما بينما ربما حينما عندما طالما انما كانما حيثما اينما كيفما قلما بعدما مثلما فيما"
+    " هكذا".split()
 )
 
 
