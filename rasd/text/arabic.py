@@ -8,7 +8,11 @@ needed (story similarity).
 
 Snowball Arabic alone is not used for this: it stems قوات→قوا but القوات→القو and
 والقوات→والقوا, مسيرة→مسير but مسيرات→مسيرا, and قاعدة→قاعد but قاعدتين→قاعدت. The rules below
-are ordered so that each form family reaches one key (tests/unit/text).
+are ordered so that each form family reaches one key (tests/unit/text). `readings` also adds
+what an ending may hide (tanween, verb endings, pronouns) and two curated tables cover what no
+rule reaches (irregular plurals, two-letter doubled verbs); every row of
+tests/fixtures/text/arabic_families.tsv, real word forms with their family and look-alikes
+that must stay apart, is a test. Why not a morphological analyser: ARCHITECTURE.md.
 """
 
 from __future__ import annotations
@@ -167,8 +171,13 @@ def stem(word: str) -> str:
 
 
 def term_stem(word: str) -> str:
-    """How a rule term is read: as written (a lemma), only the article taken off."""
-    return _strip_suffixes(_without_article(word)[0])
+    """How a rule term is read: as written (a lemma), only the article ال taken off.
+
+    A lemma has no preposition, so بال, وال ... are its own letters (باليستي, بالون).
+    """
+    if word.startswith("ال") and len(word) - 2 >= _MIN_STEM:
+        word = word[2:]
+    return _strip_suffixes(word)
 
 
 def readings(word: str) -> frozenset[str]:
@@ -202,9 +211,13 @@ def readings(word: str) -> frozenset[str]:
         geminate = _GEMINATE_FORMS.get(base)
         if geminate:
             keys.add(geminate)
-        base, had_article = _without_article(base)
-        for variant in _ending_variants(base, as_written and not had_article):
+        stripped, had_article = _without_article(base)
+        for variant in _ending_variants(stripped, as_written and not had_article):
             keys.add(_strip_suffixes(variant))
+        if had_article and as_written and not base.startswith("ال"):
+            # بال, وال ... may be the word's own letters (باليستيا, بالونات, والدة).
+            for variant in _ending_variants(base, True):
+                keys.add(_strip_suffixes(variant))
     return frozenset(keys)
 
 

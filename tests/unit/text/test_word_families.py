@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
 
-from rasd.text import analyse
+from rasd.text import analyse, arabic
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "text" / "arabic_families.tsv"
 
@@ -70,3 +70,18 @@ def test_every_form_reaches_its_family_and_no_lookalike_is_merged():
         if reaches(row.family, row.form) != row.expect
     ]
     assert not failures, f"{len(failures)} rows fail:\n" + "\n".join(failures)
+
+
+def test_each_curated_plural_and_its_singular_find_each_other():
+    # Terms and articles share the table, so a rule may name either form.
+    failures = [
+        f"{plural} / {singular}"
+        for plural, singular in arabic._IRREGULAR_PLURALS.items()
+        if not (reaches(singular, plural) and reaches(plural, singular))
+    ]
+    assert not failures, failures
+
+
+def test_doubled_verbs_are_found_in_their_inflections():
+    assert all(reaches("شن", form) for form in ("شنت", "تشن", "وشن", "شنوا", "يشنها", "ستشن"))
+    assert not reaches("شن", "بواشنطن")
