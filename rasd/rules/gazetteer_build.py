@@ -106,7 +106,7 @@ _BIG_CITY = 1_000_000
 _RIVAL = 3.5
 # ... or this, for a name the analyser reduced past its ending (أوباري -> اوبر, ماردين -> مارد)
 # or a town of fewer than _SMALL_TOWN people: the news names a small town rarely, so a rarer
-# word that reads the same way (تفاوت for الفاو, زحل for زحلة, barbaric for Berber) is already
+# word that reads the same way (زحل for زحلة, ترابية for الرابية, barbaric for Berber) is already
 # what the name would mostly find.
 _RIVAL_REDUCED = 3.0
 _SMALL_TOWN = 100_000
