@@ -8,17 +8,19 @@
 The matcher's place finding (the term index the rules use, over title + summary) is run on the
 real corpora in ../shared/eval: every Arabic file in ar/ (article id: ``id``) and Arab News
 2023Q4 in en/ (article id: ``link``). Each article x place found directly (not through a
-contained place) is one match; SAMPLE of them are drawn with a fixed seed. The judgements
+contained place) is one match; SAMPLE of them are drawn with a fixed seed: the matches whose
+hash of (seed, article id, place) is smallest, so that a change to the gazetteer only moves
+the matches it adds or removes in and out of the sample. The judgements
 (bench/labels/places_judged.jsonl: article id, place, verdict, note; no text) say whether the
-mention really is that place. When the gazetteer changes, the sample changes with it: the
-matches not judged yet are listed, and precision is over the judged ones.
+mention really is that place; the matches not judged yet are listed, and precision is over
+the judged ones.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
-import random
 import sys
 import time
 from collections import Counter
@@ -92,10 +94,19 @@ def all_matches(articles: list[Article]) -> list[tuple[Article, str, tuple[str, 
     return out
 
 
+def sample(matches: list, seed: int, size: int) -> list:
+    """The ``size`` matches with the smallest hash of (seed, article id, place)."""
+
+    def rank(match) -> str:
+        article, place, _ = match
+        return hashlib.sha256(f"{seed}\t{article.id}\t{place}".encode()).hexdigest()
+
+    return sorted(matches, key=rank)[:size]
+
+
 def city_sample(matches: list) -> list:
     towns = {p.id for p in default_gazetteer().places if p.geonames is not None}
-    pool = [m for m in matches if m[1] in towns]
-    return random.Random(CITY_SEED).sample(pool, min(CITY_SAMPLE, len(pool)))
+    return sample([m for m in matches if m[1] in towns], CITY_SEED, CITY_SAMPLE)
 
 
 def report(name: str, sample: list, labels: dict, show: bool) -> None:
@@ -116,7 +127,7 @@ def report(name: str, sample: list, labels: dict, show: bool) -> None:
             if label["verdict"] != "correct":
                 print(f"  wrong: {place} in {article.id}: {label.get('note', '')}")
     if unjudged:
-        print(f"unjudged ({len(unjudged)}): the gazetteer changed since the judgements")
+        print(f"not judged yet ({len(unjudged)}): new matches since the judgements")
         for article, place, mention in unjudged:
             line = f"  {article.id}\t{place}\t{mention[1]}"
             if show:
@@ -218,8 +229,7 @@ def main() -> None:
             print(f"{count:5d}  {place:28s} {text}")
         return
     labels = load_labels()
-    sample = random.Random(SEED).sample(matches, min(SAMPLE, len(matches)))
-    report(f"all matches (seed {SEED})", sample, labels, args.show)
+    report(f"all matches (seed {SEED})", sample(matches, SEED, SAMPLE), labels, args.show)
     report(f"GeoNames towns' matches (seed {CITY_SEED})", city_sample(matches), labels, args.show)
 
 

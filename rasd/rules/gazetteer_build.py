@@ -104,9 +104,12 @@ _BIG_CITY = 1_000_000
 # Another word that the analyser reads the same way, this frequent and not clearly rarer than
 # the name, is what the name would mostly find (الحديدة: الحديد, الحديدية; Hama: Hamas).
 _RIVAL = 3.5
-# ... or this, for a name the analyser reduced past its ending (أوباري -> اوبر, ماردين -> مارد):
-# such a form is met by more words (الموارد, أوبر).
+# ... or this, for a name the analyser reduced past its ending (أوباري -> اوبر, ماردين -> مارد)
+# or a town of fewer than _SMALL_TOWN people: the news names a small town rarely, so a rarer
+# word that reads the same way (زحل for زحلة, ترابية for الرابية, barbaric for Berber) is already
+# what the name would mostly find.
 _RIVAL_REDUCED = 3.0
+_SMALL_TOWN = 100_000
 _MARGIN = 0.3
 _LEXICON_SIZE = 60_000
 _CLITICS = re.compile(r"^(?:[وف]?[بلك]?(?:ال|ل)?)")
@@ -215,7 +218,8 @@ class Curation:
             return []
         if len(k) == 1:
             rival, _ = lexicon.rival(k[0], {lower}, "")
-            if rival >= _RIVAL and rival >= own - _MARGIN:
+            limit = _RIVAL_REDUCED if population < _SMALL_TOWN else _RIVAL
+            if rival >= limit and rival >= own - _MARGIN:
                 return []
         return [name]
 
@@ -234,7 +238,7 @@ class Curation:
             return True
         rival, _ = lexicon.rival(stem, own_forms, bare)
         reduced = bare.removesuffix("ة") != stem
-        limit = _RIVAL_REDUCED if reduced else _RIVAL
+        limit = _RIVAL_REDUCED if reduced or population < _SMALL_TOWN else _RIVAL
         return rival >= limit and rival >= max(own_bare, own_article) - _MARGIN
 
     def warnings(self, name: str) -> str | None:
