@@ -50,10 +50,33 @@ def check(config: Path | None = ConfigOption, strict: bool = typer.Option(False)
     """Validate receivers.yaml; list receivers and whether each can send."""
     from rasd.cli import out
 
+    _print_running(out)
     loaded, disabled = _load(config, strict)
     for receiver in loaded.receivers:
         state = f"disabled ({disabled[receiver.name]})" if receiver.name in disabled else "ok"
         out.print(f"{receiver.name:<20} {receiver.type:<8} {state}", markup=False, soft_wrap=True)
+
+
+def _print_running(out) -> None:
+    """What the running notifiers use, and any version of the file they refused."""
+    import redis
+    from redis.exceptions import RedisError
+
+    from rasd.cli import err, settings
+    from rasd.configwatch import ReloadStates
+
+    s = settings()
+    client = redis.Redis.from_url(s.redis_dsn, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        states = ReloadStates(s, "").read(client, "receivers")
+    except (RedisError, OSError) as exc:
+        err.print(f"running notifiers not known (Redis: {exc})", markup=False, soft_wrap=True)
+        return
+    finally:
+        client.close()
+    for state in states:
+        for line in state.describe():
+            out.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 @notify_app.command("run")
@@ -63,26 +86,44 @@ def run(
     strict: bool = typer.Option(
         False, help="Refuse to start if a receiver's secret is missing (else it is disabled)."
     ),
+    metrics_port: int = typer.Option(
+        0, envvar="RASD_NOTIFY_METRICS_PORT", help="Prometheus port on 127.0.0.1; 0 = off."
+    ),
 ) -> None:
-    """Read the outbox and deliver alerts until SIGINT / SIGTERM."""
-    from rasd.cli import settings
-    from rasd.notify.notifier import Notifier
+    """Read the outbox and deliver alerts until SIGINT / SIGTERM.
+
+    The receivers file is watched: a new valid version is switched to (also on SIGHUP); an
+    invalid one is refused and reported, and the last good version keeps delivering."""
+    from rasd.cli import err, settings
+    from rasd.configwatch import ConfigWatcher
+    from rasd.notify.reload import receivers_parser, run_reloading
 
     s = settings()
-    loaded, _ = _load(config, strict)
+    _load(config, strict)  # the start-up report: every error, or the disabled receivers
+    watcher = ConfigWatcher(
+        config or s.receivers_file,
+        receivers_parser(strict),
+        kind="receivers",
+        interval=s.config_poll_interval,
+    )
+    watcher.load()
     logging.basicConfig(level=s.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        try:
+            start_http_server(metrics_port, addr="127.0.0.1")
+        except OSError as exc:
+            err.print(f"error: metrics port {metrics_port}: {exc}", markup=False)
+            raise typer.Exit(2) from None
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        notifier = Notifier(s, loaded, consumer=consumer)
-        logging.getLogger("rasd.notify").info("notifier %s started", notifier.consumer)
-        try:
-            await notifier.run(stop)
-        finally:
-            await notifier.aclose()
+        loop.add_signal_handler(signal.SIGHUP, watcher.request)
+        await run_reloading(s, watcher, stop, consumer=consumer)
 
     asyncio.run(main())
 
