@@ -15,7 +15,8 @@ reading a few kilobytes a second costs nothing.
 >>> watcher = ConfigWatcher(Path("feeds.yaml"), parse_feeds, kind="feeds")  # doctest: +SKIP
 >>> config = watcher.load()                     # ConfigInvalid at start-up, as before
 >>> loop.add_signal_handler(signal.SIGHUP, watcher.request)
->>> await watcher.watch(connector.reconfigure, stop, states=ReloadStates(settings, redis, me))
+>>> states = ReloadStates(settings, connector.owner)
+>>> await watcher.watch(connector.reconfigure, stop, states=states, client=redis_client)
 """
 
 from __future__ import annotations
@@ -102,7 +103,8 @@ class ReloadState(BaseModel):
 class ReloadStates:
     """The one owner of hash ``<ns>:config:<config>`` (process -> :class:`ReloadState`)."""
 
-    def __init__(self, settings: Settings, process: str):
+    def __init__(self, settings: Settings, process: str = ""):
+        """``process``: the writer's id (readers need none)."""
         self._settings = settings
         self.process = process
 

@@ -160,7 +160,7 @@ def status() -> None:
     client = redis.Redis.from_url(settings.redis_dsn)
     try:
         feeds = FeedHealthStore(settings, client).all()
-        reloads = ReloadStates(settings, "").read(client, "feeds")
+        reloads = ReloadStates(settings).read(client, "feeds")
     finally:
         client.close()
     for state in reloads:

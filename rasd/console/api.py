@@ -353,7 +353,7 @@ async def feeds(c: ConsoleDep) -> list[FeedHealth]:
 )
 async def config_reloads(c: ConsoleDep) -> list[ReloadState]:
     def read() -> list[ReloadState]:
-        states = ReloadStates(c.settings, "")
+        states = ReloadStates(c.settings)
         return [s for kind in ("feeds", "receivers") for s in states.read(c.redis_sync, kind)]
 
     return await run_in_threadpool(read)

@@ -68,7 +68,7 @@ def _print_running(out) -> None:
     s = settings()
     client = redis.Redis.from_url(s.redis_dsn, socket_connect_timeout=2, socket_timeout=2)
     try:
-        states = ReloadStates(s, "").read(client, "receivers")
+        states = ReloadStates(s).read(client, "receivers")
     except (RedisError, OSError) as exc:
         err.print(f"running notifiers not known (Redis: {exc})", markup=False, soft_wrap=True)
         return

@@ -186,3 +186,52 @@ async def _has(settings, feed: str) -> bool:
 async def _refused(settings, where: str) -> str | None:
     text = await status(settings)
     return text if "refused" in text and where in text else None
+
+
+async def test_changed_url_starts_afresh_and_removed_feed_leaves(settings, feed_server):
+    from aiohttp import web
+
+    from rasd.connectors.config import Feed
+    from tests.integration.connectors.conftest import FIXTURES, Running, feeds_config
+
+    validators: list[str | None] = []
+
+    async def moved_feed(request: web.Request) -> web.Response:
+        validators.append(request.headers.get("If-None-Match"))
+        body = (FIXTURES / "dates.xml").read_bytes()
+        return web.Response(body=body, content_type="application/rss+xml")
+
+    app = web.Application()
+    app.router.add_get("/moved", moved_feed)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    moved_url = f"http://127.0.0.1:{runner.addresses[0][1]}/moved"
+
+    config = feeds_config([("a", feed_server.url("/etag")), ("b", feed_server.url("/etag"))])
+    try:
+        async with Running(settings, config) as connector:
+            task = asyncio.create_task(connector.run())
+            try:
+                # The /etag document is answered 304 once its ETag comes back.
+                await eventually(lambda: feed_server.conditional_hits >= 1, what="a 304")
+                moved = Feed(name="a", outlet="Outlet a", url=moved_url)
+                await connector.reconfigure(config.model_copy(update={"feeds": [moved]}))
+                # Same name, new URL: fetched without the old document's ETag.
+                await eventually(
+                    lambda: _from(settings, "a", "clockless.example"),
+                    what="the new URL's articles under a",
+                )
+                assert validators[0] is None
+                assert set(health(settings)) == {"a"}
+                assert health(settings)["a"].url == moved_url
+            finally:
+                connector.stop()
+                await asyncio.wait_for(task, 30)
+    finally:
+        await runner.cleanup()
+
+
+async def _from(settings, feed: str, word: str) -> bool:
+    articles = await asyncio.to_thread(read_articles, settings)
+    return any(a.feed == feed and word in a.url for _, a in articles)

@@ -74,7 +74,7 @@ class NotifyProcess:
 def running_state(settings):
     client = redis.Redis.from_url(settings.redis_dsn)
     try:
-        states = ReloadStates(settings, "").read(client, "receivers")
+        states = ReloadStates(settings).read(client, "receivers")
     finally:
         client.close()
     return states[0] if len(states) == 1 else None
