@@ -158,6 +158,8 @@ class ConfigWatcher(Generic[T]):
 
     def load(self) -> T:
         """The first version; raises ConfigInvalid (a process refuses to start on it)."""
+        RELOADS.labels(self.kind)  # both counters exported from 0, not from the first event
+        RELOAD_ERRORS.labels(self.kind)
         data = self._read()
         self.current = self._parse(self._text(data), str(self.path))
         self._accepted(data)
@@ -180,6 +182,7 @@ class ConfigWatcher(Generic[T]):
             if force:
                 log.info("%s: unchanged (version %s)", self.path, version)
             if self.errors:  # back to the version in use: nothing is refused any more
+                log.info("%s: back to version %s, the one in use", self.path, version)
                 self._clear_failure()
             return None
         if version == self.failed_version and not force:
