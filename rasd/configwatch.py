@@ -236,12 +236,17 @@ class ConfigWatcher(Generic[T]):
                 forced = self._requested.is_set()
                 self._requested.clear()
                 before = (self.version, self.failed_version, len(self.errors))
-                config = await asyncio.to_thread(self.check, forced)
-                if config is not None:
-                    try:
+                previous = (self.current, self.version, self.loaded_at)
+                try:
+                    config = await asyncio.to_thread(self.check, forced)
+                    if config is not None:
                         await on_change(config)
-                    except Exception:  # noqa: BLE001 - a failed switch must not end the watch
-                        log.exception("%s: applying version %s failed", self.path, self.version)
+                except Exception as exc:  # noqa: BLE001 - a failure must not end the watch
+                    log.exception("%s: version %s not applied", self.path, self.version)
+                    failed = self.version
+                    self._restore(*previous)
+                    error = f"could not be applied: {type(exc).__name__}: {exc}"
+                    self._refused(failed, [ConfigError(str(self.path), 1, 1, error)])
                 dirty = (
                     dirty
                     or forced
@@ -303,6 +308,14 @@ class ConfigWatcher(Generic[T]):
         self._clear_failure()
         VERSION_INFO.labels(self.kind, self.version).set(1)
         LAST_RELOAD_SUCCESS.labels(self.kind).set(self.loaded_at.timestamp())
+
+    def _restore(self, current: T | None, version: str, loaded_at: datetime) -> None:
+        if self.version != version:
+            with contextlib.suppress(KeyError):
+                VERSION_INFO.remove(self.kind, self.version)
+            VERSION_INFO.labels(self.kind, version).set(1)
+            LAST_RELOAD_SUCCESS.labels(self.kind).set(loaded_at.timestamp())
+        self.current, self.version, self.loaded_at = current, version, loaded_at
 
     def _clear_failure(self) -> None:
         self.failed_version, self.failed_at, self.errors = None, None, []

@@ -16,6 +16,8 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from redis.exceptions import RedisError
+
 from rasd.connectors.config import FeedsConfig
 from rasd.connectors.fetch import Fetcher
 
@@ -64,10 +66,14 @@ async def reconfigure(connector: RssConnector, config: FeedsConfig) -> None:
 
     names = list(wanted)
     connector.leases.set_feeds(names)
-    await connector._health.register(
-        names, {f.name: {"outlet": f.outlet, "url": f.url} for f in config.feeds}
-    )
-    await connector.leases.step()
+    try:
+        await connector._health.register(
+            names, {f.name: {"outlet": f.outlet, "url": f.url} for f in config.feeds}
+        )
+        await connector.leases.step()
+    except (RedisError, OSError) as exc:
+        # The switch itself is done; the lease loop shares the new feeds at its next step.
+        log.warning("feeds.yaml: new feed list not yet in Redis: %s", exc)
     log.info(
         "feeds.yaml: %d feeds (added %s, changed %s, removed %s)",
         len(names),

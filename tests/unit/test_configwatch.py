@@ -127,3 +127,33 @@ async def test_watch_applies_a_change_and_a_request(tmp_path):
     finally:
         stop.set()
         await asyncio.wait_for(task, 5)
+
+
+async def test_a_version_that_cannot_be_applied_is_refused_and_the_old_one_stays(tmp_path):
+    path = tmp_path / "feeds.yaml"
+    path.write_text(GOOD)
+    w = ConfigWatcher(path, parse_feeds, kind="unit-f", interval=3600)
+    w.load()
+    first = w.version
+    stop = asyncio.Event()
+    attempts: asyncio.Queue = asyncio.Queue()
+
+    async def on_change(config) -> None:
+        await attempts.put(names(config))
+        raise RuntimeError("receiver client could not be built")
+
+    task = asyncio.create_task(w.watch(on_change, stop))
+    try:
+        path.write_text(TWO)
+        w.request()
+        assert await asyncio.wait_for(attempts.get(), 5) == ["one", "two"]
+        deadline = asyncio.get_running_loop().time() + 5
+        while not w.errors:
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5)
+    assert w.version == first and names(w.current) == ["one"]
+    assert "could not be applied: RuntimeError" in str(w.errors[0])
+    assert not w.state("p").ok and w.state("p").failed_version != first
