@@ -91,11 +91,11 @@ class ReloadState(BaseModel):
 
     def describe(self) -> list[str]:
         """Plain lines for a terminal: what runs, and what was refused and why."""
-        when = f"{self.loaded_at:%Y-%m-%d %H:%M:%S} UTC"
-        lines = [f"{self.process}: {self.path} version {self.version} in use since {when}"]
+        when = f"{self.loaded_at:%Y-%m-%d %H:%M} UTC"
+        lines = [f"{self.path}: version {self.version} in use since {when} ({self.process})"]
         if not self.ok:
-            refused = f"{self.failed_at:%Y-%m-%d %H:%M:%S} UTC" if self.failed_at else "?"
-            lines.append(f"  latest version refused at {refused}, the version above stays:")
+            refused = f"{self.failed_at:%H:%M:%S} UTC" if self.failed_at else "?"
+            lines.append(f"  new version refused at {refused}; the one in use stays:")
             lines += [f"  {error}" for error in self.errors]
         return lines
 

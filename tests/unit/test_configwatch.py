@@ -98,7 +98,8 @@ def test_state_lines_name_the_error(tmp_path):
     w.check()
     state = ReloadState.model_validate_json(w.state("host-1").model_dump_json())
     lines = state.describe()
-    assert lines[0].startswith(f"host-1: {path} version {w.version} in use since ")
+    assert lines[0].startswith(f"{path}: version {w.version} in use since ")
+    assert lines[0].endswith(" UTC (host-1)")
     assert "refused" in lines[1] and lines[2].strip().startswith(f"{path}:3:")
     # A process that stopped heartbeating is not shown.
     stale = state.model_copy(update={"seen_at": state.seen_at.replace(year=2000)})

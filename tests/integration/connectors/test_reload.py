@@ -151,7 +151,7 @@ async def test_edit_add_break_fix_while_running(settings, feed_server, tmp_path)
         await eventually(lambda: _has(settings, "rafidain"), what="the feed of the fix")
         await eventually(lambda: set(health(settings)) == {"gulf", "rafidain"})
         text = await status(settings)
-        assert "refused" not in text and f"{path} version" in text
+        assert "refused" not in text and f"{path}: version" in text
         page = metrics(run.metrics_port)
         assert 'rasd_config_last_reload_successful{config="feeds"} 1.0' in page
         assert 'rasd_config_reloads_total{config="feeds"} 2.0' in page
