@@ -41,13 +41,16 @@ def env(settings, **extra: str) -> dict[str, str]:
 
 class NotifyProcess:
     def __init__(self, settings, path: Path, log: Path, poll: str):
+        # Rules of the test's own (none), not the shipped ones naming the shipped receivers.
+        rules = path.parent / "rules"
+        rules.mkdir(exist_ok=True)
         self.metrics_port = free_port()
         self.log = log
         self.out = log.open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "rasd", "notify", "run", "-c", str(path),
              "--metrics-port", str(self.metrics_port)],
-            cwd=REPO, env=env(settings, RASD_CONFIG_POLL_INTERVAL=poll),
+            cwd=REPO, env=env(settings, RASD_CONFIG_POLL_INTERVAL=poll, RASD_RULES_DIR=str(rules)),
             stdout=self.out, stderr=subprocess.STDOUT,
         )  # fmt: skip
 
@@ -92,7 +95,8 @@ async def uses(settings, text: str):
 def check(settings, path: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "rasd", "notify", "check", "-c", str(path)],
-        cwd=REPO, env=env(settings, COLUMNS="200"), capture_output=True, text=True, timeout=60,
+        cwd=REPO, env=env(settings, COLUMNS="200", RASD_RULES_DIR=str(path.parent / "rules")),
+        capture_output=True, text=True, timeout=60,
     )  # fmt: skip
 
 
