@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     rules_dir: Path = Path("rules")
     feeds_file: Path = Path("feeds.yaml")
     receivers_file: Path = Path("receivers.yaml")
+    # How often running connectors and notifiers look at feeds_file / receivers_file (s).
+    config_poll_interval: float = Field(1.0, gt=0, le=3600)
 
     # Console.
     console_host: str = "127.0.0.1"

@@ -32,15 +32,31 @@ def _settings():
 
 
 def _load(path: Path | None):
-    from rasd.connectors.config import FeedsError, load_feeds
+    from rasd.connectors.config import load_feeds
 
-    path = path or _settings().feeds_file
+    return _refuse_invalid(lambda: load_feeds(path or _settings().feeds_file))
+
+
+def _refuse_invalid(load):
+    from rasd.yamlerrors import ConfigInvalid
+
     try:
-        return load_feeds(path)
-    except FeedsError as exc:
+        return load()
+    except ConfigInvalid as exc:
         for error in exc.errors:
             err.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
         raise typer.Exit(2) from None
+
+
+def _overrides(config, interval: float | None, lease_ttl: float | None):
+    """``run --interval/--lease-ttl`` applied to every version of feeds.yaml."""
+    if interval is None and lease_ttl is None:
+        return config
+    poller = config.poller.model_copy(
+        update={k: v for k, v in {"interval": interval, "lease_ttl": lease_ttl}.items() if v}
+    )
+    feeds = [f.model_copy(update={"interval": interval}) if interval else f for f in config.feeds]
+    return config.model_copy(update={"poller": poller, "feeds": feeds})
 
 
 @connectors_app.command("check")
@@ -64,23 +80,27 @@ def run(
     interval: float = typer.Option(None, help="Override every feed's poll interval (seconds)."),
     lease_ttl: float = typer.Option(None, help="Override the feed lease TTL (seconds)."),
 ) -> None:
-    """Poll the feeds into the articles topic until SIGTERM/SIGINT (then flush and exit)."""
+    """Poll the feeds into the articles topic until SIGTERM/SIGINT (then flush and exit).
+
+    The feeds file is watched: a new valid version is switched to (also on SIGHUP); an
+    invalid one is refused and reported, and the last good version keeps polling."""
+    import redis.asyncio
     from kafka.errors import KafkaError
     from redis.exceptions import RedisError
 
+    from rasd.configwatch import ConfigWatcher, ReloadStates
+    from rasd.connectors.config import parse_feeds
     from rasd.connectors.poller import RssConnector
     from rasd.topics import ensure_topics
 
     settings = _settings()
-    config = _load(feeds)
-    if interval is not None or lease_ttl is not None:
-        poller = config.poller.model_copy(
-            update={k: v for k, v in {"interval": interval, "lease_ttl": lease_ttl}.items() if v}
-        )
-        feeds_list = [
-            f.model_copy(update={"interval": interval}) if interval else f for f in config.feeds
-        ]
-        config = config.model_copy(update={"poller": poller, "feeds": feeds_list})
+    watcher = ConfigWatcher(
+        feeds or settings.feeds_file,
+        lambda text, where: _overrides(parse_feeds(text, where), interval, lease_ttl),
+        kind="feeds",
+        interval=settings.config_poll_interval,
+    )
+    config = _refuse_invalid(watcher.load)
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -105,11 +125,32 @@ def run(
         except (RedisError, KafkaError, OSError) as exc:
             err.print(f"[red]error:[/red] cannot start: {escape(str(exc) or type(exc).__name__)}")
             raise typer.Exit(1) from None
+        stop = asyncio.Event()
+
+        def stopping() -> None:
+            connector.stop()
+            stop.set()
+
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, connector.stop)
+            loop.add_signal_handler(sig, stopping)
+        loop.add_signal_handler(signal.SIGHUP, watcher.request)
         err.print(f"polling {len(config.feeds)} feeds as {connector.owner}")
-        await connector.run()
+        client = redis.asyncio.Redis.from_url(settings.redis_dsn)
+        watch = asyncio.create_task(
+            watcher.watch(
+                connector.reconfigure,
+                stop,
+                states=ReloadStates(settings, connector.owner),
+                client=client,
+            )
+        )
+        try:
+            await connector.run()
+        finally:
+            stop.set()
+            await watch
+            await client.aclose()
 
     asyncio.run(main())
 
@@ -124,17 +165,22 @@ def status(
     import redis
     from rich import box
 
+    from rasd.configwatch import ReloadStates
     from rasd.connectors.health import FeedHealthStore
 
     settings = _settings()
     client = redis.Redis.from_url(settings.redis_dsn)
     try:
         feeds = FeedHealthStore(settings, client).all()
+        reloads = ReloadStates(settings).read(client, "feeds")
     finally:
         client.close()
     if as_json:
         typer.echo(json.dumps([h.model_dump(mode="json") for h in feeds], ensure_ascii=False))
         return
+    for state in reloads:
+        for line in state.describe():
+            out.print(line, markup=False, highlight=False, soft_wrap=True)
     if not feeds:
         out.print("no feed health recorded yet (is `rasd connectors run` running?)")
         return

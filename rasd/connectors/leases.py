@@ -57,6 +57,15 @@ class FeedLeases:
         # Leases are only trusted until shortly before they could have expired unrenewed.
         self._valid_until = 0.0
         self._acquired = {name: asyncio.Event() for name in feeds}
+        # A step from the lease loop and one after a reload must not interleave.
+        self._stepping = asyncio.Lock()
+
+    def set_feeds(self, feeds: list[str]) -> None:
+        """The feeds to share from now on (feeds.yaml reloaded); the next step releases the
+        leases of feeds no longer listed and takes the new ones."""
+        self._feeds = list(feeds)
+        for name in feeds:
+            self._acquired.setdefault(name, asyncio.Event())
 
     @property
     def step_interval(self) -> float:
@@ -87,6 +96,10 @@ class FeedLeases:
 
     async def step(self) -> None:
         """Heartbeat, then acquire, renew and release leases to match the rendezvous split."""
+        async with self._stepping:
+            await self._step()
+
+    async def _step(self) -> None:
         started = time.monotonic()
         members = await self.members()
         wanted = {f for f in self._feeds if rendezvous_owner(f, members) == self.owner}

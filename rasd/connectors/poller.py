@@ -48,10 +48,14 @@ class RssConnector(Connector):
         self.config = config
         self.owner = owner or process_id()
         self.polls = 0
+        # By URL: a feed whose URL a reload changed must not send the old document's ETag.
         self._validators: dict[str, Validators] = {}
         # Whether the document behind each feed's validators was degraded: a 304 for it stays so.
         self._degraded: dict[str, bool] = {}
         self._closed = False
+        # name -> (its definition, set when a reload retires it, its loop)
+        self._loops: dict[str, tuple[Feed, asyncio.Event, asyncio.Task]] = {}
+        self._retiring: set[asyncio.Task] = set()
 
     async def start(self) -> None:
         poller = self.config.poller
@@ -69,12 +73,11 @@ class RssConnector(Connector):
 
     async def run(self) -> None:
         tasks = [asyncio.create_task(self._lease_loop(), name="leases")]
-        tasks += [
-            asyncio.create_task(self._feed_loop(feed), name=f"feed:{feed.name}")
-            for feed in self.config.feeds
-        ]
+        for feed in self.config.feeds:
+            self._start_loop(feed)
         try:
             await self._stopping.wait()
+            tasks += [task for _, _, task in self._loops.values()] + list(self._retiring)
             # Feed loops notice the stop between steps; a publish in progress completes.
             _done, pending = await asyncio.wait(tasks, timeout=STOP_GRACE)
             for task in pending:
@@ -85,6 +88,17 @@ class RssConnector(Connector):
             with contextlib.suppress(RedisError, OSError):
                 await self.leases.release_all()
             await self.close()
+
+    def _start_loop(self, feed: Feed) -> None:
+        retired = asyncio.Event()
+        task = asyncio.create_task(self._feed_loop(feed, retired), name=f"feed:{feed.name}")
+        self._loops[feed.name] = (feed, retired, task)
+
+    async def reconfigure(self, config: FeedsConfig) -> None:
+        """Switch to a new feeds.yaml while running (see :mod:`rasd.connectors.reload`)."""
+        from rasd.connectors.reload import reconfigure
+
+        await reconfigure(self, config)
 
     async def close(self) -> None:
         """Release what start() opened; safe to call again."""
@@ -111,11 +125,11 @@ class RssConnector(Connector):
             if await self.sleep(self.leases.step_interval):
                 return
 
-    async def _feed_loop(self, feed: Feed) -> None:
+    async def _feed_loop(self, feed: Feed, retired: asyncio.Event) -> None:
         interval = self.config.interval(feed)
         # Spread the first polls so that a restart does not hit every outlet at once.
         delay = random.uniform(0, min(interval, 5.0))
-        while not await self.sleep(delay):
+        while not await self._pause(delay, retired):
             if not self.leases.owns(feed.name):
                 waiter = asyncio.create_task(self.leases.wait_acquired(feed.name))
                 stopper = asyncio.create_task(self._stopping.wait())
@@ -132,6 +146,19 @@ class RssConnector(Connector):
                 continue
             delay = await self.poll(feed)
 
+    async def _pause(self, seconds: float, retired: asyncio.Event) -> bool:
+        """Like :meth:`sleep`, and True as well once a reload retired the feed."""
+        waits = {
+            asyncio.ensure_future(self._stopping.wait()),
+            asyncio.ensure_future(retired.wait()),
+        }
+        done, pending = await asyncio.wait(
+            waits, timeout=max(0.0, seconds), return_when=asyncio.FIRST_COMPLETED
+        )
+        for waiter in pending:
+            waiter.cancel()
+        return bool(done) or self.stopping or retired.is_set()
+
     async def poll(self, feed: Feed) -> float:
         """Poll one feed once, record its health; return the delay until its next poll."""
         poller = self.config.poller
@@ -141,7 +168,7 @@ class RssConnector(Connector):
         latency_ms = None
         try:
             fetch = asyncio.create_task(
-                self._fetcher.fetch(feed.url, self._validators.get(feed.name, Validators()))
+                self._fetcher.fetch(feed.url, self._validators.get(feed.url, Validators()))
             )
             stopper = asyncio.create_task(self._stopping.wait())
             await asyncio.wait({fetch, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -175,7 +202,7 @@ class RssConnector(Connector):
             )
             produced = await self.sink.publish(articles)
             # Validators are kept only once the document's articles are safely in Kafka.
-            self._validators[feed.name] = fetched.validators
+            self._validators[feed.url] = fetched.validators
             self._degraded[feed.name] = parsed.degraded
             entry_issues = issues.as_dict()
             if not parsed.entries:

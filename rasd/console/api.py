@@ -15,6 +15,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from rasd.configwatch import ReloadState, ReloadStates
 from rasd.connectors.health import FeedHealth, FeedHealthStore
 from rasd.console import kafka_view
 from rasd.console.alerts import Ack, AlertEntry, AlertFilter
@@ -350,6 +351,19 @@ async def rule_history(path: str, c: ConsoleDep) -> list[Change]:
 @router.get("/health/feeds", summary="Feed health records written by the connectors")
 async def feeds(c: ConsoleDep) -> list[FeedHealth]:
     return await run_in_threadpool(FeedHealthStore(c.settings, c.redis_sync).all)
+
+
+@router.get(
+    "/health/config",
+    summary="The feeds.yaml / receivers.yaml version each running connector and notifier uses, "
+    "and the errors of a version it refused",
+)
+async def config_reloads(c: ConsoleDep) -> list[ReloadState]:
+    def read() -> list[ReloadState]:
+        states = ReloadStates(c.settings)
+        return [s for kind in ("feeds", "receivers") for s in states.read(c.redis_sync, kind)]
+
+    return await run_in_threadpool(read)
 
 
 class Pipeline(BaseModel):

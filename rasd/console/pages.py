@@ -101,10 +101,13 @@ async def rule_history_page(path: str, request: Request, c: ConsoleDep, user: Us
 
 @router.get("/health")
 async def health_page(request: Request, c: ConsoleDep, user: UserDep):
-    feeds, pipeline, dead = await asyncio.gather(
-        api.feeds(c), api.pipeline(c), api.list_dead_letters(c, 50)
+    feeds, pipeline, dead, reloads = await asyncio.gather(
+        api.feeds(c), api.pipeline(c), api.list_dead_letters(c, 50), api.config_reloads(c)
     )
-    return render(request, "health.html", user=user, feeds=feeds, pipeline=pipeline, dead=dead)
+    return render(
+        request, "health.html", user=user, feeds=feeds, pipeline=pipeline, dead=dead,
+        reloads=reloads,
+    )  # fmt: skip
 
 
 @router.get("/api/docs")

@@ -48,6 +48,23 @@ def _rule_names_errors(config, rules_dir: Path | None) -> list[str]:
     return [str(e) for e in unknown_receivers(load_rules(directory).rules, config.names)]
 
 
+def _rule_names_check(rules_dir: Path | None):
+    """For each new receivers.yaml version: the rules' ``notify:`` names it lacks (the rules
+    are read again, they may have changed too); nothing when the rules are not here."""
+    from rasd.cli import settings
+    from rasd.notify.names import unknown_receivers
+    from rasd.rules.loader import load_rules
+
+    directory = rules_dir or settings().rules_dir
+
+    def check(config):
+        if not directory.is_dir():
+            return []
+        return unknown_receivers(load_rules(directory).rules, config.names)
+
+    return check
+
+
 def _load(path: Path | None, strict: bool, rules_dir: Path | None = None):
     """Validated config and receivers, or the errors on stderr and exit code 2."""
     from rasd.cli import err, settings
@@ -86,10 +103,33 @@ def check(
     can send."""
     from rasd.cli import out
 
+    _print_running(out)
     loaded, disabled = _load(config, strict, rules)
     for receiver in loaded.receivers:
         state = f"disabled ({disabled[receiver.name]})" if receiver.name in disabled else "ok"
         out.print(f"{receiver.name:<20} {receiver.type:<8} {state}", markup=False, soft_wrap=True)
+
+
+def _print_running(out) -> None:
+    """What the running notifiers use, and any version of the file they refused."""
+    import redis
+    from redis.exceptions import RedisError
+
+    from rasd.cli import err, settings
+    from rasd.configwatch import ReloadStates
+
+    s = settings()
+    client = redis.Redis.from_url(s.redis_dsn, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        states = ReloadStates(s).read(client, "receivers")
+    except (RedisError, OSError) as exc:
+        err.print(f"running notifiers not known (Redis: {exc})", markup=False, soft_wrap=True)
+        return
+    finally:
+        client.close()
+    for state in states:
+        for line in state.describe():
+            out.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 @notify_app.command("run")
@@ -110,29 +150,42 @@ def run(
 ) -> None:
     """Read the outbox and deliver alerts until SIGINT / SIGTERM; rides out Redis outages.
 
-    Refuses to start when a rule names a receiver the receivers file does not define."""
-    from rasd.cli import settings
-    from rasd.notify.notifier import Notifier
+    Refuses to start when a rule names a receiver the receivers file does not define. The
+    receivers file is watched: a new valid version is switched to (also on SIGHUP); an
+    invalid one is refused and reported, and the last good version keeps delivering."""
+    from rasd.cli import err, settings
+    from rasd.configwatch import ConfigWatcher
+    from rasd.notify.reload import CurrentNotifierMetrics, receivers_parser, run_reloading
 
     s = settings()
-    loaded, _ = _load(config, strict, rules)
+    _load(config, strict, rules)  # the start-up report: every error, or the disabled receivers
+    watcher = ConfigWatcher(
+        config or s.receivers_file,
+        receivers_parser(strict, check=_rule_names_check(rules)),
+        kind="receivers",
+        interval=s.config_poll_interval,
+    )
+    watcher.load()
     logging.basicConfig(level=s.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # The running notifier's own metrics (each has its registry) next to the reload metrics.
+    metrics = CurrentNotifierMetrics()
+    if metrics_port:
+        from prometheus_client import REGISTRY, start_http_server
+
+        REGISTRY.register(metrics)
+        try:
+            start_http_server(metrics_port, addr="127.0.0.1")
+        except OSError as exc:
+            err.print(f"error: metrics port {metrics_port}: {exc}", markup=False)
+            raise typer.Exit(2) from None
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        notifier = Notifier(s, loaded, consumer=consumer)
-        if metrics_port:
-            from prometheus_client import start_http_server
-
-            start_http_server(metrics_port, addr="127.0.0.1", registry=notifier.metrics)
-        logging.getLogger("rasd.notify").info("notifier %s started", notifier.consumer)
-        try:
-            await notifier.run(stop)
-        finally:
-            await notifier.aclose()
+        loop.add_signal_handler(signal.SIGHUP, watcher.request)
+        await run_reloading(s, watcher, stop, consumer=consumer, metrics=metrics)
 
     asyncio.run(main())
 

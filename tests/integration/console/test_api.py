@@ -452,3 +452,32 @@ def test_live_stream_resumes_after_an_outbox_id(console, client):
     with client.stream("GET", live_url) as stream:
         data = next(line for line in stream.iter_lines() if line.startswith("data:"))
     assert json.loads(data[5:])["key"] == "between"
+
+
+def test_config_reload_state_on_the_health_page(console, client, tmp_path):
+    from rasd.configwatch import ConfigWatcher, ReloadStates
+    from rasd.connectors.config import parse_feeds
+
+    path = tmp_path / "feeds.yaml"
+    path.write_text("feeds: []\n")
+    watcher = ConfigWatcher(path, parse_feeds, kind="feeds")
+    watcher.load()
+    path.write_text("feeds: []\npoller: {intervall: 5}\n")
+    watcher.check()
+
+    async def publish():
+        import redis.asyncio
+
+        r = redis.asyncio.Redis.from_url(console.settings.redis_dsn)
+        try:
+            await ReloadStates(console.settings, "conn-1").publish(r, watcher.state("conn-1"))
+        finally:
+            await r.aclose()
+
+    run_async(publish)
+    [state] = client.get("/api/health/config").json()
+    assert state["process"] == "conn-1" and state["version"] == watcher.version
+    assert not state["ok"] and state["errors"][0].startswith(f"{path}:2:")
+    page = client.get("/health").text
+    assert 'class="failing" data-config="feeds" data-process="conn-1"' in page
+    assert f"{path}:2:" in page and "refused" in page
