@@ -21,7 +21,6 @@ from pydantic import ValidationError
 from rasd.models import Article, StoryArticle
 from rasd.rules import default_gazetteer
 from rasd.settings import Settings
-from rasd.streams import faustcompat
 from rasd.streams.config import StreamsSettings
 from rasd.streams.deadletters import dead_letter
 from rasd.streams.metrics import ALERTS, ARTICLES, DEAD_LETTERS, MATCHES
@@ -98,7 +97,6 @@ def _reason(exc: Exception) -> str:
 
 
 def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) -> faust.App:
-    faustcompat.install()
     app = faust.App(
         settings.group("streams"),
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_servers.split(",")],
