@@ -495,6 +495,8 @@ class Campaign:
                         self.kills.append((target, self.now()))
                         self.log(f"{self.now():6.1f} s  kill -9 {target}")
                         replacements.append((elapsed + self.rnd.uniform(1, 8), target))
+                    else:  # its replacement is not started yet: kill a little later
+                        events = sorted([*events, (elapsed + 1.0, what)])
                 else:
                     services.append(threading.Thread(target=self._kill_service, args=(target,)))
                     services[-1].start()

@@ -113,8 +113,12 @@ class Consumer(aiokafka_driver.Consumer):
             assignment = self.assignment()
             skipped = self.processed.skipped(now=time.monotonic())
             skipped = {tp: offset for tp, offset in skipped.items() if tp in assignment}
-            if skipped:
+            if not skipped:
+                continue
+            try:
                 await self._seek_back(skipped)
+            except Exception as exc:  # noqa: BLE001 - broker away or a rebalance: next check
+                log.warning("could not seek back to skipped records yet: %r", exc)
 
     async def _seek_back(self, skipped: dict[TP, int]) -> None:
         earliest = await self.earliest_offsets(*skipped)
