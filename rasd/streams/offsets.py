@@ -110,6 +110,9 @@ class ProcessedOffsets(Generic[TP]):
                 part.behind = None
         return found
 
+    def partitions(self) -> list[TP]:
+        return list(self._partitions)
+
     def forget(self, tps: Iterable[TP]) -> None:
         """The partitions were revoked: the next owner starts from what was committed."""
         for tp in tps:

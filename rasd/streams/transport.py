@@ -64,6 +64,8 @@ class Consumer(aiokafka_driver.Consumer):
         for tp in guarded:
             offset = committed[tp]
             self.processed.reset(tp, offset if offset is not None else earliest.get(tp, 0))
+        # Records of partitions no longer ours finished after the revocation: not ours to commit.
+        self.processed.forget(tp for tp in self.processed.partitions() if tp not in committed)
         if guarded:
             log.info(
                 "reading from committed offsets: %s",

@@ -97,3 +97,10 @@ def test_revoked_partitions_are_forgotten():
     offsets.forget([TP])
     assert offsets.position(TP) is None
     assert list(offsets.pending()) == [other]
+
+
+def test_known_partitions_are_listed():
+    offsets = ProcessedOffsets()
+    offsets.reset(TP, 0)
+    offsets.finished(("articles", 3), 9)
+    assert sorted(offsets.partitions()) == [TP, ("articles", 3)]
