@@ -19,7 +19,6 @@ from pydantic import ValidationError
 
 from rasd.models import Article
 from rasd.settings import Settings
-from rasd.streams import faustcompat
 from rasd.streams.config import StreamsSettings
 from rasd.streams.deadletters import dead_letter
 from rasd.streams.metrics import ALERTS, ARTICLES, DEAD_LETTERS, MATCHES
@@ -27,6 +26,7 @@ from rasd.streams.outbox import Bounds, Outbox
 from rasd.streams.rulesync import RuleSync
 from rasd.streams.similarity import Fingerprint
 from rasd.streams.stories import Candidate, Limits, RuleState, advance
+from rasd.streams.transport import finished
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +104,10 @@ def _reason(exc: Exception) -> str:
 
 
 def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) -> faust.App:
-    faustcompat.install()
     app = faust.App(
         settings.group("streams"),
-        broker=[f"kafka://{server.strip()}" for server in settings.kafka_servers.split(",")],
+        # rasd:// is faust's aiokafka transport with our commit guard (rasd.streams.transport).
+        broker=[f"rasd://{server.strip()}" for server in settings.kafka_servers.split(",")],
         store="memory://",
         autodiscover=False,
         topic_partitions=settings.topic_partitions,
@@ -195,12 +195,14 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
 
     # Acks are manual: faust acks an event when the agent leaves it, even when the agent was
     # cancelled (shutdown, rebalance) half-way through it, and a half-processed record whose
-    # offset is committed is never processed again. Here an event is acked once it is done.
+    # offset is committed is never processed again. Here an event is acked once it is done,
+    # and `finished` tells the consumer which offsets it may commit (rasd.streams.transport).
     @app.agent(articles)
     async def match(stream):
         await runtime.rule_sync.ready.wait()
         async for event in stream.noack().events():
             await match_one(event)
+            finished(app, event)
             event.ack()
 
     @app.agent(candidates)
@@ -208,6 +210,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
         await runtime.rule_sync.ready.wait()
         async for event in stream.noack().events():
             await group_one(event)
+            finished(app, event)
             event.ack()
 
     @app.timer(interval=config.rules_poll_interval, on_leader=True)

@@ -8,3 +8,8 @@ DEAD_LETTERS = Counter("rasd_stream_dead_letters_total", "Records sent to the de
 ALERTS = Counter("rasd_alerts_written_total", "Alert revisions written to the outbox", ["kind"])
 RULE_ERRORS = Counter("rasd_rule_errors_total", "Rule files or records that failed to load")
 RULES_LOADED = Gauge("rasd_rules_loaded", "Rules in the worker's current rule set")
+SKIPPED_RECORDS = Counter(
+    "rasd_stream_skipped_records_total",
+    "Times the consumer skipped a record and the partition was read again from it",
+    ["topic"],
+)

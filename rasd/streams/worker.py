@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import gc
+import logging
+import time
+from collections.abc import Callable
 
 from rasd.settings import Settings
 from rasd.streams.config import StreamsSettings
+
+log = logging.getLogger(__name__)
 
 
 def run_worker(settings: Settings, config: StreamsSettings, publish_rules: bool = True) -> None:
@@ -15,7 +20,7 @@ def run_worker(settings: Settings, config: StreamsSettings, publish_rules: bool 
     from rasd.streams.app import Runtime, create_app
     from rasd.topics import ensure_topics
 
-    ensure_topics(settings)
+    _wait_for_kafka(lambda: ensure_topics(settings))
     # faust keeps its worker data here (tables themselves live in memory and in changelogs).
     (settings.state_dir / "faust").mkdir(parents=True, exist_ok=True)
     if config.metrics_port:
@@ -32,3 +37,34 @@ def run_worker(settings: Settings, config: StreamsSettings, publish_rules: bool 
     gc.collect()
     gc.freeze()
     worker.execute_from_commandline()
+
+
+def _wait_for_kafka(step: Callable[[], object], max_delay: float = 10.0) -> None:
+    """Run ``step`` until Kafka answers: a worker started during an outage waits it out.
+
+    Once running, faust rides out a broker restart by itself; only the topic check before it
+    would otherwise end the process.
+    """
+    from kafka.errors import (
+        KafkaConnectionError,
+        KafkaTimeoutError,
+        NoBrokersAvailable,
+        NodeNotReadyError,
+        RequestTimedOutError,
+    )
+
+    delay = 0.5
+    while True:
+        try:
+            step()
+            return
+        except (
+            NoBrokersAvailable,
+            KafkaConnectionError,
+            KafkaTimeoutError,
+            NodeNotReadyError,
+            RequestTimedOutError,
+        ) as exc:
+            log.warning("Kafka unreachable (%s); retrying in %.1fs", type(exc).__name__, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, max_delay)

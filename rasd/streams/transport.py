@@ -1,0 +1,160 @@
+"""faust's aiokafka transport with a consumer that never commits past a record it did not finish.
+
+faust-streaming 0.15 can hand a record to nobody after a rebalance and still commit past it
+(ARCHITECTURE.md, Streams, "Records skipped after a rebalance"): the records fetched while the
+recovery seeks to the committed offsets are cleared from the agents' queues, the fetch position
+has moved past them, and faust's commit counts an offset gap as processed and steps over the
+first offset after the committed one (its check is off by one). :class:`Consumer` keeps the
+commit logic to itself for the agents' input topics:
+
+- the offset to commit comes from :class:`~rasd.streams.offsets.ProcessedOffsets`: offsets the
+  agents reported finished (:func:`finished`), continuing the committed offset one by one; faust's
+  acks and offset gaps do not move it;
+- a record never handed to the agent shows as a position behind finished offsets: the partition
+  is sought back to it and read again (replays are harmless, see ARCHITECTURE.md).
+
+Everything else in faust's aiokafka driver is used as shipped. faust finds this transport by
+the URL scheme ``rasd://`` through the ``faust.transports`` entry point (pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from faust.transport.drivers import aiokafka as aiokafka_driver
+from faust.types import TP, EventT
+from mode import Service
+
+from rasd.streams.metrics import SKIPPED_RECORDS
+from rasd.streams.offsets import ProcessedOffsets
+
+log = logging.getLogger(__name__)
+
+
+class Consumer(aiokafka_driver.Consumer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.processed: ProcessedOffsets[TP] = ProcessedOffsets()
+
+    def _guarded(self, tp: TP) -> bool:
+        # Transactions put control records between offsets; changelogs are compacted.
+        return (
+            not self.in_transaction
+            and self.app.topics.acks_enabled_for(tp.topic)
+            and not self._is_changelog_tp(tp)
+        )
+
+    def finished(self, event: EventT) -> None:
+        message = event.message
+        if message.generation_id != self.app.consumer_generation_id:
+            # Fetched before the last rebalance: it is read again from the committed offset.
+            return
+        if self._guarded(message.tp):
+            self.processed.finished(message.tp, message.offset)
+
+    async def seek_to_committed(self) -> Mapping[TP, int]:
+        committed = await super().seek_to_committed()
+        guarded = [tp for tp in committed if self._guarded(tp)]
+        # A partition never committed is read from its first record (auto_offset_reset).
+        unknown = [tp for tp in guarded if committed[tp] is None]
+        earliest = await self.earliest_offsets(*unknown) if unknown else {}
+        for tp in guarded:
+            offset = committed[tp]
+            self.processed.reset(tp, offset if offset is not None else earliest.get(tp, 0))
+        # Records of partitions no longer ours finished after the revocation: not ours to commit.
+        self.processed.forget(tp for tp in self.processed.partitions() if tp not in committed)
+        if guarded:
+            log.info(
+                "reading from committed offsets: %s",
+                ", ".join(f"{_name(tp)}={self.processed.position(tp)}" for tp in sorted(guarded)),
+            )
+        return committed
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        self.processed.forget(revoked)
+        await super().on_partitions_revoked(revoked)
+
+    def _filter_tps_with_pending_acks(self, topics: Any = None) -> Iterator[TP]:
+        pending = set(super()._filter_tps_with_pending_acks(topics))
+        pending.update(
+            tp
+            for tp in self.processed.pending()
+            if topics is None or tp in topics or tp.topic in topics
+        )
+        return iter(pending)
+
+    def _new_offset(self, tp: TP) -> int | None:
+        if not self._guarded(tp):
+            return super()._new_offset(tp)
+        # faust's acks are kept for its own waiting (wait_empty), not for committing.
+        self._acked[tp].clear()
+        self._acked_index[tp].clear()
+        return self.processed.advance(tp)
+
+    async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
+        if not self._guarded(tp):
+            await super()._add_gap(tp, offset_from, offset_to)
+            return
+        # faust would count these offsets as processed; they were fetched and not delivered.
+        log.warning(
+            "%s: offsets %d..%d did not reach the agent; not committed past them",
+            _name(tp),
+            offset_from,
+            offset_to - 1,
+        )
+
+    @Service.task
+    async def _read_skipped_again(self) -> None:
+        while not self.should_stop:
+            await self.sleep(self.commit_interval)
+            if self.app.rebalancing or not self.flow_active:
+                continue
+            assignment = self.assignment()
+            skipped = self.processed.skipped(now=time.monotonic())
+            skipped = {tp: offset for tp, offset in skipped.items() if tp in assignment}
+            if not skipped:
+                continue
+            try:
+                await self._seek_back(skipped)
+            except Exception as exc:  # noqa: BLE001 - broker away or a rebalance: next check
+                log.warning("could not seek back to skipped records yet: %r", exc)
+
+    async def _seek_back(self, skipped: dict[TP, int]) -> None:
+        earliest = await self.earliest_offsets(*skipped)
+        for tp, offset in list(skipped.items()):
+            first = earliest.get(tp, offset)
+            if offset < first:
+                # Retention deleted them before any worker read them: nothing left to read.
+                log.error(
+                    "%s: records %d..%d expired before they were processed",
+                    _name(tp),
+                    offset,
+                    first - 1,
+                )
+                self.processed.reset(tp, first)
+                del skipped[tp]
+                continue
+            SKIPPED_RECORDS.labels(tp.topic).inc()
+            log.warning(
+                "%s: the record at offset %d was skipped by the consumer; reading again from it",
+                _name(tp),
+                offset,
+            )
+        if skipped:
+            await self.seek_wait(skipped)
+
+
+class Transport(aiokafka_driver.Transport):
+    Consumer = Consumer
+
+
+def finished(app: Any, event: EventT) -> None:
+    """Tell the consumer an agent is done with ``event`` (call before ``event.ack()``)."""
+    app.consumer.finished(event)
+
+
+def _name(tp: TP) -> str:
+    return f"{tp.topic}[{tp.partition}]"
