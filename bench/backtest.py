@@ -81,7 +81,7 @@ def topic_bytes(local: Settings, topic: str) -> int | None:
         return None
     logs = local.state_dir / "kafka" / "data"
     if not logs.is_dir():
-        candidates = list(settings.state_dir.glob("**/" + topic + "-0"))
+        candidates = list(local.state_dir.glob("**/" + topic + "-0"))
         if not candidates:
             return None
         logs = candidates[0].parent
