@@ -75,13 +75,13 @@ def make_articles(n: int, items) -> list[Article]:
     return articles
 
 
-def topic_bytes(settings: Settings, topic: str) -> int | None:
+def topic_bytes(local: Settings, topic: str) -> int | None:
     """Bytes of the topic's log segments (the local dev stack's data directory)."""
-    if not settings.kafka_is_local:
+    if not local.kafka_is_local:
         return None
-    logs = settings.state_dir / "kafka" / "data"
+    logs = local.state_dir / "kafka" / "data"
     if not logs.is_dir():
-        candidates = list(settings.state_dir.glob("**/" + topic + "-0"))
+        candidates = list(local.state_dir.glob("**/" + topic + "-0"))
         if not candidates:
             return None
         logs = candidates[0].parent
@@ -146,7 +146,7 @@ def main() -> int:
         )
         print(f"ratio backtest/matcher (CPU): {rate_cpu / alone:.2f}  (target >= 0.80)")
         print(f"matched articles: {found.matched_articles:,}")
-        size = topic_bytes(settings, settings.topic("articles"))
+        size = topic_bytes(base, settings.topic("articles"))
         if size is not None:
             per = size / len(articles) * 100_000
             print(f"topic on disk: {size / 1e6:.1f} MB, {per / 1e6:.0f} MB per 100,000 articles")
