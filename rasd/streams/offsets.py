@@ -25,7 +25,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Collection, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -43,22 +43,27 @@ class _Partition:
     # the agent's queue behind others), and the wait doubles until the position moves.
     quiet_until: float = 0.0
     wait: float = 0.0
+    # Since when the record at the position was fetched and no record of it was with the agent.
+    idle_since: float | None = None
 
 
 class ProcessedOffsets(Generic[TP]):
     """Positions of the partitions one consumer owns (not thread-safe: one event loop)."""
 
-    def __init__(self, reread_wait: float = 5.0, max_reread_wait: float = 60.0) -> None:
+    def __init__(
+        self, reread_wait: float = 5.0, max_reread_wait: float = 60.0, idle_wait: float = 10.0
+    ) -> None:
         self._partitions: dict[TP, _Partition] = {}
         self._reread_wait = reread_wait
         self._max_reread_wait = max_reread_wait
+        self._idle_wait = idle_wait
 
     def reset(self, tp: TP, position: int) -> None:
         """The partition is read from ``position`` on (its committed offset, after a seek)."""
         part = self._partitions.setdefault(tp, _Partition())
         part.position = position
         part.finished = {offset for offset in part.finished if offset >= position}
-        part.behind = None
+        part.behind = part.idle_since = None
         part.quiet_until = part.wait = 0.0
 
     def finished(self, tp: TP, offset: int) -> None:
@@ -79,6 +84,7 @@ class ProcessedOffsets(Generic[TP]):
         if part.position == start:
             return None
         part.quiet_until = part.wait = 0.0
+        part.idle_since = None
         return part.position
 
     def position(self, tp: TP) -> int | None:
@@ -89,7 +95,12 @@ class ProcessedOffsets(Generic[TP]):
         """Partitions with finished offsets not yet covered by their position."""
         return (tp for tp, part in self._partitions.items() if part.finished)
 
-    def skipped(self, now: float) -> dict[TP, int]:
+    def skipped(
+        self,
+        now: float,
+        fetched: Mapping[TP, int | None] | None = None,
+        busy: Collection[TP] = (),
+    ) -> dict[TP, int]:
         """Partitions to read again from their position: it stayed behind finished offsets.
 
         One agent takes a partition's records in order, so finished offsets above an
@@ -97,17 +108,33 @@ class ProcessedOffsets(Generic[TP]):
         checks in a row leaves out the moment after a seek when a record fetched before the
         seek finishes ahead of the re-read ones. Once reported, a partition is reported again
         only after a wait (doubling, up to ``max_reread_wait``) while its position does not move.
+
+        A skipped record with nothing finished after it (the partition's last one) shows
+        otherwise: ``fetched`` (the next offset the consumer will fetch, per partition) is past
+        the position, no record of the partition is with the agent (``busy``), and that lasted
+        ``idle_wait``.
         """
         found: dict[TP, int] = {}
         for tp, part in self._partitions.items():
-            if part.position is not None and part.finished and part.position not in part.finished:
-                if part.behind == part.position and now >= part.quiet_until:
-                    found[tp] = part.position
-                    part.wait = min(max(part.wait * 2, self._reread_wait), self._max_reread_wait)
-                    part.quiet_until = now + part.wait
+            if part.position is None or part.position in part.finished:
+                part.behind = part.idle_since = None
+                continue
+            due = False
+            if part.finished:
+                due = part.behind == part.position
                 part.behind = part.position
             else:
                 part.behind = None
+            next_fetch = (fetched or {}).get(tp)
+            if next_fetch is not None and next_fetch > part.position and tp not in busy:
+                part.idle_since = now if part.idle_since is None else part.idle_since
+                due = due or now - part.idle_since >= self._idle_wait
+            else:
+                part.idle_since = None
+            if due and now >= part.quiet_until:
+                found[tp] = part.position
+                part.wait = min(max(part.wait * 2, self._reread_wait), self._max_reread_wait)
+                part.quiet_until = now + part.wait
         return found
 
     def partitions(self) -> list[TP]:

@@ -113,12 +113,17 @@ class Consumer(aiokafka_driver.Consumer):
             if self.app.rebalancing or not self.flow_active:
                 continue
             assignment = self.assignment()
-            skipped = self.processed.skipped(now=time.monotonic())
-            skipped = {tp: offset for tp, offset in skipped.items() if tp in assignment}
-            if not skipped:
-                continue
             try:
-                await self._seek_back(skipped)
+                fetched = {
+                    tp: await self.position(tp)
+                    for tp in self.processed.partitions()
+                    if tp in assignment
+                }
+                busy = {message.tp for message in self.unacked if not message.acked}
+                skipped = self.processed.skipped(time.monotonic(), fetched, busy)
+                skipped = {tp: offset for tp, offset in skipped.items() if tp in assignment}
+                if skipped:
+                    await self._seek_back(skipped)
             except Exception as exc:  # noqa: BLE001 - broker away or a rebalance: next check
                 log.warning("could not seek back to skipped records yet: %r", exc)
 

@@ -104,3 +104,19 @@ def test_known_partitions_are_listed():
     offsets.reset(TP, 0)
     offsets.finished(("articles", 3), 9)
     assert sorted(offsets.partitions()) == [TP, ("articles", 3)]
+
+
+def test_a_lost_last_record_is_reported_once_it_was_fetched_and_left_idle():
+    offsets = ProcessedOffsets(idle_wait=10.0)
+    offsets.reset(TP, 2)  # the record at 2 was fetched (next fetch: 3) and never finished
+    assert offsets.skipped(0.0, fetched={TP: 3}) == {}
+    assert offsets.skipped(5.0, fetched={TP: 3}, busy={TP}) == {}  # the agent holds it
+    assert offsets.skipped(6.0, fetched={TP: 3}) == {}  # idle again: the wait restarts
+    assert offsets.skipped(15.0, fetched={TP: 3}) == {}
+    assert offsets.skipped(16.0, fetched={TP: 3}) == {TP: 2}
+
+
+def test_a_position_not_fetched_yet_is_not_skipped():
+    offsets = ProcessedOffsets(idle_wait=1.0)
+    offsets.reset(TP, 2)
+    assert offsets.skipped(0.0, fetched={TP: 2}) == {} and offsets.skipped(9.0, {TP: 2}) == {}
