@@ -1,9 +1,10 @@
 """Retry and discard of notify's dead letters (stream ``<ns>:notify:dead``).
 
 Notify reads them with :class:`rasd.notify.DeadLetters`; what to do with one is the console's
-job. Retry puts the dead letter's alerts back on the outbox as new entries, which every
-notifier then routes again (notify's dedup keeps receivers that did get them from being paged
-twice), and removes the dead letter in the same transaction. An unreadable outbox entry has no
+job. Retry puts the dead letter's alerts back on the outbox through its idempotent write
+(:meth:`rasd.outbox.Outbox.retry`), which every notifier then routes again (notify's dedup
+keeps receivers that did get them from being paged twice), then removes the dead letter: a
+retry cut short is simply retried, and queues nothing twice. An unreadable outbox entry has no
 alert to resend: it can only be discarded.
 """
 
@@ -13,6 +14,7 @@ from redis.asyncio import Redis
 
 from rasd.notify import DeadLetter
 from rasd.notify.history import NotifyKeys
+from rasd.outbox import Outbox
 from rasd.settings import Settings
 
 
@@ -24,7 +26,7 @@ class DeadLetterActions:
     def __init__(self, settings: Settings, redis: Redis) -> None:
         self._redis = redis
         self._dead = NotifyKeys(settings).dead
-        self._outbox = settings.key("outbox")
+        self._outbox = Outbox(redis, settings)
 
     async def get(self, dead_id: str) -> DeadLetter | None:
         entries = await self._redis.xrange(self._dead, dead_id, dead_id)
@@ -42,14 +44,8 @@ class DeadLetterActions:
             return None
         if not dead.alerts:
             raise NotRetryable("this dead letter holds no alert to resend; discard it")
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for alert in dead.alerts:
-                pipe.xadd(
-                    self._outbox,
-                    {"key": alert.key, "revision": "0", "alert": alert.model_dump_json()},
-                )
-            pipe.xdel(self._dead, dead_id)
-            await pipe.execute()
+        await self._outbox.retry(dead_id, dead.alerts)
+        await self._redis.xdel(self._dead, dead_id)
         return dead
 
     async def discard(self, dead_id: str) -> bool:
