@@ -223,8 +223,8 @@ def silence_add(
     from pydantic import ValidationError
 
     from rasd.cli import err, out
+    from rasd.durations import parse_duration
     from rasd.models import utcnow
-    from rasd.notify.durations import parse_duration
     from rasd.notify.silences import SilenceMatcher
 
     try:

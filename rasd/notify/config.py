@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from rasd.notify.durations import Duration
+from rasd.durations import Duration
 from rasd.notify.matchers import Label, Matchers
 from rasd.notify.receivers import Receiver, ReceiverConfig, did_you_mean, receiver_types
 from rasd.yamlerrors import (

@@ -231,11 +231,11 @@ def backtest_command(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+    from rasd.durations import parse_duration
     from rasd.rules.backtest import backtest, retained_articles, since_from
     from rasd.rules.evaluation import LabelError, format_report, read_labels
     from rasd.rules.loader import load_rules, parse_rules
     from rasd.rules.matcher import Matcher
-    from rasd.rules.schema import parse_duration
 
     def warn(message: str) -> None:
         typer.echo(message, err=True)

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from rasd.connectors.config import FeedsError, load_feeds, parse_duration, parse_feeds
+from rasd.connectors.config import FeedsError, load_feeds, parse_feeds
+from rasd.durations import parse_seconds as parse_duration
 
 ROOT = Path(__file__).parents[3]
 

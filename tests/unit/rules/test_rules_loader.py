@@ -76,8 +76,8 @@ escalate: {window: 24h, threshold: 1}
         "bad.yaml:7:8: unknown key 'anyy'; did you mean 'any'?",
         "bad.yaml:8:9: match.none: must not be empty",
         "bad.yaml:10:9: places: unknown place 'kirkukk'; did you mean 'kirkuk'?",
-        "bad.yaml:11:11: cooldown: '1 hour' is not a duration; write a number and a unit: 30m,"
-        " 1h, 2d",
+        "bad.yaml:11:11: cooldown: '1 hour' is not a duration; expected a duration such as"
+        " 500ms, 30s, 5m, 1h30m, 2d, 1w or a number of seconds",
         "bad.yaml:12:36: escalate.threshold: Input should be greater than or equal to 2",
         "bad.yaml:9:1: unknown key 'feilds'; did you mean 'fields'?",
     ]
