@@ -170,10 +170,11 @@ def _text(value: bytes | str) -> str:
 def parse_entry(entry_id: bytes | str, raw: Mapping[bytes | str, bytes | str]) -> OutboxEntry:
     """Read a stream entry (with or without ``decode_responses``); UnreadableEntry if bad.
 
-    >>> parse_entry("1-0", {"key": "k", "revision": "x", "alert": "{}"})
-    Traceback (most recent call last):
-    ...
-    rasd.outbox.UnreadableEntry: revision 'x' is not a whole number >= 0
+    >>> try:
+    ...     parse_entry("1-0", {"key": "k", "revision": "x", "alert": "{}"})
+    ... except UnreadableEntry as exc:
+    ...     print(exc)
+    revision 'x' is not a whole number >= 0
     """
     entry_id = _text(entry_id)
     fields = {_text(k): _text(v) for k, v in raw.items()}

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from rasd.durations import parse_seconds
-from rasd.yamlerrors import ConfigError, ConfigInvalid, error_at, node_at, syntax_error
+from rasd.yamlerrors import ConfigError, ConfigInvalid, error_at, load, node_at
 
 # Kept in seconds: the connectors compute with floats.
 Duration = Annotated[float, BeforeValidator(parse_seconds), Field(gt=0)]
@@ -95,10 +94,10 @@ def load_feeds(path: Path) -> FeedsConfig:
 
 def parse_feeds(text: str, path: str = "feeds.yaml") -> FeedsConfig:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise FeedsError([syntax_error(exc, path, "invalid YAML: ")]) from None
+        document = load(text, path)
+    except ConfigInvalid as exc:
+        raise FeedsError(exc.errors) from None
+    node, data = document.root, document.data
     if data is None:
         data = {}
     try:

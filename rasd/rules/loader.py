@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from rasd.rules.directory import duplicate_ids, rule_file_names
 from rasd.rules.schema import Rule, RuleSpec
-from rasd.yamlerrors import ConfigError, duplicate_keys, error_at, node_at, syntax_error
+from rasd.yamlerrors import ConfigError, ConfigInvalid, error_at, load, node_at
 
 MAX_FILE_BYTES = 1_000_000
 
@@ -111,35 +111,15 @@ def parse_rules(text: str, path: str) -> LoadResult:
         result.errors.append(RuleError(path, 1, 1, f"file is larger than {MAX_FILE_BYTES} bytes"))
         return result
     try:
-        # Aliases are refused: a few lines of nested aliases ("billion laughs") expand to
-        # billions of items for validation, and rule files are edited in the console.
-        for token in yaml.scan(text, Loader=yaml.SafeLoader):
-            if isinstance(token, yaml.AliasToken):
-                mark = token.start_mark
-                result.errors.append(
-                    RuleError(
-                        path,
-                        mark.line + 1,
-                        mark.column + 1,
-                        "YAML aliases (*name) are not allowed in rule files; repeat the terms",
-                    )
-                )
-                return result
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as exc:
-        result.errors.append(syntax_error(exc, path, "invalid YAML: "))
+        # Rule files are edited in the console: no alias may expand into a bomb.
+        document = load(text, path, aliases=False)
+    except ConfigInvalid as exc:
+        result.errors.extend(exc.errors)
         return result
+    node, data = document.root, document.data
     if node is None:
         result.errors.append(RuleError(path, 1, 1, "file is empty; expected a rule or a list"))
         return result
-    result.errors.extend(
-        error_at(path, key, f"key {key.value!r} appears twice") for key in duplicate_keys(node)
-    )
     if isinstance(node, yaml.SequenceNode) and isinstance(data, list):
         items = list(zip(node.value, data, strict=True))
         if not items:

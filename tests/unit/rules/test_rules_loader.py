@@ -102,7 +102,7 @@ def test_yaml_syntax_errors_and_duplicate_keys_are_located():
     (syntax,) = parse_rules("id: a\ntitle: [unclosed\n", "s.yaml").errors
     assert syntax.path == "s.yaml" and syntax.line == 3 and "invalid YAML" in syntax.message
     dup = parse_rules("id: a\ntitle: A\ntitle: B\nmatch: {any: [x]}\n", "d.yaml").errors
-    assert [str(e) for e in dup] == ["d.yaml:3:1: key 'title' appears twice"]
+    assert [str(e) for e in dup] == ["d.yaml:3:1: duplicate key 'title'"]
     (empty,) = parse_rules("", "e.yaml").errors
     assert "empty" in empty.message
 
