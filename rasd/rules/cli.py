@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from rasd.cliutil import settings
+
 rules_app = typer.Typer(no_args_is_help=True, help="Rule files: check, test, schema.")
 
 
@@ -14,7 +16,6 @@ def _rules_dir(given: Path | None) -> Path:
     """The directory given on the command line, else RASD_RULES_DIR."""
     if given is not None:
         return given
-    from rasd.cli import settings
 
     return settings().rules_dir
 
@@ -30,8 +31,6 @@ def _receiver_names(given: Path | None) -> tuple[Path, list[str] | None, list[st
     from rasd.yamlerrors import ConfigInvalid
 
     if given is None:
-        from rasd.cli import settings
-
         path = settings().receivers_file
         if not path.exists():
             typer.echo(f"note: {path} not found; notify: names not checked (--receivers)", err=True)
@@ -265,7 +264,6 @@ def backtest_command(
         except LabelError as exc:
             warn(f"error: {exc}")
             raise typer.Exit(2) from None
-    from rasd.cli import settings
 
     start = since_from(window)
     matcher = Matcher(result.rules)

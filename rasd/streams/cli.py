@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from rasd.cliutil import err, settings
+
 
 def register(app: typer.Typer) -> None:
     app.command("worker")(worker)
@@ -22,7 +24,6 @@ def worker(
     """
     from pydantic import ValidationError
 
-    from rasd.cli import err, settings
     from rasd.streams.config import StreamsSettings
     from rasd.streams.worker import run_worker
 
