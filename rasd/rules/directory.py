@@ -66,12 +66,20 @@ def duplicate_ids(
     return found
 
 
-def _id_node(text: str, rule_id: str) -> yaml.Node | None:
-    """The scalar node holding ``rule_id`` in a file already known to parse."""
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
+def rule_node(text: str, rule_id: str) -> yaml.Node | None:
+    """The mapping node of rule ``rule_id`` in a rule file's text (None if not found)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
     items = root.value if isinstance(root, yaml.SequenceNode) else [root]
     for item in items:
         node = node_at(item, ["id"])
         if isinstance(node, yaml.ScalarNode) and node.value == rule_id:
-            return node
+            return item
     return None
+
+
+def _id_node(text: str, rule_id: str) -> yaml.Node | None:
+    item = rule_node(text, rule_id)
+    return None if item is None else node_at(item, ["id"])
