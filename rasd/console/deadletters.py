@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from rasd.notify import DeadLetter
-from rasd.notify.history import NotifyKeys
+from rasd.notify import DeadLetter, DeadLetters
 from rasd.outbox import Outbox
 from rasd.settings import Settings
 
@@ -24,18 +23,11 @@ class NotRetryable(ValueError):
 
 class DeadLetterActions:
     def __init__(self, settings: Settings, redis: Redis) -> None:
-        self._redis = redis
-        self._dead = NotifyKeys(settings).dead
+        self._dead = DeadLetters(redis, settings)
         self._outbox = Outbox(redis, settings)
 
     async def get(self, dead_id: str) -> DeadLetter | None:
-        entries = await self._redis.xrange(self._dead, dead_id, dead_id)
-        if not entries:
-            return None
-        entry_id, fields = entries[0]
-        return DeadLetter.model_validate_json(fields[b"dead"]).model_copy(
-            update={"id": entry_id.decode()}
-        )
+        return await self._dead.get(dead_id)
 
     async def retry(self, dead_id: str) -> DeadLetter | None:
         """Re-queue the alerts; None when there is no such dead letter."""
@@ -45,8 +37,8 @@ class DeadLetterActions:
         if not dead.alerts:
             raise NotRetryable("this dead letter holds no alert to resend; discard it")
         await self._outbox.retry(dead_id, dead.alerts)
-        await self._redis.xdel(self._dead, dead_id)
+        await self._dead.remove(dead_id)
         return dead
 
     async def discard(self, dead_id: str) -> bool:
-        return bool(await self._redis.xdel(self._dead, dead_id))
+        return await self._dead.remove(dead_id)
