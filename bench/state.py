@@ -304,7 +304,7 @@ def main() -> None:
         print(f"articles: {produced:,} produced in {produce_s:.0f}s, from {where}")
         drained = wait_until_done(client, settings, worker, notifier, args.timeout)
         print(f"pipeline drained {drained:.0f}s after the last article was produced")
-        from rasd.streams.outbox import Bounds, Outbox
+        from rasd.outbox import Bounds, Outbox
 
         config = StreamsSettings()
         bounds = Bounds(

@@ -7,11 +7,11 @@ import json
 import sys
 
 import typer
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
-from rasd.settings import Settings, get_settings
+from rasd.cliutil import err, out, settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 dev_app = typer.Typer(no_args_is_help=True, help="The local Kafka and Redis.")
@@ -19,23 +19,8 @@ config_app = typer.Typer(no_args_is_help=True, help="Effective settings.")
 app.add_typer(dev_app, name="dev")
 app.add_typer(config_app, name="config")
 
-err = Console(stderr=True)
-out = Console()
-
 # Parts that exist register their commands; a part that is not written yet has no cli module.
 PARTS = ("rules", "connectors", "streams", "notify", "console")
-
-
-def settings() -> Settings:
-    """The validated settings, or a readable error and exit code 2."""
-    try:
-        return get_settings()
-    except ValidationError as exc:
-        err.print("[red]Invalid settings[/red] (environment variables RASD_*):")
-        for error in exc.errors():
-            name = "RASD_" + "_".join(str(p) for p in error["loc"]).upper()
-            err.print(f"  {name}: {error['msg']}")
-        raise typer.Exit(2) from None
 
 
 def _run_devstack(action) -> None:

@@ -1,9 +1,16 @@
-"""Errors located in a YAML file: ``file:line:column: message``.
+"""YAML a person writes, loaded one way: errors located as ``file:line:column: message``.
 
-Shared by every part that reads YAML a person writes (feeds.yaml, receivers.yaml, rule
-files). The text is composed into nodes, which keep their line and column, so that a pydantic
-error location (``receivers.0.slack.urll``) can be walked down to the node a person should
-look at.
+Every part that reads such a file (feeds.yaml, receivers.yaml, rule files) loads it with
+:func:`load`: the text is composed once into nodes, which keep their line and column,
+repeated keys are refused (YAML would let the last one silently win), and the data is
+constructed from those same nodes. A pydantic error location (``receivers.0.slack.urll``) is
+then walked down the nodes (:func:`node_at`) to the place a person should look at.
+
+>>> try:
+...     load("feeds: []\\nfeeds: [x]\\n", "feeds.yaml")
+... except ConfigInvalid as exc:
+...     print(exc)
+feeds.yaml:2:1: duplicate key 'feeds'
 
 >>> root = compose("receivers:\\n  - {name: a, urll: x}\\n", "receivers.yaml")
 >>> str(error_at("receivers.yaml", node_at(root, ("receivers", 0, "urll"), key=True), "?"))
@@ -67,7 +74,50 @@ def compose(text: str, path: str) -> yaml.Node | None:
         message = f"character #x{exc.character:04x} is not allowed in YAML"
         raise ConfigInvalid([ConfigError(path, line, column, message)]) from None
     except yaml.YAMLError as exc:
-        raise ConfigInvalid([syntax_error(exc, path)]) from None
+        raise ConfigInvalid([syntax_error(exc, path, "invalid YAML: ")]) from None
+
+
+@dataclass(frozen=True)
+class Document:
+    """A loaded file: its node tree (None when empty) and the data built from it."""
+
+    root: yaml.Node | None
+    data: object
+
+
+def load(text: str, path: str, *, aliases: bool = True) -> Document:
+    """Compose, check and construct ``text``; ConfigInvalid with every problem found.
+
+    ``aliases=False`` refuses ``*name`` before anything is built: a few lines of nested
+    aliases ("billion laughs") expand to billions of items for validation.
+    """
+    if not aliases:
+        _refuse_aliases(text, path)
+    root = compose(text, path)
+    repeated = duplicate_keys(root)
+    if repeated:
+        raise ConfigInvalid([error_at(path, k, f"duplicate key {k.value!r}") for k in repeated])
+    if root is None:
+        return Document(None, None)
+    loader = yaml.SafeLoader("")
+    try:
+        data = loader.construct_document(root)
+    except yaml.YAMLError as exc:  # e.g. a tag the safe loader refuses to construct
+        raise ConfigInvalid([syntax_error(exc, path, "invalid YAML: ")]) from None
+    finally:
+        loader.dispose()
+    return Document(root, data)
+
+
+def _refuse_aliases(text: str, path: str) -> None:
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(token, yaml.AliasToken):
+                line, column = token.start_mark.line + 1, token.start_mark.column + 1
+                message = f"YAML aliases (*{token.value}) are not allowed here; repeat the value"
+                raise ConfigInvalid([ConfigError(path, line, column, message)])
+    except yaml.YAMLError:
+        return  # compose reports it, with its position
 
 
 def duplicate_keys(node: yaml.Node | None) -> list[yaml.ScalarNode]:

@@ -25,8 +25,8 @@ from rasd.console.app import create_app
 from rasd.console.kafka_view import last_articles
 from rasd.console.passwords import hash_password
 from rasd.models import Alert, Article, Match, StoryArticle
+from rasd.outbox import Outbox
 from rasd.settings import Settings
-from rasd.streams.outbox import Outbox
 
 USER, PASSWORD = "analyst", "correct horse battery staple"
 

@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from rasd.cliutil import settings
+
 connectors_app = typer.Typer(no_args_is_help=True, help="RSS/Atom feeds into Kafka.")
 err = Console(stderr=True)
 out = Console()
@@ -26,7 +28,6 @@ def register(app: typer.Typer) -> None:
 
 
 def _settings():
-    from rasd.cli import settings
 
     return settings()
 

@@ -10,30 +10,17 @@ nodes), and every error in the file is reported at once.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from rasd.yamlerrors import ConfigError, ConfigInvalid, error_at, node_at, syntax_error
+from rasd.durations import parse_seconds
+from rasd.yamlerrors import ConfigError, ConfigInvalid, error_at, load, node_at
 
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from ``90``, ``"90s"``, ``"5m"``, ``"1h"``, ``"250ms"``."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str) and (m := _DURATION.match(value)):
-        return float(m.group(1)) * _UNITS[m.group(2) or "s"]
-    raise ValueError("expected a duration such as 30s, 5m or 1h")
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
+# Kept in seconds: the connectors compute with floats.
+Duration = Annotated[float, BeforeValidator(parse_seconds), Field(gt=0)]
 
 
 class Strict(BaseModel):
@@ -107,10 +94,10 @@ def load_feeds(path: Path) -> FeedsConfig:
 
 def parse_feeds(text: str, path: str = "feeds.yaml") -> FeedsConfig:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise FeedsError([syntax_error(exc, path, "invalid YAML: ")]) from None
+        document = load(text, path)
+    except ConfigInvalid as exc:
+        raise FeedsError(exc.errors) from None
+    node, data = document.root, document.data
     if data is None:
         data = {}
     try:

@@ -1,7 +1,7 @@
 """The alerts as the console sees them: the latest state of each, filters and acknowledgements.
 
-Reads the hash ``<ns>:alerts`` and the sorted set ``<ns>:alerts:by-time`` (written by streams),
-writes acknowledgements to ``<ns>:alerts:acks`` and follows the outbox stream for live updates.
+Reads the alert state and follows the outbox stream through :mod:`rasd.outbox` (streams
+writes them), and writes acknowledgements to the outbox's ``acks`` key.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from redis.asyncio import Redis
 
 from rasd.models import Alert, Severity
+from rasd.outbox import Outbox
 from rasd.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,16 +65,6 @@ class LiveAlert(BaseModel):
     alert: Alert
 
 
-def _parse_alert(raw: bytes | str | None, key: str) -> Alert | None:
-    if raw is None:
-        return None
-    try:
-        return Alert.model_validate_json(raw)
-    except ValidationError as exc:
-        log.warning("alert %r: unreadable record skipped: %s", key, exc.errors()[:1])
-        return None
-
-
 def _parse_ack(raw: bytes | str | None) -> Ack | None:
     if raw is None:
         return None
@@ -89,23 +80,17 @@ class AlertBoard:
     def __init__(self, settings: Settings, redis: Redis, scan: int = 2000) -> None:
         self._redis = redis
         self._scan = scan
-        self.alerts_key = settings.key("alerts")
-        self.by_time_key = settings.key("alerts", "by-time")
-        self.acks_key = settings.key("alerts", "acks")
-        self.outbox_key = settings.key("outbox")
+        self._outbox = Outbox(redis, settings)
+        self.acks_key = self._outbox.keys.acks
 
     async def recent(self, flt: AlertFilter, limit: int = 100) -> list[AlertEntry]:
-        keys = [
-            k.decode() for k in await self._redis.zrevrange(self.by_time_key, 0, self._scan - 1)
-        ]
+        keys = await self._outbox.recent_keys(self._scan)
         return [e for e in await self._entries(keys) if flt.accepts(e.alert)][:limit]
 
     async def since(self, since: datetime) -> list[Alert]:
         """Alerts created at or after ``since`` (newest first, at most ``scan``)."""
-        keys = await self._redis.zrevrangebyscore(
-            self.by_time_key, "+inf", since.timestamp(), start=0, num=self._scan
-        )
-        return [e.alert for e in await self._entries([k.decode() for k in keys])]
+        keys = await self._outbox.keys_since(since, self._scan)
+        return [e.alert for e in await self._entries(keys)]
 
     async def get(self, key: str) -> AlertEntry | None:
         entries = await self._entries([key])
@@ -114,20 +99,17 @@ class AlertBoard:
     async def _entries(self, keys: list[str]) -> list[AlertEntry]:
         if not keys:
             return []
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hmget(self.alerts_key, keys)
-            pipe.hmget(self.acks_key, keys)
-            raw_alerts, raw_acks = await pipe.execute()
-        entries = []
-        for key, raw_alert, raw_ack in zip(keys, raw_alerts, raw_acks, strict=True):
-            alert = _parse_alert(raw_alert, key)
-            if alert is not None:
-                entries.append(AlertEntry(alert=alert, ack=_parse_ack(raw_ack)))
-        return entries
+        alerts = await self._outbox.alerts(keys)
+        raw_acks = await self._redis.hmget(self.acks_key, keys)
+        return [
+            AlertEntry(alert=alert, ack=_parse_ack(raw_ack))
+            for alert, raw_ack in zip(alerts, raw_acks, strict=True)
+            if alert is not None
+        ]
 
     async def acknowledge(self, key: str, user: str) -> Ack | None:
         """Record who acknowledged the alert; None when there is no such alert."""
-        if not await self._redis.hexists(self.alerts_key, key):
+        if not await self._outbox.exists(key):
             return None
         ack = Ack(by=user, at=datetime.now(UTC))
         await self._redis.hset(self.acks_key, key, ack.model_dump_json())
@@ -135,21 +117,9 @@ class AlertBoard:
 
     async def last_outbox_id(self) -> str:
         """Where a live follower starts: the outbox's newest entry id ("0-0" when empty)."""
-        info = await self._redis.xrevrange(self.outbox_key, count=1)
-        return info[0][0].decode() if info else "0-0"
+        return await self._outbox.last_id()
 
     async def follow(self, after: str, block_ms: int) -> AsyncIterator[LiveAlert]:
         """Outbox entries after id ``after``, waiting up to ``block_ms`` for the first one."""
-        reply = await self._redis.xread({self.outbox_key: after}, count=100, block=block_ms)
-        for _stream, entries in reply or ():
-            for entry_id, fields in entries:
-                fields = {k.decode(): v for k, v in fields.items()}
-                alert = _parse_alert(fields.get("alert"), entry_id.decode())
-                if alert is None:
-                    continue
-                revision = fields.get("revision", b"0").decode()
-                yield LiveAlert(
-                    id=entry_id.decode(),
-                    revision=int(revision) if revision.isdigit() else 0,
-                    alert=alert,
-                )
+        for entry in await self._outbox.follow(after, block_ms):
+            yield LiveAlert(id=entry.id, revision=entry.revision, alert=entry.alert)

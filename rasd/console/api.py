@@ -25,9 +25,9 @@ from rasd.console.deadletters import NotRetryable
 from rasd.console.health import OutboxDepth, outbox_depth
 from rasd.console.rulefiles import Change, RuleFileInvalid, RulePathError
 from rasd.console.views import fragment
+from rasd.durations import parse_duration
 from rasd.models import Severity, utcnow
 from rasd.notify import DeadLetter, Silence, SilenceMatcher, SilenceNotFound
-from rasd.notify.durations import parse_duration
 from rasd.outage import REDIS_DOWN
 from rasd.rules import LoadResult, Matcher
 from rasd.rules.evaluation import evaluate, parse_labels

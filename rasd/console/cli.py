@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from rasd.cliutil import err, settings
+
 console_app = typer.Typer(
     invoke_without_command=True, help="The web console (live alerts, rules, health)."
 )
@@ -18,7 +20,6 @@ def serve(ctx: typer.Context) -> None:
 
     import uvicorn
 
-    from rasd.cli import err, settings
     from rasd.console.app import create_app
     from rasd.console.auth import ConsoleConfigError
 

@@ -1,9 +1,10 @@
 """Retry and discard of notify's dead letters (stream ``<ns>:notify:dead``).
 
 Notify reads them with :class:`rasd.notify.DeadLetters`; what to do with one is the console's
-job. Retry puts the dead letter's alerts back on the outbox as new entries, which every
-notifier then routes again (notify's dedup keeps receivers that did get them from being paged
-twice), and removes the dead letter in the same transaction. An unreadable outbox entry has no
+job. Retry puts the dead letter's alerts back on the outbox through its idempotent write
+(:meth:`rasd.outbox.Outbox.retry`), which every notifier then routes again (notify's dedup
+keeps receivers that did get them from being paged twice), then removes the dead letter: a
+retry cut short is simply retried, and queues nothing twice. An unreadable outbox entry has no
 alert to resend: it can only be discarded.
 """
 
@@ -11,8 +12,8 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from rasd.notify import DeadLetter
-from rasd.notify.history import NotifyKeys
+from rasd.notify import DeadLetter, DeadLetters
+from rasd.outbox import Outbox
 from rasd.settings import Settings
 
 
@@ -22,18 +23,11 @@ class NotRetryable(ValueError):
 
 class DeadLetterActions:
     def __init__(self, settings: Settings, redis: Redis) -> None:
-        self._redis = redis
-        self._dead = NotifyKeys(settings).dead
-        self._outbox = settings.key("outbox")
+        self._dead = DeadLetters(redis, settings)
+        self._outbox = Outbox(redis, settings)
 
     async def get(self, dead_id: str) -> DeadLetter | None:
-        entries = await self._redis.xrange(self._dead, dead_id, dead_id)
-        if not entries:
-            return None
-        entry_id, fields = entries[0]
-        return DeadLetter.model_validate_json(fields[b"dead"]).model_copy(
-            update={"id": entry_id.decode()}
-        )
+        return await self._dead.get(dead_id)
 
     async def retry(self, dead_id: str) -> DeadLetter | None:
         """Re-queue the alerts; None when there is no such dead letter."""
@@ -42,15 +36,9 @@ class DeadLetterActions:
             return None
         if not dead.alerts:
             raise NotRetryable("this dead letter holds no alert to resend; discard it")
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for alert in dead.alerts:
-                pipe.xadd(
-                    self._outbox,
-                    {"key": alert.key, "revision": "0", "alert": alert.model_dump_json()},
-                )
-            pipe.xdel(self._dead, dead_id)
-            await pipe.execute()
+        await self._outbox.retry(dead_id, dead.alerts)
+        await self._dead.remove(dead_id)
         return dead
 
     async def discard(self, dead_id: str) -> bool:
-        return bool(await self._redis.xdel(self._dead, dead_id))
+        return await self._dead.remove(dead_id)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from rasd.outbox import OutboxKeys
 from rasd.settings import Settings
 
 
@@ -25,7 +26,7 @@ class OutboxDepth:
 
 async def outbox_depth(settings: Settings, redis: Redis) -> OutboxDepth:
     """Entries in the outbox stream and, per consumer group, delivered-unacked and unread."""
-    key = settings.key("outbox")
+    key = OutboxKeys(settings).stream
     length = await redis.xlen(key)
     try:
         groups = await redis.xinfo_groups(key)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -18,11 +17,11 @@ from pydantic import BaseModel, ConfigDict
 from redis.asyncio import Redis
 
 from rasd.notify.names import receiver_names, unknown_receivers
-from rasd.rules import LoadResult, RuleError, parse_rules
+from rasd.rules import LoadResult, parse_rules
+from rasd.rules.directory import duplicate_ids, is_rule_file_name, rule_file_names
 from rasd.settings import Settings
 from rasd.yamlerrors import ConfigInvalid
 
-SUFFIXES = (".yaml", ".yml")
 HISTORY_KEEP = 200
 MAX_RULE_FILE_BYTES = 256 * 1024
 
@@ -55,25 +54,13 @@ class RuleFiles:
 
     def names(self) -> list[str]:
         """Rule files, as paths relative to the rules directory."""
-        if not self.root.is_dir():
-            return []
-        return sorted(
-            p.relative_to(self.root).as_posix()
-            for p in self.root.rglob("*")
-            if p.suffix in SUFFIXES and p.is_file()
-        )
+        return rule_file_names(self.root)
 
     def path(self, name: str) -> Path:
         """The file for ``name``; refuses anything outside the rules directory."""
-        pure = PurePosixPath(name)
-        if (
-            not name
-            or pure.is_absolute()
-            or ".." in pure.parts
-            or pure.suffix not in SUFFIXES
-            or any(part.startswith(".") for part in pure.parts)
-        ):
+        if not is_rule_file_name(name):
             raise RulePathError(f"not a rule file name: {name!r}")
+        pure = PurePosixPath(name)
         path = self.root.joinpath(*pure.parts)
         # A symbolic link inside the directory must not lead the editor outside it.
         if not path.resolve().is_relative_to(self.root.resolve()):
@@ -97,23 +84,15 @@ class RuleFiles:
         if names is not None:
             read = {name: text}.get
             result.errors.extend(unknown_receivers(result.rules, names, read=read))
-        elsewhere = {
-            rule.id: other
-            for other in self.names()
-            if other != name
-            for rule in parse_rules(self.read(other) or "", other).rules
-        }
-        for rule in result.rules:
-            if rule.id in elsewhere:
-                line, column = _id_position(text, rule.id)
-                result.errors.append(
-                    RuleError(
-                        path=name,
-                        line=line,
-                        column=column,
-                        message=f"rule id {rule.id!r} is also defined in {elsewhere[rule.id]}",
-                    )
-                )
+        # The draft last: any id another file defines is the draft's error, whichever file
+        # the workers would refuse.
+        files = {}
+        for other in self.names():
+            if other != name:
+                other_text = self.read(other) or ""
+                files[other] = (other_text, parse_rules(other_text, other))
+        files[name] = (text, result)
+        result.errors.extend(duplicate_ids(files).get(name, {}).values())
         return result
 
     async def save(self, name: str, text: str, user: str) -> Change | None:
@@ -158,12 +137,3 @@ class RuleFiles:
         self.path(name)
         raw = await self._redis.lrange(f"{self._history_prefix}:{name}", 0, limit - 1)
         return [Change.model_validate_json(r) for r in raw]
-
-
-def _id_position(text: str, rule_id: str) -> tuple[int, int]:
-    """Line and column of ``id: <rule_id>`` in the YAML text (1, 1 if not found)."""
-    found = re.search(rf"^[ \t-]*id:[ \t]*['\"]?({re.escape(rule_id)})['\"]?[ \t]*$", text, re.M)
-    if found is None:
-        return 1, 1
-    line_start = text.rfind("\n", 0, found.start(1)) + 1
-    return text.count("\n", 0, found.start(1)) + 1, found.start(1) - line_start + 1

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import typer
 
+from rasd.cliutil import err, out, settings
+
 notify_app = typer.Typer(no_args_is_help=True, help="Deliver alerts from the outbox.")
 silence_app = typer.Typer(no_args_is_help=True, help="Silence alerts for a while.")
 
@@ -35,7 +37,6 @@ def _rule_names_errors(config, rules_dir: Path | None) -> list[str]:
     then nothing is checked, and an alert naming an unknown receiver still ends as a dead
     letter with that reason.
     """
-    from rasd.cli import err, settings
     from rasd.notify.names import unknown_receivers
     from rasd.rules.loader import load_rules
 
@@ -51,7 +52,6 @@ def _rule_names_errors(config, rules_dir: Path | None) -> list[str]:
 def _rule_names_check(rules_dir: Path | None):
     """For each new receivers.yaml version: the rules' ``notify:`` names it lacks (the rules
     are read again, they may have changed too); nothing when the rules are not here."""
-    from rasd.cli import settings
     from rasd.notify.names import unknown_receivers
     from rasd.rules.loader import load_rules
 
@@ -67,7 +67,6 @@ def _rule_names_check(rules_dir: Path | None):
 
 def _load(path: Path | None, strict: bool, rules_dir: Path | None = None):
     """Validated config and receivers, or the errors on stderr and exit code 2."""
-    from rasd.cli import err, settings
     from rasd.notify.config import build_receivers, load_config
     from rasd.yamlerrors import ConfigInvalid
 
@@ -101,7 +100,6 @@ def check(
 ) -> None:
     """Validate receivers.yaml and the rules' notify: names; list receivers and whether each
     can send."""
-    from rasd.cli import out
 
     _print_running(out)
     loaded, disabled = _load(config, strict, rules)
@@ -115,7 +113,6 @@ def _print_running(out) -> None:
     import redis
     from redis.exceptions import RedisError
 
-    from rasd.cli import err, settings
     from rasd.configwatch import ReloadStates
 
     s = settings()
@@ -153,7 +150,6 @@ def run(
     Refuses to start when a rule names a receiver the receivers file does not define. The
     receivers file is watched: a new valid version is switched to (also on SIGHUP); an
     invalid one is refused and reported, and the last good version keeps delivering."""
-    from rasd.cli import err, settings
     from rasd.configwatch import ConfigWatcher
     from rasd.notify.reload import CurrentNotifierMetrics, receivers_parser, run_reloading
 
@@ -193,8 +189,6 @@ def run(
 async def _with_redis(action):
     import redis.asyncio as aioredis
 
-    from rasd.cli import settings
-
     s = settings()
     client = aioredis.Redis.from_url(s.redis_dsn)
     try:
@@ -211,7 +205,6 @@ def delivery_log(
     """What happened to recent alerts: queued, sent, retried, silenced, dead..."""
     from rich.table import Table
 
-    from rasd.cli import out
     from rasd.notify.history import DeliveryLog
 
     entries = asyncio.run(_with_redis(lambda c, s: DeliveryLog(c, s).recent(limit)))
@@ -234,7 +227,6 @@ def dead_letters(limit: int = typer.Option(20, "-n", help="How many, newest firs
     """Deliveries given up on, with the reason."""
     from rich.table import Table
 
-    from rasd.cli import out
     from rasd.notify.history import DeadLetters
 
     letters = asyncio.run(_with_redis(lambda c, s: DeadLetters(c, s).recent(limit)))
@@ -275,9 +267,8 @@ def silence_add(
     """Silence matching alerts until an end time."""
     from pydantic import ValidationError
 
-    from rasd.cli import err, out
+    from rasd.durations import parse_duration
     from rasd.models import utcnow
-    from rasd.notify.durations import parse_duration
     from rasd.notify.silences import SilenceMatcher
 
     try:
@@ -305,7 +296,6 @@ def silence_list(
     """Active and pending silences (with --all, expired ones too)."""
     from rich.table import Table
 
-    from rasd.cli import out
     from rasd.models import utcnow
 
     silences = asyncio.run(_with_store(lambda store: store.all()))
@@ -329,7 +319,6 @@ def silence_list(
 @silence_app.command("expire")
 def silence_expire(silence_ids: list[str]) -> None:
     """End silences now."""
-    from rasd.cli import err, out
     from rasd.notify.silences import SilenceNotFound
 
     async def expire_all(store):

@@ -17,7 +17,6 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Union
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -27,18 +26,10 @@ from pydantic import (
     model_validator,
 )
 
-from rasd.notify.durations import Duration
+from rasd.durations import Duration
 from rasd.notify.matchers import Label, Matchers
 from rasd.notify.receivers import Receiver, ReceiverConfig, did_you_mean, receiver_types
-from rasd.yamlerrors import (
-    ConfigError,
-    ConfigInvalid,
-    compose,
-    duplicate_keys,
-    error_at,
-    node_at,
-    syntax_error,
-)
+from rasd.yamlerrors import ConfigError, ConfigInvalid, error_at, load, node_at
 
 # Groups are keyed on the same labels matchers read.
 GroupLabel = Label
@@ -190,14 +181,8 @@ def _validation_errors(exc: ValidationError, root, path: str) -> list[ConfigErro
 
 
 def parse_config(text: str, path: str) -> NotifyConfigBase:
-    root = compose(text, path)
-    duplicates = [error_at(path, k, f"duplicate key {k.value!r}") for k in duplicate_keys(root)]
-    if duplicates:
-        raise ConfigInvalid(duplicates)
-    try:
-        data = yaml.safe_load(text) if root is not None else None
-    except yaml.YAMLError as exc:  # e.g. a tag the safe loader refuses to construct
-        raise ConfigInvalid([syntax_error(exc, path)]) from None
+    document = load(text, path)
+    root, data = document.root, document.data
     if not isinstance(data, dict):
         raise ConfigInvalid([ConfigError(path, 1, 1, "expected a mapping with receivers, route")])
     try:

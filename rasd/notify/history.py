@@ -76,13 +76,19 @@ def _text(value) -> str:
 Record = TypeVar("Record", Attempt, DeadLetter)
 
 
-async def _newest(redis, key: str, field: bytes, model: type[Record], limit: int) -> list[Record]:
+# The stream field each record is stored in (the ledger writes them, this module reads them).
+ATTEMPT_FIELD, DEAD_FIELD = "attempt", "dead"
+
+
+def _record(entry_id, fields, field: str, model: type[Record]) -> Record:
+    raw = fields.get(field.encode(), fields.get(field))
+    return model.model_validate_json(raw).model_copy(update={"id": _text(entry_id)})
+
+
+async def _newest(redis, key: str, field: str, model: type[Record], limit: int) -> list[Record]:
     """The last ``limit`` records of a stream, newest first, each with its entry id."""
     entries = await redis.xrevrange(key, count=limit)
-    return [
-        model.model_validate_json(fields[field]).model_copy(update={"id": _text(entry_id)})
-        for entry_id, fields in entries
-    ]
+    return [_record(entry_id, fields, field, model) for entry_id, fields in entries]
 
 
 class NotifyKeys:
@@ -104,7 +110,7 @@ class DeliveryLog:
 
     async def recent(self, limit: int = 100) -> list[Attempt]:
         """Newest first."""
-        return await _newest(self.redis, self.keys.attempts, b"attempt", Attempt, limit)
+        return await _newest(self.redis, self.keys.attempts, ATTEMPT_FIELD, Attempt, limit)
 
     async def for_alert(self, alert_key: str) -> dict[str, Attempt]:
         """Receiver -> the latest thing that happened to this alert there."""
@@ -118,7 +124,14 @@ class DeadLetters:
         self.keys = NotifyKeys(settings)
 
     async def recent(self, limit: int = 100) -> list[DeadLetter]:
-        return await _newest(self.redis, self.keys.dead, b"dead", DeadLetter, limit)
+        return await _newest(self.redis, self.keys.dead, DEAD_FIELD, DeadLetter, limit)
+
+    async def get(self, dead_id: str) -> DeadLetter | None:
+        entries = await self.redis.xrange(self.keys.dead, dead_id, dead_id)
+        return _record(*entries[0], DEAD_FIELD, DeadLetter) if entries else None
+
+    async def remove(self, dead_id: str) -> bool:
+        return bool(await self.redis.xdel(self.keys.dead, dead_id))
 
     async def count(self) -> int:
         return await self.redis.xlen(self.keys.dead)

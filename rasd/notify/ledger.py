@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rasd.models import Alert
-from rasd.notify.history import Attempt, DeadLetter, NotifyKeys
+from rasd.notify.history import ATTEMPT_FIELD, DEAD_FIELD, Attempt, DeadLetter, NotifyKeys
 from rasd.notify.routing import ResolvedRoute
 from rasd.settings import Settings
 
@@ -275,7 +275,7 @@ class Ledger:
     def log(self, pipe, entry: Attempt) -> None:
         pipe.xadd(
             self.keys.attempts,
-            {"attempt": entry.model_dump_json()},
+            {ATTEMPT_FIELD: entry.model_dump_json()},
             maxlen=self.history,
             approximate=True,
         )
@@ -287,7 +287,7 @@ class Ledger:
     def dead_letter(self, pipe, dead: DeadLetter) -> None:
         pipe.xadd(
             self.keys.dead,
-            {"dead": dead.model_dump_json()},
+            {DEAD_FIELD: dead.model_dump_json()},
             maxlen=self.dead_letters,
             approximate=True,
         )

@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
-import yaml
-
 from rasd.notify.receivers import did_you_mean
+from rasd.rules.directory import rule_node
 from rasd.yamlerrors import ConfigError, error_at, node_at
 
 
@@ -25,19 +24,6 @@ def receiver_names(path: Path) -> list[str]:
     from rasd.notify.config import load_config
 
     return load_config(path).names
-
-
-def _rule_node(text: str, rule_id: str) -> yaml.Node | None:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return None
-    items = root.value if isinstance(root, yaml.SequenceNode) else [root]
-    for item in items:
-        node = node_at(item, ["id"])
-        if isinstance(node, yaml.ScalarNode) and node.value == rule_id:
-            return item
-    return None
 
 
 def unknown_receivers(
@@ -57,7 +43,7 @@ def unknown_receivers(
         if not missing:
             continue
         text = read(rule.source)
-        item = _rule_node(text, rule.id) if text is not None else None
+        item = rule_node(text, rule.id) if text is not None else None
         for index, name in missing:
             node = node_at(item, ["notify", index]) if item is not None else None
             known = did_you_mean(name, names) if names else "; receivers.yaml defines none"

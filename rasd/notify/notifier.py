@@ -24,7 +24,6 @@ import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 from redis.exceptions import ResponseError
 
-from rasd.models import Alert
 from rasd.notify.config import NotifyConfigBase, build_receivers
 from rasd.notify.history import DeadLetter, attempt
 from rasd.notify.inhibit import Inhibitor
@@ -43,6 +42,7 @@ from rasd.notify.stages import (
     SilenceStage,
 )
 from rasd.outage import REDIS_DOWN, RedisOutage
+from rasd.outbox import OutboxKeys, UnreadableEntry, parse_entry
 from rasd.procstatus import StatusFile
 from rasd.settings import Settings
 
@@ -70,7 +70,7 @@ class Notifier:
         self.config = config
         self.delivery = config.delivery
         self.consumer = consumer or default_consumer()
-        self.outbox = settings.key("outbox")
+        self.outbox = OutboxKeys(settings).stream
         self.group_name = settings.group("notify")
         self.redis = aioredis.Redis.from_url(settings.redis_dsn)
         self.ledger = Ledger(
@@ -126,16 +126,14 @@ class Notifier:
         now = time.time()
         routed = []
         for entry_id, raw in entries:
-            fields = {_s(k): _s(v) for k, v in raw.items()}
-            if not fields:  # deleted from the stream while pending: nothing to deliver
+            if not raw:  # deleted from the stream while pending: nothing to deliver
                 continue
             try:
-                alert = Alert.model_validate_json(fields["alert"])
-                revision = int(fields.get("revision", "0"))
-            except (KeyError, ValueError) as exc:
-                await self._invalid(entry_id, fields, exc)
+                entry = parse_entry(entry_id, raw)
+            except UnreadableEntry as exc:
+                await self._invalid(exc)
                 continue
-            routed.append((alert, self.router.route(alert), revision))
+            routed.append((entry.alert, self.router.route(entry.alert), entry.revision))
         if not entries:
             return 0
         pipe = self.redis.pipeline(transaction=True)
@@ -161,14 +159,14 @@ class Notifier:
         await pipe.execute()
         return len(routed)
 
-    async def _invalid(self, entry_id, fields: dict[str, str], exc: Exception) -> None:
-        log.warning("outbox entry %s unreadable: %s", _s(entry_id), exc)
+    async def _invalid(self, exc: UnreadableEntry) -> None:
+        log.warning("outbox entry %s unreadable: %s", exc.entry_id, exc)
         pipe = self.redis.pipeline(transaction=True)
-        reason = f"unreadable outbox entry: {type(exc).__name__}: {str(exc)[:300]}"
+        reason = f"unreadable outbox entry: {str(exc)[:300]}"
         entry = attempt("invalid", error=reason, consumer=self.consumer)
-        self.ledger.dead_letter(pipe, DeadLetter(reason=reason, raw=fields, at=entry.at))
+        self.ledger.dead_letter(pipe, DeadLetter(reason=reason, raw=exc.fields, at=entry.at))
         self.ledger.log(pipe, entry)
-        pipe.xack(self.outbox, self.group_name, entry_id)
+        pipe.xack(self.outbox, self.group_name, exc.entry_id)
         await pipe.execute()
 
     async def reclaim(self) -> int:

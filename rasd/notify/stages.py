@@ -26,6 +26,7 @@ from rasd.notify.inhibit import Source, inhibiting
 from rasd.notify.ledger import Flush, Group, Ledger, Sent
 from rasd.notify.receivers import Receiver
 from rasd.notify.silences import Silence, silenced_by
+from rasd.outbox import is_newer
 
 
 @dataclass
@@ -111,7 +112,7 @@ class DedupStage:
         sent = await n.last_sent(self.ledger)
         for alert in list(n.pending):
             last = sent.get(alert.key)
-            if last is not None and n.group.revision(alert) <= last.revision:
+            if last is not None and not is_newer(n.group.revision(alert), than=last.revision):
                 n.skip(alert, "duplicate")
 
 

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from rasd.cliutil import settings
+
 rules_app = typer.Typer(no_args_is_help=True, help="Rule files: check, test, schema.")
 
 
@@ -14,7 +16,6 @@ def _rules_dir(given: Path | None) -> Path:
     """The directory given on the command line, else RASD_RULES_DIR."""
     if given is not None:
         return given
-    from rasd.cli import settings
 
     return settings().rules_dir
 
@@ -30,8 +31,6 @@ def _receiver_names(given: Path | None) -> tuple[Path, list[str] | None, list[st
     from rasd.yamlerrors import ConfigInvalid
 
     if given is None:
-        from rasd.cli import settings
-
         path = settings().receivers_file
         if not path.exists():
             typer.echo(f"note: {path} not found; notify: names not checked (--receivers)", err=True)
@@ -231,11 +230,11 @@ def backtest_command(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+    from rasd.durations import parse_duration
     from rasd.rules.backtest import backtest, retained_articles, since_from
     from rasd.rules.evaluation import LabelError, format_report, read_labels
     from rasd.rules.loader import load_rules, parse_rules
     from rasd.rules.matcher import Matcher
-    from rasd.rules.schema import parse_duration
 
     def warn(message: str) -> None:
         typer.echo(message, err=True)
@@ -265,7 +264,6 @@ def backtest_command(
         except LabelError as exc:
             warn(f"error: {exc}")
             raise typer.Exit(2) from None
-    from rasd.cli import settings
 
     start = since_from(window)
     matcher = Matcher(result.rules)

@@ -15,10 +15,10 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from rasd.rules.directory import duplicate_ids, rule_file_names
 from rasd.rules.schema import Rule, RuleSpec
-from rasd.yamlerrors import ConfigError, duplicate_keys, error_at, node_at, syntax_error
+from rasd.yamlerrors import ConfigError, ConfigInvalid, error_at, load, node_at
 
-RULE_SUFFIXES = (".yaml", ".yml")
 MAX_FILE_BYTES = 1_000_000
 
 
@@ -111,35 +111,15 @@ def parse_rules(text: str, path: str) -> LoadResult:
         result.errors.append(RuleError(path, 1, 1, f"file is larger than {MAX_FILE_BYTES} bytes"))
         return result
     try:
-        # Aliases are refused: a few lines of nested aliases ("billion laughs") expand to
-        # billions of items for validation, and rule files are edited in the console.
-        for token in yaml.scan(text, Loader=yaml.SafeLoader):
-            if isinstance(token, yaml.AliasToken):
-                mark = token.start_mark
-                result.errors.append(
-                    RuleError(
-                        path,
-                        mark.line + 1,
-                        mark.column + 1,
-                        "YAML aliases (*name) are not allowed in rule files; repeat the terms",
-                    )
-                )
-                return result
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as exc:
-        result.errors.append(syntax_error(exc, path, "invalid YAML: "))
+        # Rule files are edited in the console: no alias may expand into a bomb.
+        document = load(text, path, aliases=False)
+    except ConfigInvalid as exc:
+        result.errors.extend(exc.errors)
         return result
+    node, data = document.root, document.data
     if node is None:
         result.errors.append(RuleError(path, 1, 1, "file is empty; expected a rule or a list"))
         return result
-    result.errors.extend(
-        error_at(path, key, f"key {key.value!r} appears twice") for key in duplicate_keys(node)
-    )
     if isinstance(node, yaml.SequenceNode) and isinstance(data, list):
         items = list(zip(node.value, data, strict=True))
         if not items:
@@ -163,12 +143,9 @@ def parse_rules(text: str, path: str) -> LoadResult:
     return result
 
 
-def rule_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.rglob("*") if p.suffix in RULE_SUFFIXES and p.is_file())
-
-
 def load_rules(directory: Path) -> LoadResult:
-    """Every rule file under ``directory``; duplicate ids across files are errors.
+    """Every rule file under ``directory`` (see :mod:`rasd.rules.directory`); duplicate ids
+    across files are errors.
 
     A bad file never hides good ones: its errors are listed and the other files' rules kept.
     """
@@ -177,37 +154,19 @@ def load_rules(directory: Path) -> LoadResult:
     if not directory.is_dir():
         result.errors.append(RuleError(str(directory), 1, 1, "not a directory"))
         return result
-    first_seen: dict[str, Rule] = {}
-    for path in rule_files(directory):
+    files: dict[str, tuple[str, LoadResult]] = {}
+    for name in rule_file_names(directory):
+        path = str(directory / name)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = (directory / name).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            result.errors.append(RuleError(str(path), 1, 1, f"cannot read the file: {exc}"))
+            result.errors.append(RuleError(path, 1, 1, f"cannot read the file: {exc}"))
             continue
-        loaded = parse_rules(text, str(path))
+        files[path] = (text, parse_rules(text, path))
+    duplicates = duplicate_ids(files)
+    for path, (_text, loaded) in files.items():
         result.errors.extend(loaded.errors)
-        for rule in loaded.rules:
-            if rule.id in first_seen:
-                node = _id_node(text, rule.id)
-                result.errors.append(
-                    error_at(
-                        str(path),
-                        node,
-                        f"duplicate rule id {rule.id!r} (also in {first_seen[rule.id].source})",
-                    )
-                )
-                continue
-            first_seen[rule.id] = rule
-            result.rules.append(rule)
+        repeated = duplicates.get(path, {})
+        result.errors.extend(repeated.values())
+        result.rules.extend(r for r in loaded.rules if r.id not in repeated)
     return result
-
-
-def _id_node(text: str, rule_id: str) -> yaml.Node | None:
-    """The scalar node holding ``rule_id`` in a file already known to parse."""
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    items = root.value if isinstance(root, yaml.SequenceNode) else [root]
-    for item in items:
-        node = node_at(item, ["id"])
-        if isinstance(node, yaml.ScalarNode) and node.value == rule_id:
-            return node
-    return None

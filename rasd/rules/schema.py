@@ -23,55 +23,22 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import re
-from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
-    PlainSerializer,
     StringConstraints,
     Tag,
-    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
+from rasd.durations import Duration
 from rasd.models import ArticleField, Severity
-
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
-def parse_duration(value: Any) -> Any:
-    """``"90s"``, ``"30m"``, ``"1h"``, ``"2d"`` -> timedelta; other values go to pydantic."""
-    if isinstance(value, str):
-        found = _DURATION.match(value)
-        if not found:
-            raise ValueError(f"{value!r} is not a duration; write a number and a unit: 30m, 1h, 2d")
-        return timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
-    return value
-
-
-def format_duration(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0 and seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
-Duration = Annotated[
-    timedelta,
-    BeforeValidator(parse_duration),
-    PlainSerializer(format_duration, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": _DURATION.pattern, "examples": ["30m", "1h"]}),
-]
 
 
 def _has_a_word(term: str) -> str:

@@ -18,11 +18,11 @@ import mode
 from pydantic import ValidationError
 
 from rasd.models import Article
+from rasd.outbox import Bounds, Outbox, Written
 from rasd.settings import Settings
 from rasd.streams.config import StreamsSettings
 from rasd.streams.deadletters import dead_letter
 from rasd.streams.metrics import ALERTS, ARTICLES, DEAD_LETTERS, MATCHES
-from rasd.streams.outbox import Bounds, Outbox
 from rasd.streams.rulesync import RuleSync
 from rasd.streams.similarity import Fingerprint
 from rasd.streams.stories import Candidate, Limits, RuleState, advance
@@ -179,15 +179,20 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
             state, revisions = advance(
                 state, candidate, runtime.rule_sync.rules.get(rule_id), limits
             )
-            # Outbox first, state second: if the worker dies in between, the replay computes
-            # the same revisions and the outbox recognises them.
+            # Outbox first, topic second, state last: if the worker dies in between, the
+            # replay computes the same revisions, the outbox recognises them and says whether
+            # the topic still lacks one (at least once on the topic, exactly once in Redis).
             for revision in revisions:
-                if await runtime.outbox.write(revision.alert, revision.revision):
-                    ALERTS.labels(revision.alert.kind).inc()
-                    await alerts.send(
-                        key=revision.alert.key.encode(),
-                        value=revision.alert.model_dump_json().encode(),
+                alert = revision.alert
+                written = await runtime.outbox.write(alert, revision.revision)
+                if written is Written.NEW:
+                    ALERTS.labels(alert.kind).inc()
+                if written.publish:
+                    sent = await alerts.send(
+                        key=alert.key.encode(), value=alert.model_dump_json().encode()
                     )
+                    await sent  # delivered to Kafka before the outbox says so
+                    await runtime.outbox.published(alert, revision.revision)
         except BaseException:
             states.forget(rule_id)  # the cached object may be half-changed
             raise

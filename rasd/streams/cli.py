@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from rasd.cliutil import settings, validated
+
 
 def register(app: typer.Typer) -> None:
     app.command("worker")(worker)
@@ -20,19 +22,9 @@ def worker(
 
     Run several to share the work (they split the topic partitions between them).
     """
-    from pydantic import ValidationError
-
-    from rasd.cli import err, settings
     from rasd.streams.config import StreamsSettings
     from rasd.streams.worker import run_worker
 
     s = settings()
-    try:
-        config = StreamsSettings()
-    except ValidationError as exc:
-        err.print("[red]Invalid settings[/red] (environment variables RASD_STREAMS_*):")
-        for error in exc.errors():
-            name = "RASD_STREAMS_" + "_".join(str(p) for p in error["loc"]).upper()
-            err.print(f"  {name}: {error['msg']}")
-        raise typer.Exit(2) from None
+    config = validated(StreamsSettings, "RASD_STREAMS_")
     run_worker(s, config, publish_rules=publish_rules)

@@ -48,9 +48,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-_SUFFIXES = (".yaml", ".yml")
-
-
 class PublishedRule(BaseModel):
     """The value of one record on the rules topic."""
 
@@ -71,14 +68,12 @@ class Plan:
 
 
 def rule_files(rules_dir: Path) -> dict[str, str]:
-    """Relative path -> text of every rule file (editor backups and hidden files skipped)."""
-    if not rules_dir.is_dir():
-        return {}
-    files = {}
-    for path in sorted(rules_dir.rglob("*")):
-        if path.suffix in _SUFFIXES and path.is_file() and not path.name.startswith((".", "~")):
-            files[path.relative_to(rules_dir).as_posix()] = path.read_text(encoding="utf-8")
-    return files
+    """Relative path -> text of every rule file (:mod:`rasd.rules.directory` says which)."""
+    from rasd.rules.directory import rule_file_names
+
+    return {
+        name: (rules_dir / name).read_text(encoding="utf-8") for name in rule_file_names(rules_dir)
+    }
 
 
 @lru_cache(maxsize=1024)
@@ -91,14 +86,14 @@ def _parse(text: str, path: str) -> LoadResult:
 
 def plan(files: dict[str, str], current: dict[str, PublishedRule]) -> Plan:
     """What to publish so that the topic reflects ``files`` (path -> YAML text)."""
+    from rasd.rules.directory import duplicate_ids
+
     result = Plan()
     defined: dict[str, str] = {}
-    for path, text in files.items():
-        loaded = _parse(text, path)
-        errors = [str(e) for e in loaded.errors]
-        for rule in loaded.rules:
-            if rule.id in defined:
-                errors.append(f"{path}: rule id {rule.id!r} is also defined in {defined[rule.id]}")
+    parsed = {path: (text, _parse(text, path)) for path, text in files.items()}
+    duplicates = duplicate_ids(parsed)
+    for path, (text, loaded) in parsed.items():
+        errors = [str(e) for e in (*loaded.errors, *duplicates.get(path, {}).values())]
         if errors:
             result.errors[path] = errors
             continue

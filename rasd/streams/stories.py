@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rasd.durations import format_duration
 from rasd.models import Alert, Article, Match, Severity, StoryArticle, TermHit
 from rasd.rules import default_gazetteer
 from rasd.streams.similarity import Fingerprint, similarity
@@ -375,7 +376,7 @@ def _escalate(
         severity=policy.severity,
         rule=rule.id,
         title=f"{rule.title}: {count} stories in {', '.join(names)} "
-        f"within {_duration(policy.window)}",
+        f"within {format_duration(policy.window)}",
         tags=tuple(story.tags),
         articles=tuple(s.articles[0] for s in state.stories if s.id in counted),
         places=tuple(names),
@@ -387,11 +388,3 @@ def _escalate(
         stories=tuple(story_key(rule.id, s.id) for s in state.stories if s.id in counted),
     )
     return [Revision(alert, 0)]
-
-
-def _duration(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"

@@ -158,7 +158,7 @@ def test_rule_files_check_save_history_and_hits(console, client):
     assert duplicate.status_code == 422
     [problem] = duplicate.json()["detail"]["errors"]
     assert (problem["line"], problem["column"]) == (1, 5)
-    assert "also defined in withdrawal.yaml" in problem["message"]
+    assert "(also in withdrawal.yaml)" in problem["message"]
     assert not (rules_dir / "desk" / "copy.yaml").exists()
 
     history = client.get("/api/rules/history/withdrawal.yaml").json()

@@ -11,7 +11,7 @@ import pytest
 import redis.asyncio
 
 from rasd.models import Alert, Severity
-from rasd.streams.outbox import Bounds, Outbox
+from rasd.outbox import Bounds, Outbox
 
 pytestmark = pytest.mark.integration
 NEVER = 1e9  # trim_interval: only explicit trim() calls trim

@@ -8,7 +8,7 @@ import pytest
 import redis.asyncio
 
 from rasd.models import Alert, Severity
-from rasd.streams.outbox import Outbox
+from rasd.outbox import Outbox, Written
 
 pytestmark = pytest.mark.integration
 
@@ -29,9 +29,11 @@ async def test_each_revision_is_written_once_and_the_state_follows_the_latest(se
         outbox = Outbox(client, settings)
         first, update = alert("first"), alert("update")
         results = await asyncio.gather(*(outbox.write(first, 0) for _ in range(5)))
-        assert sorted(results) == [False] * 4 + [True]
-        assert await outbox.write(update, 1) is True
-        assert await outbox.write(update, 1) is False
+        assert sorted(results) == [Written.NEW] + [Written.UNPUBLISHED] * 4
+        await outbox.published(first, 0)
+        assert await outbox.write(update, 1) is Written.NEW
+        await outbox.published(update, 1)
+        assert await outbox.write(update, 1) is Written.PRESENT
 
         entries = await client.xrange(settings.key("outbox"))
         assert [(e["key"], e["revision"]) for _, e in entries] == [
@@ -45,5 +47,46 @@ async def test_each_revision_is_written_once_and_the_state_follows_the_latest(se
         assert by_time == [(first.key, first.created_at.timestamp())]
         ttl = await client.ttl(settings.key("alert", first.key, "rev", "0"))
         assert 0 < ttl <= 7 * 86400
+    finally:
+        await client.aclose()
+
+
+async def test_a_revision_not_confirmed_on_the_topic_is_published_again_but_written_once(settings):
+    """A worker that died between the outbox write and the topic produce: the replay is told
+    to publish, and adds nothing to the outbox."""
+    client = redis.asyncio.Redis.from_url(settings.redis_dsn)
+    try:
+        outbox = Outbox(client, settings)
+        first = alert("first")
+        assert await outbox.write(first, 0) is Written.NEW
+        replayed = await outbox.write(first, 0)
+        assert replayed is Written.UNPUBLISHED and replayed.publish
+        await outbox.published(first, 0)
+        again = await outbox.write(first, 0)
+        assert again is Written.PRESENT and not again.publish
+        assert await client.xlen(settings.key("outbox")) == 1
+    finally:
+        await client.aclose()
+
+
+async def test_a_dead_letter_retry_is_queued_once_and_leaves_the_alert_state(settings):
+    client = redis.asyncio.Redis.from_url(settings.redis_dsn)
+    try:
+        outbox = Outbox(client, settings)
+        first, update = alert("first"), alert("update")
+        await outbox.write(first, 0)
+        await outbox.write(update, 1)
+        assert await outbox.retry("1700000000000-0", [first]) == 1
+        assert await outbox.retry("1700000000000-0", [first]) == 0  # a second click
+        assert await outbox.retry("1700000000001-0", [first]) == 1  # another dead letter
+
+        entries = await outbox.follow("0-0", block_ms=100)
+        assert [(e.revision, e.alert.title) for e in entries] == [
+            (0, "first"),
+            (1, "update"),
+            (0, "first"),
+            (0, "first"),
+        ]
+        assert [a.title for a in await outbox.alerts([first.key])] == ["update"]
     finally:
         await client.aclose()

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from rasd.connectors.config import FeedsError, load_feeds, parse_duration, parse_feeds
+from rasd.connectors.config import FeedsError, load_feeds, parse_feeds
+from rasd.durations import parse_seconds as parse_duration
 
 ROOT = Path(__file__).parents[3]
 
@@ -64,3 +65,9 @@ def test_duplicate_names_and_bad_yaml():
         parse_feeds(dup)
     with pytest.raises(FeedsError, match=r"feeds.yaml:3:1: invalid YAML"):
         parse_feeds("feeds:\n  - [unclosed\n")
+
+
+def test_a_repeated_key_in_feeds_yaml_is_refused_with_its_position():
+    text = "poller: {interval: 5m}\npoller: {interval: 1h}\nfeeds: []\n"
+    with pytest.raises(FeedsError, match=r"^feeds.yaml:2:1: duplicate key 'poller'$"):
+        parse_feeds(text)

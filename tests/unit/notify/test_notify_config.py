@@ -59,8 +59,8 @@ def test_every_error_is_reported_with_its_position():
     text = text.replace("severity=critical", "severity=urgent")
     assert errors(text) == [
         "receivers.yaml:5:5: extra inputs are not permitted (receivers.0.slack.channel)",
-        "receivers.yaml:15:15: value error, invalid duration 'soon'; expected e.g. 500ms, 30s,"
-        " 5m, 1h30m, 2d (route.group_wait)",
+        "receivers.yaml:15:15: value error, 'soon' is not a duration; expected a duration such"
+        " as 500ms, 30s, 5m, 1h30m, 2d, 1w or a number of seconds (route.group_wait)",
         "receivers.yaml:17:18: value error, unknown severity 'urgent'; one of info, low, medium,"
         " high, critical (route.routes.0.matchers.0)",
     ]

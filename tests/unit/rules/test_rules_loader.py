@@ -76,8 +76,8 @@ escalate: {window: 24h, threshold: 1}
         "bad.yaml:7:8: unknown key 'anyy'; did you mean 'any'?",
         "bad.yaml:8:9: match.none: must not be empty",
         "bad.yaml:10:9: places: unknown place 'kirkukk'; did you mean 'kirkuk'?",
-        "bad.yaml:11:11: cooldown: '1 hour' is not a duration; write a number and a unit: 30m,"
-        " 1h, 2d",
+        "bad.yaml:11:11: cooldown: '1 hour' is not a duration; expected a duration such as"
+        " 500ms, 30s, 5m, 1h30m, 2d, 1w or a number of seconds",
         "bad.yaml:12:36: escalate.threshold: Input should be greater than or equal to 2",
         "bad.yaml:9:1: unknown key 'feilds'; did you mean 'fields'?",
     ]
@@ -102,7 +102,7 @@ def test_yaml_syntax_errors_and_duplicate_keys_are_located():
     (syntax,) = parse_rules("id: a\ntitle: [unclosed\n", "s.yaml").errors
     assert syntax.path == "s.yaml" and syntax.line == 3 and "invalid YAML" in syntax.message
     dup = parse_rules("id: a\ntitle: A\ntitle: B\nmatch: {any: [x]}\n", "d.yaml").errors
-    assert [str(e) for e in dup] == ["d.yaml:3:1: key 'title' appears twice"]
+    assert [str(e) for e in dup] == ["d.yaml:3:1: duplicate key 'title'"]
     (empty,) = parse_rules("", "e.yaml").errors
     assert "empty" in empty.message
 

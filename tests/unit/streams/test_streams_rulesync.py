@@ -60,7 +60,7 @@ def test_removed_files_and_rules_are_deleted():
 def test_a_rule_id_defined_twice_is_an_error_of_the_second_file():
     todo = plan({"a.yaml": CUP, "b.yaml": CUP}, {})
     assert list(todo.publish) == ["cup-final"]
-    assert "also defined in a.yaml" in todo.errors["b.yaml"][0]
+    assert "duplicate rule id 'cup-final' (also in a.yaml)" in todo.errors["b.yaml"][0]
 
 
 def test_a_record_loads_the_rule_of_its_key():
