@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     # Send the session cookie only over HTTPS; turn on whenever the console is behind TLS.
     console_secure_cookie: bool = False
     console_session_hours: int = Field(12, ge=1, le=24 * 30)
+    # Failed logins allowed per username and per client address within the window; past that
+    # the login answers 429 with Retry-After until the oldest failure leaves the window.
+    console_login_max_failures: int = Field(5, ge=1, le=1000)
+    console_login_window_seconds: int = Field(300, ge=1, le=86400)
 
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
 

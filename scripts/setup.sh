@@ -19,6 +19,8 @@ command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
 # DejaVu carries the Arabic glyphs the screenshots show.
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -d /usr/share/fonts/truetype/dejavu ] || need_apt+=(fonts-dejavu-core)
+# The console's browser bundles (rasd/console/frontend) are built with npm and esbuild.
+command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   as_root apt-get update -qq
@@ -43,4 +45,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "camel-tools==1.6.0"
   echo "$wanted" > "$stamp"
 fi
+# The bundles are committed; rebuilt (npm ci from the lock file, then esbuild) only when their
+# inputs changed, so a run with nothing changed costs one hash of a few files.
+node rasd/console/frontend/build.mjs --if-stale
 log "ready: $(.venv/bin/python --version), $(java -version 2>&1 | head -n1), $(redis-server --version | cut -d' ' -f3)"

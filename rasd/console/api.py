@@ -227,6 +227,13 @@ async def read_rule_file(path: str, c: ConsoleDep) -> RuleFileText:
     return RuleFileText(path=path, text=text)
 
 
+@router.get("/rules/schema", summary="The JSON schema of rule files (rules/schema.json)")
+async def rule_schema() -> dict:
+    from rasd.rules.schema import json_schema
+
+    return json_schema()
+
+
 @router.post("/rules/check", summary="Validate a draft; errors carry line and column")
 async def check_rule_draft(draft: RuleDraft, c: ConsoleDep) -> RuleCheck:
     try:

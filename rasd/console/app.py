@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from contextlib import asynccontextmanager
 from typing import Annotated
 from urllib.parse import quote, urlsplit
@@ -145,20 +146,39 @@ def create_app(settings: Settings) -> FastAPI:
         if session is None:
             raise CsrfFailed
         await check_csrf(request, session)
-        if not c.users.authenticate(username, password):
-            c.metrics.logins.labels("refused").inc()
+        address = request.client.host if request.client else "unknown"
+
+        def refuse(status: int, error: str) -> Response:
             fresh = c.sessions.new()
             response = render(
                 request,
                 "login.html",
-                status_code=401,
+                status_code=status,
                 user=None,
                 csrf=fresh.csrf,
                 next=_local_path(next),
-                error="Wrong username or password.",
+                error=error,
             )
             c.sessions.set_cookie(response, fresh)
             return response
+
+        # Checked before the password, so that a locked-out guesser learns nothing more.
+        limited = await c.logins.check(username, address)
+        if limited is not None:
+            c.metrics.logins.labels("rate-limited").inc()
+            minutes = math.ceil(limited.retry_after / 60)
+            response = refuse(
+                429,
+                "Too many failed logins for this user or from this address. "
+                f"Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+            )
+            response.headers["Retry-After"] = str(limited.retry_after)
+            return response
+        if not c.users.authenticate(username, password):
+            c.metrics.logins.labels("refused").inc()
+            await c.logins.failed(username, address)
+            return refuse(401, "Wrong username or password.")
+        await c.logins.succeeded(username)
         c.metrics.logins.labels("ok").inc()
         response = RedirectResponse(_local_path(next), status_code=303)
         # A new CSRF token at login, so a token seen before login is worth nothing after.

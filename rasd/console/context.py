@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from rasd.console.alerts import AlertBoard
 from rasd.console.auth import Sessions, Users
 from rasd.console.deadletters import DeadLetterActions
+from rasd.console.login_limit import LoginLimiter
 from rasd.console.rulefiles import RuleFiles
 from rasd.notify import DeadLetters, SilenceStore
 from rasd.outage import REDIS_DOWN, RedisOutage
@@ -50,6 +51,7 @@ class Console:
     redis_sync: SyncRedis
     users: Users
     sessions: Sessions
+    logins: LoginLimiter
     alerts: AlertBoard
     rules: RuleFiles
     silences: SilenceStore
@@ -71,6 +73,7 @@ class Console:
             redis_sync=SyncRedis.from_url(settings.redis_dsn),
             users=Users(settings),
             sessions=Sessions(settings),
+            logins=LoginLimiter(settings, redis),
             alerts=AlertBoard(settings, redis),
             rules=RuleFiles(settings, redis),
             silences=SilenceStore(redis, settings),

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-# No inline script or style anywhere: the pages load /static/console.js and console.css only.
+import secrets
+
+# No inline script anywhere: the pages load their scripts from /static. Styles come from
+# /static too, except the <style> element the rule editor (CodeMirror) writes its theme into,
+# which carries the response's nonce (``request.state.csp_nonce``, in the page's csp-nonce meta).
+STYLE_SRC = "style-src 'self' 'nonce-{nonce}'"
 CSP = "; ".join(
     (
         "default-src 'none'",
         "script-src 'self'",
-        "style-src 'self'",
+        STYLE_SRC,
         "img-src 'self' data:",
         "connect-src 'self'",
         "form-action 'self'",
@@ -35,10 +40,17 @@ class SecureHeaders:
             await self.app(scope, receive, send)
             return
 
+        nonce = secrets.token_urlsafe(16)
+        scope.setdefault("state", {})["csp_nonce"] = nonce
+        headers = tuple(
+            (n, v.replace(b"{nonce}", nonce.encode()) if n == b"content-security-policy" else v)
+            for n, v in HEADERS
+        )
+
         async def send_with_headers(message) -> None:
             if message["type"] == "http.response.start":
                 names = {name for name, _ in message.get("headers", ())}
-                extra = [(n, v) for n, v in HEADERS if n not in names]
+                extra = [(n, v) for n, v in headers if n not in names]
                 message = {**message, "headers": [*message.get("headers", ()), *extra]}
                 if scope["path"] != "/static" and not scope["path"].startswith("/static/"):
                     # Pages show live data; never serve them from a shared cache.

@@ -50,6 +50,7 @@ templates.env.globals.update(marked=marked)
 
 
 def render(request: Request, name: str, status_code: int = 200, **context):
+    context.setdefault("csp_nonce", getattr(request.state, "csp_nonce", ""))
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 

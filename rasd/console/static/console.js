@@ -1,6 +1,7 @@
-// rasd console: live alerts, API-backed forms and the rule editor. Loaded as a file (the CSP
-// forbids inline script). Server HTML fragments are rendered and escaped by the server;
-// everything else is put on the page with textContent.
+// rasd console: live alerts and API-backed forms; the rule editor is the bundle
+// static/bundles/rule-editor.js, built from frontend/. Loaded as a file (the CSP forbids inline
+// script). Server HTML fragments are rendered and escaped by the server; everything else is put
+// on the page with textContent.
 "use strict";
 
 (function () {
@@ -21,10 +22,6 @@
       data = null;
     }
     return { ok: response.ok, status: response.status, data: data };
-  }
-
-  function encodePath(path) {
-    return path.split("/").map(encodeURIComponent).join("/");
   }
 
   // Live alerts: the server pushes each new or updated alert as a rendered table row.
@@ -81,106 +78,8 @@
     });
   }
 
-  function ruleEditor() {
-    const editor = document.getElementById("rule-editor");
-    if (!editor) return;
-    const path = editor.dataset.path;
-    const text = document.getElementById("rule-text");
-    const errors = document.getElementById("rule-errors");
-    const ok = document.getElementById("rule-ok");
-    const status = document.getElementById("save-status");
-    const dryRun = document.getElementById("dry-run-result");
-
-    function showCheck(check) {
-      errors.replaceChildren();
-      for (const e of check.errors) {
-        const li = document.createElement("li");
-        li.className = "error";
-        li.dataset.line = e.line;
-        li.dataset.column = e.column;
-        const pos = document.createElement("span");
-        pos.className = "pos";
-        pos.textContent = "line " + e.line + ", column " + e.column;
-        li.append(pos, " " + e.message);
-        errors.append(li);
-      }
-      ok.hidden = check.errors.length > 0;
-      ok.textContent = "Valid: " + check.rules.join(", ");
-    }
-
-    // Clicking an error puts the cursor where it is.
-    errors.addEventListener("click", (event) => {
-      const li = event.target.closest("li[data-line]");
-      if (!li) return;
-      const lines = text.value.split("\n");
-      const line = Math.max(1, Math.min(lines.length, Number(li.dataset.line)));
-      let offset = 0;
-      for (let i = 0; i < line - 1; i++) offset += lines[i].length + 1;
-      offset += Math.max(0, Number(li.dataset.column) - 1);
-      text.focus();
-      text.setSelectionRange(offset, offset);
-      const lineHeight = parseFloat(getComputedStyle(text).lineHeight) || 20;
-      text.scrollTop = Math.max(0, (line - 3) * lineHeight);
-    });
-
-    let timer = null;
-    let sequence = 0;
-    async function check() {
-      const mine = ++sequence;
-      const result = await api("POST", "/api/rules/check", { path: path, text: text.value });
-      if (mine === sequence && result.ok) showCheck(result.data);
-    }
-    text.addEventListener("input", () => {
-      status.textContent = "";
-      clearTimeout(timer);
-      timer = setTimeout(check, 300);
-    });
-
-    document.getElementById("dry-run").addEventListener("click", async () => {
-      const n = Number(document.getElementById("dry-run-n").value) || 200;
-      dryRun.replaceChildren("Running…");
-      const labels = document.getElementById("dry-run-labels").value.trim();
-      const result = await api("POST", "/api/rules/dry-run", {
-        path: path,
-        text: text.value,
-        articles: n,
-        labels: labels || null,
-      });
-      if (!result.ok) {
-        dryRun.replaceChildren("Dry run failed: " + JSON.stringify(result.data));
-        return;
-      }
-      showCheck(result.data.check);
-      if (!result.data.check.ok) {
-        dryRun.replaceChildren("Fix the errors first.");
-        return;
-      }
-      const template = document.createElement("template");
-      template.innerHTML = result.data.html;
-      dryRun.replaceChildren(template.content);
-    });
-
-    document.getElementById("save").addEventListener("click", async () => {
-      status.textContent = "Saving…";
-      const result = await api("PUT", "/api/rules/file/" + encodePath(path), {
-        path: path,
-        text: text.value,
-      });
-      if (result.ok) {
-        showCheck(result.data);
-        status.textContent = "Saved.";
-      } else if (result.status === 422 && result.data && result.data.detail.errors) {
-        showCheck(result.data.detail);
-        status.textContent = "Not saved: fix the errors.";
-      } else {
-        status.textContent = "Not saved: " + JSON.stringify(result.data && result.data.detail);
-      }
-    });
-  }
-
   document.addEventListener("DOMContentLoaded", () => {
     liveAlerts();
     apiForms();
-    ruleEditor();
   });
 })();

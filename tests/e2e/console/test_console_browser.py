@@ -84,36 +84,79 @@ def test_alert_arrives_live_and_shows_arabic_highlighted_rtl(console, browser):
     assert dialogs == []
 
 
+def editor_text(page) -> str:
+    """The rule editor's document, line by line as CodeMirror renders it."""
+    return page.evaluate(
+        "() => Array.from(document.querySelectorAll('#rule-code .cm-line'),"
+        " l => l.textContent).join('\\n')"
+    )
+
+
+def fill_editor(page, text: str) -> None:
+    """Replaces the editor's text by pasting it (Playwright's fill() and insert_text() on a
+    contenteditable turn runs of spaces into no-break spaces)."""
+    content = page.locator("#rule-code .cm-content")
+    content.click()
+    page.keyboard.press("Control+A")
+    content.evaluate(
+        """(el, text) => {
+          const data = new DataTransfer();
+          data.setData("text/plain", text);
+          el.dispatchEvent(new ClipboardEvent("paste", {clipboardData: data, bubbles: true}));
+        }""",
+        text,
+    )
+
+
 def test_rule_edit_error_fix_dry_run_save(console, browser):
     ingest_feed(console.settings, FEED)
     rule_file = console.settings.rules_dir / "withdrawal.yaml"
     rule_file.write_text(WITHDRAWAL_RULE, encoding="utf-8")
 
     page = browser.new_page()
+    page_errors = []
+    page.on("pageerror", lambda e: page_errors.append(str(e)))
+    # Script errors and CSP refusals (the editor's styles need the page's nonce).
+    page.on("console", lambda m: "Content Security Policy" in m.text and page_errors.append(m.text))
     log_in(page, console.url)
     page.click("text=Rules")
     expect(page.locator('tr[data-rule="base-withdrawal"]')).to_be_visible()
     page.click('tr[data-rule="base-withdrawal"] >> text=Edit')
-    editor = page.locator("#rule-text")
-    expect(editor).to_have_value(WITHDRAWAL_RULE)
+    code = page.locator("#rule-code")
+    expect(code.locator('.cm-lineNumbers .cm-gutterElement:text-is("9")')).to_be_visible()
+    assert editor_text(page) == WITHDRAWAL_RULE.rstrip("\n") + "\n"
+    expect(page.locator("#rule-text")).to_be_hidden()
+    # YAML highlighting: keys and values are styled apart.
+    assert code.locator(".cm-line").first.locator("span").count() >= 1
 
     broken = WITHDRAWAL_RULE.replace("severity: high", "severity: hgh")
-    editor.fill(broken)
+    fill_editor(page, broken)
+    # The check's error, inline at its place and in the gutter of its line ...
+    marked = code.locator(".cm-lintRange-error")
+    expect(marked).to_have_count(1)
+    expect(marked).to_have_text("hgh")
+    expect(code.locator(".cm-line").nth(2).locator(".cm-lintRange-error")).to_have_text("hgh")
+    expect(code.locator(".cm-gutter-lint .cm-lint-marker-error")).to_have_count(1)
+    # ... and in the list beside the editor.
     error = page.locator("#rule-errors li")
     expect(error).to_have_count(1)
     expect(error).to_contain_text("line 3, column 11")
     expect(error).to_contain_text("severity")
-    error.click()  # puts the cursor on the error
-    line_start = broken.index("severity:")
-    assert editor.evaluate("el => el.selectionStart") == line_start + 10
     page.click("#save")
     expect(page.locator("#save-status")).to_have_text("Not saved: fix the errors.")
     assert rule_file.read_text(encoding="utf-8") == WITHDRAWAL_RULE
 
+    # Clicking the error puts the cursor on it: what is typed next replaces the bad value.
+    error.click()
+    for _ in "hgh":
+        page.keyboard.press("Delete")
+    page.keyboard.type("critical")
+    page.keyboard.press("Escape")  # closes the value completion the typing opened
     fixed = WITHDRAWAL_RULE.replace("severity: high", "severity: critical")
-    editor.fill(fixed)
+    expect(marked).to_have_count(0)
     expect(error).to_have_count(0)
     expect(page.locator("#rule-ok")).to_have_text("Valid: base-withdrawal")
+    assert editor_text(page) == fixed.rstrip("\n") + "\n"
 
     page.fill("#dry-run-n", "50")
     page.click("#dry-run")
@@ -135,6 +178,66 @@ def test_rule_edit_error_fix_dry_run_save(console, browser):
     expect(change.locator("h2")).to_contain_text(f"by {USER}")
     expect(change.locator(".diff .add")).to_contain_text(["+severity: critical"])
     expect(change.locator(".diff .del")).to_contain_text(["-severity: high"])
+    assert page_errors == []
+
+
+def test_rule_editor_keeps_arabic_terms_in_yaml_order(console, browser):
+    (console.settings.rules_dir / "withdrawal.yaml").write_text(WITHDRAWAL_RULE, encoding="utf-8")
+    page = browser.new_page()
+    log_in(page, console.url)
+    page.goto(f"{console.url}/rules/edit/withdrawal.yaml")
+    line = page.locator("#rule-code .cm-line", has_text="withdraw]")
+    terms = line.locator(".cm-rtl")
+    expect(terms).to_have_text(["انسحاب", "سحب"])
+    assert terms.first.evaluate("el => getComputedStyle(el).direction") == "rtl"
+    assert terms.first.evaluate("el => getComputedStyle(el).unicodeBidi") == "isolate"
+    # Left to right as the YAML list reads: without isolation the browser would put the two
+    # Arabic terms (and the comma between them) into one right-to-left run, the first term
+    # on the right.
+    first, second = (terms.nth(i).bounding_box() for i in range(2))
+    english = page.evaluate(
+        """() => {
+          const line = Array.from(document.querySelectorAll('#rule-code .cm-line'))
+            .find(l => l.textContent.includes('withdraw]'));
+          const walker = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
+          for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+            const at = n.textContent.indexOf('withdraw');
+            if (at >= 0) {
+              const range = document.createRange();
+              range.setStart(n, at);
+              range.setEnd(n, at + 8);
+              return range.getBoundingClientRect().x;
+            }
+          }
+          return null;
+        }"""
+    )
+    assert first["x"] + first["width"] <= second["x"] + 1
+    assert second["x"] + second["width"] <= english + 1
+
+
+def test_rule_editor_completes_schema_keys(console, browser):
+    page = browser.new_page()
+    log_in(page, console.url)
+    page.goto(f"{console.url}/rules/new?path=draft.yaml")
+    fill_editor(page, "id: draft\nsev")
+    page.keyboard.press("Control+End")
+    page.keyboard.press("Control+Space")
+    options = page.locator(".cm-tooltip-autocomplete li")
+    expect(options.first).to_have_text("severity")
+    # Clicked: Enter right after the list opens is ignored by design (interactionDelay).
+    options.first.click()
+    assert editor_text(page) == "id: draft\nseverity: "
+    page.keyboard.press("Control+Space")  # the value: the schema's severities
+    expect(options).to_have_text(["critical", "high", "info", "low", "medium"], timeout=5000)
+    page.keyboard.press("Escape")
+    # Nested keys: under match, the condition's keys; keys already written are not offered.
+    fill_editor(page, "id: draft\nseverity: low\nmatch:\n  any: [a]\n  ")
+    page.keyboard.press("Control+End")
+    page.keyboard.press("Control+Space")
+    expect(options).to_have_text(["all", "near", "none"])
+    options.first.click()
+    assert editor_text(page).endswith("\n  all: ")
 
 
 def test_hostile_feed_text_stays_text_in_the_browser(console, browser):
@@ -199,7 +302,7 @@ def test_ingested_feed_becomes_a_live_alert(console, worker, browser):
 
     # A rule created in the console reaches the running worker without a restart.
     page.goto(f"{console.url}/rules/new?path=oil.yaml")
-    page.locator("#rule-text").fill(OIL_RULE)
+    fill_editor(page, OIL_RULE)
     expect(page.locator("#rule-ok")).to_have_text("Valid: oil-prices")
     page.click("#save")
     expect(page.locator("#save-status")).to_have_text("Saved.")

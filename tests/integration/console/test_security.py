@@ -114,6 +114,7 @@ def test_secure_headers_on_pages_api_and_static(client):
         csp = headers["content-security-policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp, path
         assert "frame-ancestors 'none'" in csp
+        assert "style-src 'self' 'nonce-" in csp and "{nonce}" not in csp, path
         assert headers["x-frame-options"] == "DENY"
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["referrer-policy"] == "no-referrer"
