@@ -33,8 +33,11 @@ def settings() -> Settings:
     except ValidationError as exc:
         err.print("[red]Invalid settings[/red] (environment variables RASD_*):")
         for error in exc.errors():
-            name = "RASD_" + "_".join(str(p) for p in error["loc"]).upper()
-            err.print(f"  {name}: {error['msg']}")
+            if error["loc"]:
+                name = "RASD_" + "_".join(str(p) for p in error["loc"]).upper()
+                err.print(f"  {name}: {error['msg']}")
+            else:  # a check across settings names its variables itself
+                err.print(f"  {error['msg']}")
         raise typer.Exit(2) from None
 
 
@@ -155,7 +158,15 @@ _register_parts()
 
 
 def main() -> None:
-    app(prog_name="rasd")
+    from rich.markup import escape
+
+    from rasd.connections import KafkaUnreachable
+
+    try:
+        app(prog_name="rasd")
+    except KafkaUnreachable as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -121,13 +121,13 @@ def status(
     """Every feed's health, as the connectors last recorded it (fits 80 columns)."""
     import json
 
-    import redis
     from rich import box
 
+    from rasd.connections import redis_client
     from rasd.connectors.health import FeedHealthStore
 
     settings = _settings()
-    client = redis.Redis.from_url(settings.redis_dsn)
+    client = redis_client(settings)
     try:
         feeds = FeedHealthStore(settings, client).all()
     finally:

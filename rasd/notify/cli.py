@@ -138,12 +138,11 @@ def run(
 
 
 async def _with_redis(action):
-    import redis.asyncio as aioredis
-
     from rasd.cli import settings
+    from rasd.connections import async_redis_client
 
     s = settings()
-    client = aioredis.Redis.from_url(s.redis_dsn)
+    client = async_redis_client(s)
     try:
         return await action(client, s)
     finally:

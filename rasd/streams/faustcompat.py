@@ -32,11 +32,16 @@ async def _create_topic_with_admin(
     ensure_created: bool = False,
 ) -> None:
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-    from faust.transport.drivers.aiokafka import server_list
+    from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth, server_list
 
     configs = {**self._topic_config(retention, compacting, deleting), **(config or {})}
+    # The app's credentials come from rasd.connections.faust_broker_settings; faust's own
+    # translation turns them into aiokafka's arguments, as for its consumers and producers.
+    auth = credentials_to_aiokafka_auth(self.app.conf.broker_credentials, self.app.conf.ssl_context)
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=server_list(self.url, self.default_port), request_timeout_ms=timeout
+        bootstrap_servers=server_list(self.url, self.default_port),
+        request_timeout_ms=timeout,
+        **auth,
     )
     await admin.start()
     try:
