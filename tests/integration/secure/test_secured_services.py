@@ -296,6 +296,13 @@ def test_redis_needs_the_password_and_the_ca(secured, tmp_path):
         client.ping()
 
 
+def test_dev_status_checks_the_secured_services(secured):
+    result = rasd(secured, "dev", "status")
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    assert "external" in result.stdout
+    assert REDIS_PASSWORD not in result.stdout
+
+
 def test_config_show_masks_the_secrets(secured):
     result = rasd(secured, "config", "show", "--json")
     assert result.returncode == 0, result.stderr
