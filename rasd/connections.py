@@ -27,7 +27,14 @@ if TYPE_CHECKING:
 
 
 class KafkaUnreachable(Exception):
-    """Kafka refused rasd's login or TLS handshake, or answered on none of its servers."""
+    """Kafka refused rasd's login or TLS handshake, or answered on none of its servers.
+
+    ``refused`` tells the first (settings to fix) from the second (a broker that may come back).
+    """
+
+    def __init__(self, message: str, refused: bool) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 # -- Kafka ------------------------------------------------------------------------------------
@@ -78,6 +85,7 @@ def check_kafka(settings: Settings, timeout: float = 10.0) -> None:
     import socket
 
     from kafka.conn import BrokerConnection
+    from kafka.errors import SaslAuthenticationFailedError, UnsupportedSaslMechanismError
 
     class Probe(BrokerConnection):
         # The clients keep the reason a connection closed only in their log.
@@ -91,7 +99,7 @@ def check_kafka(settings: Settings, timeout: float = 10.0) -> None:
     options = kafka_options(settings)
     servers = options.pop("bootstrap_servers").split(",")
     options["request_timeout_ms"] = int(timeout * 1000)
-    reasons = []
+    reasons, refused = [], False
     for server in servers:
         host, _, port = server.strip().rpartition(":")
         probe = Probe(host, int(port), socket.AF_UNSPEC, **options)
@@ -103,6 +111,9 @@ def check_kafka(settings: Settings, timeout: float = 10.0) -> None:
         finally:
             probe.close()
         reason = probe.reason
+        refused = refused or isinstance(
+            reason, ssl.SSLError | SaslAuthenticationFailedError | UnsupportedSaslMechanismError
+        )
         if reason is None:
             detail = f"no answer within {timeout:g} s"
         elif isinstance(reason, ssl.SSLError):
@@ -117,7 +128,8 @@ def check_kafka(settings: Settings, timeout: float = 10.0) -> None:
     )
     raise KafkaUnreachable(
         f"cannot connect to Kafka over {settings.kafka_security_protocol}{login}: "
-        + "; ".join(reasons)
+        + "; ".join(reasons),
+        refused=refused,
     )
 
 

@@ -254,13 +254,14 @@ def test_connector_worker_and_console_over_sasl_ssl_and_tls_redis(secured, tmp_p
 def test_a_wrong_kafka_password_fails_fast_with_the_reason(secured, tmp_path):
     wrong = secured.settings.model_copy(update={"kafka_sasl_password": SecretStr("wrong")})
     started = time.monotonic()
-    with pytest.raises(KafkaUnreachable, match="invalid credentials"):
+    with pytest.raises(KafkaUnreachable, match="invalid credentials") as refused:
         check_kafka(wrong)
+    assert refused.value.refused
     assert time.monotonic() - started < 5
 
     feed = tmp_path / "feed.xml"
     feed.write_text(FEED)
-    for command in (["ingest", str(feed)], ["worker"]):
+    for command in (["ingest", str(feed)], ["worker"], ["console"]):
         started = time.monotonic()
         result = rasd(secured, *command, timeout=30, RASD_KAFKA_SASL_PASSWORD="wrong")
         assert result.returncode == 1, (command, result.stdout, result.stderr)
@@ -273,8 +274,13 @@ def test_a_wrong_kafka_password_fails_fast_with_the_reason(secured, tmp_path):
 def test_an_untrusted_broker_certificate_is_refused(secured, tmp_path):
     other = make_server_files(tmp_path / "other-pki")
     untrusted = secured.settings.model_copy(update={"kafka_ssl_cafile": other.ca})
-    with pytest.raises(KafkaUnreachable, match="CERTIFICATE_VERIFY_FAILED"):
+    with pytest.raises(KafkaUnreachable, match="CERTIFICATE_VERIFY_FAILED") as refused:
         check_kafka(untrusted)
+    assert refused.value.refused
+    down = secured.settings.model_copy(update={"kafka_bootstrap": f"127.0.0.1:{free_port()}"})
+    with pytest.raises(KafkaUnreachable, match="ECONNREFUSED") as unreachable:
+        check_kafka(down, timeout=2)
+    assert not unreachable.value.refused
 
 
 def test_redis_needs_the_password_and_the_ca(secured, tmp_path):
