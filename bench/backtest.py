@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from rasd.connections import kafka_producer  # noqa: E402
 from rasd.devstack.namespace import drop_namespace  # noqa: E402
 from rasd.models import Article  # noqa: E402
 from rasd.rules import Matcher, load_rules  # noqa: E402
@@ -104,11 +105,7 @@ def main() -> int:
     articles = make_articles(args.articles, source_items(args.eval_dir))
     ensure_topics(settings)
     try:
-        from kafka import KafkaProducer
-
-        producer = KafkaProducer(
-            bootstrap_servers=settings.kafka_servers, linger_ms=20, batch_size=512 * 1024
-        )
+        producer = kafka_producer(settings, linger_ms=20, batch_size=512 * 1024)
         began = time.perf_counter()
         for article in articles:
             producer.send(

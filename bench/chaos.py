@@ -665,11 +665,11 @@ class Campaign:
         return self._records("articles")
 
     def _records(self, name: str) -> list[bytes]:
-        from kafka import KafkaConsumer
+        from rasd.connections import kafka_consumer
 
-        consumer = KafkaConsumer(
+        consumer = kafka_consumer(
+            self.settings,
             self.settings.topic(name),
-            bootstrap_servers=self.settings.kafka_servers,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
             group_id=None,
@@ -686,9 +686,9 @@ def _seconds(value: float | None) -> str:
 
 
 def _redis(settings: Settings):
-    import redis
+    from rasd.connections import redis_client
 
-    return redis.Redis.from_url(settings.redis_dsn, decode_responses=True)
+    return redis_client(settings, decode_responses=True)
 
 
 def main() -> None:

@@ -161,11 +161,10 @@ async def bench(port: int, n_feeds: int, items: int) -> None:
 
 
 def _produced(settings) -> int:
-    import redis
-
+    from rasd.connections import redis_client
     from rasd.connectors.health import FeedHealthStore
 
-    client = redis.Redis.from_url(settings.redis_dsn)
+    client = redis_client(settings)
     try:
         return sum(h.items_total for h in FeedHealthStore(settings, client).all())
     finally:
@@ -173,11 +172,10 @@ def _produced(settings) -> int:
 
 
 def _errors(settings) -> int:
-    import redis
-
+    from rasd.connections import redis_client
     from rasd.connectors.health import FeedHealthStore
 
-    client = redis.Redis.from_url(settings.redis_dsn)
+    client = redis_client(settings)
     try:
         return sum(h.status == "error" for h in FeedHealthStore(settings, client).all())
     finally:

@@ -30,8 +30,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import redis
-
+from rasd.connections import redis_client
 from rasd.models import Alert
 from rasd.settings import Settings
 
@@ -125,14 +124,14 @@ def paced(client, stream: str, count: int, rate: float) -> dict[str, float]:
     return sent
 
 
-def baseline(client, dsn: str, ns: str, alerts: int, rate: float, seconds: float) -> dict:
-    stream, group = f"{ns}:baseline", "bench"
+def baseline(client, settings: Settings, alerts: int, rate: float, seconds: float) -> dict:
+    stream, group = settings.key("baseline"), "bench"
     client.xgroup_create(stream, group, id="0", mkstream=True)
     received: dict[str, float] = {}
     stop = threading.Event()
 
     def consume():
-        reader = redis.Redis.from_url(dsn)
+        reader = redis_client(settings)
         while not stop.is_set():
             for _, entries in reader.xreadgroup(group, "c", {stream: ">"}, 200, block=50) or []:
                 now = time.time()
@@ -223,11 +222,9 @@ def main() -> None:
 
     base = Settings()
     settings = Settings(redis_url=base.redis_dsn, namespace=f"bench{uuid.uuid4().hex[:8]}")
-    client = redis.Redis.from_url(settings.redis_dsn)
+    client = redis_client(settings)
     try:
-        bare = baseline(
-            client, settings.redis_dsn, settings.namespace, args.alerts, args.rate, args.seconds
-        )
+        bare = baseline(client, settings, args.alerts, args.rate, args.seconds)
         ours = notify(client, settings, args.alerts, args.rate, args.seconds)
     finally:
         keys = list(client.scan_iter(match=f"{settings.namespace}:*", count=1000))

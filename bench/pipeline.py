@@ -35,6 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from rasd.connections import aiokafka_consumer, aiokafka_producer, redis_client  # noqa: E402
 from rasd.devstack.namespace import drop_namespace  # noqa: E402
 from rasd.models import Article, Match  # noqa: E402
 from rasd.settings import Settings  # noqa: E402
@@ -100,9 +101,7 @@ def percentiles(values: list[float]) -> tuple[float, float, float]:
 async def produce_all(
     settings: Settings, articles: list[Article], partition: int | None = None
 ) -> None:
-    from aiokafka import AIOKafkaProducer
-
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_servers, linger_ms=5)
+    producer = aiokafka_producer(settings, linger_ms=5)
     await producer.start()
     try:
         for a in articles:
@@ -119,10 +118,8 @@ async def produce_all(
 
 async def produce_steadily(settings: Settings, articles: list[Article], rate: float) -> dict:
     """Send at ``rate`` per second; return article id -> send time."""
-    from aiokafka import AIOKafkaProducer
-
     sent = {}
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_servers, linger_ms=0)
+    producer = aiokafka_producer(settings, linger_ms=0)
     await producer.start()
     try:
         start = time.monotonic()
@@ -146,16 +143,14 @@ async def produce_steadily(settings: Settings, articles: list[Article], rate: fl
 
 async def bare_loop(settings: Settings, stop: asyncio.Event, counter: list) -> None:
     """Consume articles and produce each value unchanged to the matches topic."""
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-
-    consumer = AIOKafkaConsumer(
+    consumer = aiokafka_consumer(
+        settings,
         settings.topic("articles"),
-        bootstrap_servers=settings.kafka_servers,
         group_id=settings.group("bare"),
         auto_offset_reset="earliest",
         fetch_max_wait_ms=100,
     )
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_servers, linger_ms=0)
+    producer = aiokafka_producer(settings, linger_ms=0)
     await consumer.start()
     await producer.start()
     try:
@@ -186,13 +181,11 @@ async def bare_throughput(settings: Settings, articles: list[Article]) -> float:
 
 
 async def bare_latency(settings: Settings, articles: list[Article], rate: float) -> list[float]:
-    from aiokafka import AIOKafkaConsumer
-
     stop, counter = asyncio.Event(), [0, None, None]
     loop_task = asyncio.create_task(bare_loop(settings, stop, counter))
-    reader = AIOKafkaConsumer(
+    reader = aiokafka_consumer(
+        settings,
         settings.topic("matches"),
-        bootstrap_servers=settings.kafka_servers,
         group_id=None,
         auto_offset_reset="latest",
         fetch_max_wait_ms=100,
@@ -256,11 +249,9 @@ def start_worker(settings: Settings, log: Path) -> subprocess.Popen:
 
 async def match_times(settings: Settings, sentinels: set[str], timeout: float) -> list:
     """(broker timestamp, article id) of every Match until all ``sentinels`` were matched."""
-    from aiokafka import AIOKafkaConsumer
-
-    consumer = AIOKafkaConsumer(
+    consumer = aiokafka_consumer(
+        settings,
         settings.topic("matches"),
-        bootstrap_servers=settings.kafka_servers,
         group_id=None,
         auto_offset_reset="earliest",
     )
@@ -304,9 +295,7 @@ def worker_throughput(settings: Settings, articles: list[Article], sentinel: Art
 
 
 def worker_latency(settings: Settings, articles: list[Article], rate: float) -> list[float]:
-    import redis
-
-    client = redis.Redis.from_url(settings.redis_dsn, decode_responses=True)
+    client = redis_client(settings, decode_responses=True)
     stop = asyncio.Event()
     received: dict[str, float] = {}
 

@@ -47,6 +47,12 @@ import redis  # noqa: E402
 
 from bench import pipeline  # noqa: E402
 from bench.pipeline import corpus, stop_worker  # noqa: E402
+from rasd.connections import (  # noqa: E402
+    async_redis_client,
+    kafka_admin,
+    kafka_consumer,
+    redis_client,
+)
 from rasd.devstack.namespace import drop_namespace  # noqa: E402
 from rasd.settings import Settings  # noqa: E402
 from rasd.streams.config import StreamsSettings  # noqa: E402
@@ -106,7 +112,7 @@ def start_redis(directory: Path) -> tuple[subprocess.Popen, str]:
         stderr=subprocess.DEVNULL,
     )
     url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
+    client = redis_client(Settings(redis_url=url))
     deadline = time.monotonic() + 20
     while True:
         try:
@@ -147,14 +153,13 @@ def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
 
 async def produce(settings: Settings, n: int, days: float) -> tuple[int, str, float]:
     """``n`` articles through the connectors' sink; (produced, corpus origin, seconds)."""
-    import redis.asyncio
 
     from rasd.connectors.sink import ArticleSink
 
     base, where = corpus()
     end = datetime.now(UTC)
     step = timedelta(days=days) / n
-    client = redis.asyncio.Redis.from_url(settings.redis_dsn)
+    client = async_redis_client(settings)
     sink = ArticleSink(settings, client, "bench-state", seen_ttl=14 * 86400)
     produced, started = 0, time.monotonic()
     try:
@@ -174,10 +179,8 @@ async def produce(settings: Settings, n: int, days: float) -> tuple[int, str, fl
 
 def consumer_lag(settings: Settings) -> int:
     """Records the worker's consumer group has not committed yet, over all its topics."""
-    from kafka import KafkaAdminClient, KafkaConsumer
-
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_servers)
+    admin = kafka_admin(settings)
+    consumer = kafka_consumer(settings)
     try:
         committed = admin.list_consumer_group_offsets(settings.group("streams"))
         topics = {settings.topic("articles"), f"{settings.group('streams')}-story-candidates"}
@@ -289,7 +292,7 @@ def main() -> None:
         state_dir=work / "state",
     )
     ensure_topics(settings)
-    client = redis.Redis.from_url(redis_url)
+    client = redis_client(settings)
     baseline = client.info("memory")["used_memory"]
     sink = Sink()
     sink.thread.start()
@@ -315,9 +318,7 @@ def main() -> None:
         )
 
         async def trim():
-            import redis.asyncio
-
-            aclient = redis.asyncio.Redis.from_url(redis_url)
+            aclient = async_redis_client(settings)
             try:
                 return await Outbox(aclient, settings, bounds=bounds).trim()
             finally:

@@ -140,7 +140,15 @@ _register_parts()
 
 
 def main() -> None:
-    app(prog_name="rasd")
+    from rich.markup import escape
+
+    from rasd.connections import KafkaUnreachable
+
+    try:
+        app(prog_name="rasd")
+    except KafkaUnreachable as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -28,8 +28,11 @@ def validated(read: Callable[[], T], prefix: str = "RASD_") -> T:
     except ValidationError as exc:
         err.print(f"[red]Invalid settings[/red] (environment variables {prefix}*):")
         for error in exc.errors():
-            name = prefix + "_".join(str(p) for p in error["loc"]).upper()
-            err.print(f"  {name}: {error['msg']}")
+            if error["loc"]:
+                name = prefix + "_".join(str(p) for p in error["loc"]).upper()
+                err.print(f"  {name}: {error['msg']}")
+            else:  # a check across settings names its variables itself
+                err.print(f"  {error['msg']}")
         raise typer.Exit(2) from None
 
 

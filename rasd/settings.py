@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TOPIC_NAMES = ("articles", "matches", "alerts", "dead-letters", "rules")
@@ -27,6 +28,22 @@ class Settings(BaseSettings):
     # Connections. None means "the local development stack on the ports below".
     kafka_bootstrap: str | None = None
     redis_url: SecretStr | None = None
+
+    # How to reach a secured Kafka (Amazon MSK, Confluent Cloud, Aiven, your own cluster);
+    # rasd/connections.py turns these into every client's arguments. The CA file is needed
+    # only when the broker's certificate is not signed by a CA the system trusts.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    # rediss:// URLs: the CA that signed the server's certificate, and a client certificate
+    # when the server asks for one (redis-server --tls-auth-clients yes).
+    redis_ssl_ca_file: Path | None = None
+    redis_ssl_certfile: Path | None = None
+    redis_ssl_keyfile: Path | None = None
 
     # The local development stack (rasd dev up). Ports away from 9092/6379 on purpose.
     kafka_port: int = Field(19092, ge=1, le=65535)
@@ -108,6 +125,35 @@ class Settings(BaseSettings):
                     "not a plain password"
                 )
         return value
+
+    @model_validator(mode="after")
+    def _security_complete(self) -> Settings:
+        sasl = self.kafka_security_protocol.startswith("SASL_")
+        if sasl and (self.kafka_sasl_username is None or self.kafka_sasl_password is None):
+            raise ValueError(
+                f"kafka_security_protocol {self.kafka_security_protocol} needs "
+                "RASD_KAFKA_SASL_USERNAME and RASD_KAFKA_SASL_PASSWORD"
+            )
+        if (self.kafka_ssl_certfile is None) != (self.kafka_ssl_keyfile is None):
+            raise ValueError("RASD_KAFKA_SSL_CERTFILE and RASD_KAFKA_SSL_KEYFILE go together")
+        if (self.redis_ssl_certfile is None) != (self.redis_ssl_keyfile is None):
+            raise ValueError("RASD_REDIS_SSL_CERTFILE and RASD_REDIS_SSL_KEYFILE go together")
+        for name in (
+            "kafka_ssl_cafile",
+            "kafka_ssl_certfile",
+            "kafka_ssl_keyfile",
+            "redis_ssl_ca_file",
+            "redis_ssl_certfile",
+            "redis_ssl_keyfile",
+        ):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"RASD_{name.upper()}: no such file {path}")
+        return self
+
+    @property
+    def kafka_uses_ssl(self) -> bool:
+        return self.kafka_security_protocol in ("SSL", "SASL_SSL")
 
     @property
     def kafka_is_local(self) -> bool:

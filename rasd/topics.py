@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
+from rasd.connections import check_kafka, kafka_admin
 from rasd.settings import TOPIC_NAMES, Settings
 
 # Topics whose records are replaced by key rather than accumulated.
@@ -21,10 +22,12 @@ def topic_configs(settings: Settings, name: str) -> dict[str, str]:
 
 def ensure_topics(settings: Settings) -> list[str]:
     """Create any missing rasd topic; return the names created."""
-    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.admin import NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers, request_timeout_ms=15000)
+    # Every process creates its topics first, so a refused login stops it here, with the reason.
+    check_kafka(settings)
+    admin = kafka_admin(settings, request_timeout_ms=15000)
     try:
         existing = set(admin.list_topics())
         wanted = [

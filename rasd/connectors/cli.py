@@ -85,11 +85,11 @@ def run(
 
     The feeds file is watched: a new valid version is switched to (also on SIGHUP); an
     invalid one is refused and reported, and the last good version keeps polling."""
-    import redis.asyncio
     from kafka.errors import KafkaError
     from redis.exceptions import RedisError
 
     from rasd.configwatch import ConfigWatcher, ReloadStates
+    from rasd.connections import async_redis_client
     from rasd.connectors.config import parse_feeds
     from rasd.connectors.poller import RssConnector
     from rasd.topics import ensure_topics
@@ -137,7 +137,7 @@ def run(
             loop.add_signal_handler(sig, stopping)
         loop.add_signal_handler(signal.SIGHUP, watcher.request)
         err.print(f"polling {len(config.feeds)} feeds as {connector.owner}")
-        client = redis.asyncio.Redis.from_url(settings.redis_dsn)
+        client = async_redis_client(settings)
         watch = asyncio.create_task(
             watcher.watch(
                 connector.reconfigure,
@@ -163,14 +163,14 @@ def status(
     """Every feed's health, as the connectors last recorded it (fits 80 columns)."""
     import json
 
-    import redis
     from rich import box
 
     from rasd.configwatch import ReloadStates
+    from rasd.connections import redis_client
     from rasd.connectors.health import FeedHealthStore
 
     settings = _settings()
-    client = redis.Redis.from_url(settings.redis_dsn)
+    client = redis_client(settings)
     try:
         feeds = FeedHealthStore(settings, client).all()
         reloads = ReloadStates(settings).read(client, "feeds")

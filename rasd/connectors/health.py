@@ -5,7 +5,7 @@ Set ``<ns>:feeds`` holds every feed name; hash ``<ns>:feed:<name>:health`` holds
 :class:`FeedHealth` (times as ISO 8601 UTC, numbers as decimal strings; ARCHITECTURE.md lists
 them).
 
->>> store = FeedHealthStore(settings, redis.Redis.from_url(settings.redis_dsn))  # doctest: +SKIP
+>>> store = FeedHealthStore(settings, redis_client(settings))  # doctest: +SKIP
 >>> [(h.name, h.status, h.error_reason) for h in store.all()]                    # doctest: +SKIP
 [('bbc-ar', 'ok', None), ('rudaw-ar', 'error', 'http-error')]
 """

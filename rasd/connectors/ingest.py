@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import redis.asyncio
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from rasd.connections import async_redis_client
 from rasd.connectors.articles import (
     MAX_BODY,
     MAX_SUMMARY,
@@ -120,7 +120,7 @@ async def ingest(
     """Ingest every source; ``progress(source, seen, new)`` is called after each batch."""
     poller = poller or PollerConfig()
     report = IngestReport()
-    client = redis.asyncio.Redis.from_url(settings.redis_dsn)
+    client = async_redis_client(settings)
     sink = ArticleSink(settings, client, f"ingest-{process_id()}", poller.seen_ttl)
     try:
         async with Fetcher(poller) as fetcher:

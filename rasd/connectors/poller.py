@@ -17,9 +17,9 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-import redis.asyncio
 from redis.exceptions import RedisError
 
+from rasd.connections import async_redis_client
 from rasd.connectors import metrics
 from rasd.connectors.articles import Source, build_articles
 from rasd.connectors.base import Connector
@@ -59,7 +59,7 @@ class RssConnector(Connector):
 
     async def start(self) -> None:
         poller = self.config.poller
-        self._redis = redis.asyncio.Redis.from_url(self.settings.redis_dsn)
+        self._redis = async_redis_client(self.settings)
         await self._redis.ping()
         self._health = HealthRecorder(self.settings, self._redis)
         self._fetcher = Fetcher(poller)

@@ -19,9 +19,9 @@ import asyncio
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from kafka import KafkaProducer
 from redis.asyncio import Redis
 
+from rasd.connections import kafka_producer
 from rasd.models import Article
 from rasd.settings import Settings
 
@@ -51,8 +51,8 @@ class ArticleSink:
         self._produce_timeout = produce_timeout
         self._topic = settings.topic("articles")
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rasd-produce")
-        self._producer = KafkaProducer(
-            bootstrap_servers=settings.kafka_servers,
+        self._producer = kafka_producer(
+            settings,
             acks="all",
             linger_ms=20,
             retries=5,

@@ -20,11 +20,20 @@ def serve(ctx: typer.Context) -> None:
 
     import uvicorn
 
+    from rasd.connections import KafkaUnreachable, check_kafka
     from rasd.console.app import create_app
     from rasd.console.auth import ConsoleConfigError
 
     s = settings()
     logging.basicConfig(level=s.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        check_kafka(s)
+    except KafkaUnreachable as exc:
+        # Wrong credentials or CA stay wrong: say so now. A broker that is only down may come
+        # back, and the console's other pages work meanwhile.
+        if exc.refused:
+            raise
+        logging.getLogger("rasd.console").warning("%s", exc)
     try:
         app = create_app(s)
     except ConsoleConfigError as exc:

@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
+from rasd.connections import async_redis_client, redis_client
 from rasd.console.alerts import AlertBoard
 from rasd.console.auth import Sessions, Users
 from rasd.console.deadletters import DeadLetterActions
@@ -64,13 +65,13 @@ class Console:
 
     @classmethod
     def build(cls, settings: Settings) -> Console:
-        redis = Redis.from_url(settings.redis_dsn)
+        redis = async_redis_client(settings)
         metrics = Metrics()
         status = StatusFile(settings, "console")
         return cls(
             settings=settings,
             redis=redis,
-            redis_sync=SyncRedis.from_url(settings.redis_dsn),
+            redis_sync=redis_client(settings),
             users=Users(settings),
             sessions=Sessions(settings),
             logins=LoginLimiter(settings, redis),

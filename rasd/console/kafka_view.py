@@ -10,9 +10,10 @@ import logging
 import time
 from dataclasses import dataclass
 
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
+from rasd.connections import kafka_admin, kafka_consumer
 from rasd.models import Article
 from rasd.settings import Settings
 
@@ -22,8 +23,8 @@ _TIMEOUT_MS = 10_000
 
 
 def _consumer(settings: Settings) -> KafkaConsumer:
-    return KafkaConsumer(
-        bootstrap_servers=settings.kafka_servers,
+    return kafka_consumer(
+        settings,
         group_id=None,
         enable_auto_commit=False,
         request_timeout_ms=_TIMEOUT_MS + 1000,
@@ -91,9 +92,7 @@ class PartitionLag:
 def consumer_lag(settings: Settings) -> list[PartitionLag]:
     """Lag of every consumer group of this namespace, per topic partition."""
     prefix = settings.group("")
-    admin = KafkaAdminClient(
-        bootstrap_servers=settings.kafka_servers, request_timeout_ms=_TIMEOUT_MS
-    )
+    admin = kafka_admin(settings, request_timeout_ms=_TIMEOUT_MS)
     consumer = _consumer(settings)
     try:
         groups = sorted(g for g, _ in admin.list_consumer_groups() if g.startswith(prefix))

@@ -7,6 +7,8 @@ import shutil
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -26,9 +28,40 @@ log4j.logger.state.change.logger=WARN
 """
 
 
+@dataclass(frozen=True)
+class SecureListener:
+    """An extra SASL_SSL listener with SCRAM-SHA-512 users, as managed clusters offer.
+
+    ``keystore`` is one PEM file with the broker's private key (PKCS#8, unencrypted) and its
+    certificate chain; Kafka 3 reads it directly (``ssl.keystore.type=PEM``). The users are
+    written into the metadata when the storage is formatted (``--add-scram``), so they exist
+    before the first client connects.
+    """
+
+    port: int
+    keystore: Path
+    users: Mapping[str, str] = field(default_factory=dict)
+
+    def properties(self) -> list[str]:
+        return [
+            "ssl.keystore.type=PEM",
+            f"ssl.keystore.location={self.keystore.resolve()}",
+            "sasl.enabled.mechanisms=SCRAM-SHA-512",
+            "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config="
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+        ]
+
+    def format_arguments(self) -> list[str]:
+        arguments = []
+        for name, password in self.users.items():
+            arguments += ["--add-scram", f"SCRAM-SHA-512=[name={name},password={password}]"]
+        return arguments
+
+
 class KafkaBroker:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, secure: SecureListener | None = None) -> None:
         self.settings = settings
+        self.secure = secure
         self.home = settings.state_dir / "kafka"
         self.jar_dir = settings.cache_dir / f"kafka-{settings.kafka_version}" / "jars"
         self.process = ManagedProcess.in_state_dir("kafka", settings.state_dir)
@@ -94,17 +127,22 @@ class KafkaBroker:
         data = (self.home / "data").resolve()
         self.home.mkdir(parents=True, exist_ok=True)
         props = self.home / "server.properties"
+        listeners = f"PLAINTEXT://127.0.0.1:{s.kafka_port}"
+        protocols = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+        if self.secure is not None:
+            listeners += f",SASL_SSL://127.0.0.1:{self.secure.port}"
+            protocols += ",SASL_SSL:SASL_SSL"
         props.write_text(
             "\n".join(
                 [
                     "process.roles=broker,controller",
                     "node.id=1",
                     f"controller.quorum.voters=1@127.0.0.1:{s.kafka_controller_port}",
-                    f"listeners=PLAINTEXT://127.0.0.1:{s.kafka_port},"
-                    f"CONTROLLER://127.0.0.1:{s.kafka_controller_port}",
-                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{s.kafka_port}",
+                    f"listeners={listeners},CONTROLLER://127.0.0.1:{s.kafka_controller_port}",
+                    f"advertised.listeners={listeners}",
                     "controller.listener.names=CONTROLLER",
-                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    f"listener.security.protocol.map={protocols}",
+                    *(self.secure.properties() if self.secure is not None else []),
                     "inter.broker.listener.name=PLAINTEXT",
                     f"log.dirs={data}",
                     f"num.partitions={s.topic_partitions}",
@@ -136,6 +174,7 @@ class KafkaBroker:
                 "-c",
                 str(props.resolve()),
                 "--ignore-formatted",
+                *(self.secure.format_arguments() if self.secure is not None else []),
             ],
             capture_output=True,
             text=True,
@@ -160,7 +199,10 @@ class KafkaBroker:
             if self.healthy(timeout=10):
                 return "already running"
             raise self.process.unresponsive("Kafka", self.address)
-        for port in (self.settings.kafka_port, self.settings.kafka_controller_port):
+        ports = [self.settings.kafka_port, self.settings.kafka_controller_port]
+        if self.secure is not None:
+            ports.append(self.secure.port)
+        for port in ports:
             if port_in_use(port):
                 raise DevStackError(
                     f"Port {port} is taken by another program, so Kafka cannot start there. "
@@ -195,28 +237,32 @@ class KafkaBroker:
         return self.process.stop(timeout=60)
 
     def healthy(self, timeout: float = 5.0) -> bool:
-        return kafka_round_trip(self.address, timeout=timeout)
+        return kafka_round_trip(self.plaintext_settings(), timeout=timeout)
+
+    def plaintext_settings(self) -> Settings:
+        """Settings for this broker's PLAINTEXT listener, whatever security clients use."""
+        return self.settings.model_copy(
+            update={"kafka_bootstrap": self.address, "kafka_security_protocol": "PLAINTEXT"}
+        )
 
 
-def kafka_round_trip(bootstrap: str, timeout: float = 10.0) -> bool:
-    """Produce a unique record to ``rasd-healthcheck`` and read it back."""
-    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+def kafka_round_trip(settings: Settings, timeout: float = 10.0) -> bool:
+    """Produce a unique record to ``rasd-healthcheck`` on the settings' broker and read it back."""
+    from kafka import TopicPartition
     from kafka.errors import KafkaError
+
+    from rasd.connections import kafka_consumer, kafka_producer
 
     nonce = uuid.uuid4().hex.encode()
     topic = "rasd-healthcheck"
 
     def attempt() -> bool:
-        producer = KafkaProducer(
-            bootstrap_servers=bootstrap, acks="all", request_timeout_ms=5000, max_block_ms=5000
-        )
+        producer = kafka_producer(settings, acks="all", request_timeout_ms=5000, max_block_ms=5000)
         try:
             meta = producer.send(topic, value=nonce).get(timeout=10)
         finally:
             producer.close(timeout=5)
-        consumer = KafkaConsumer(
-            bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=5000
-        )
+        consumer = kafka_consumer(settings, enable_auto_commit=False, consumer_timeout_ms=5000)
         try:
             tp = TopicPartition(topic, meta.partition)
             consumer.assign([tp])

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import contextlib
 
+from rasd.connections import kafka_admin, redis_client
 from rasd.settings import Settings
 
 
 def drop_namespace(settings: Settings) -> None:
     """Delete the namespace's topics (rasd's and faust's internal ones) and Redis keys."""
-    import redis
-    from kafka.admin import KafkaAdminClient
     from kafka.errors import UnknownTopicOrPartitionError
 
     prefixes = (f"{settings.namespace}.", f"{settings.namespace}-")
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers, request_timeout_ms=15000)
+    admin = kafka_admin(settings, request_timeout_ms=15000)
     try:
         mine = [topic for topic in admin.list_topics() if topic.startswith(prefixes)]
         if mine:
@@ -28,7 +27,7 @@ def drop_namespace(settings: Settings) -> None:
                 admin.delete_topics(mine)
     finally:
         admin.close()
-    client = redis.Redis.from_url(settings.redis_dsn)
+    client = redis_client(settings)
     try:
         keys = list(client.scan_iter(match=f"{settings.namespace}:*", count=1000))
         for start in range(0, len(keys), 1000):

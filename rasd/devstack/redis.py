@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 
+from pydantic import SecretStr
+
 from rasd.devstack.process import DevStackError, ManagedProcess, port_in_use, wait_until
 from rasd.settings import Settings
 
@@ -67,14 +69,16 @@ class RedisServer:
         return self.process.stop()
 
     def healthy(self, timeout: float = 3.0) -> bool:
-        return redis_ping(self.address, timeout)
+        own = self.settings.model_copy(update={"redis_url": SecretStr(self.address)})
+        return redis_ping(own, timeout)
 
 
-def redis_ping(url: str, timeout: float = 3.0) -> bool:
-    import redis
+def redis_ping(settings: Settings, timeout: float = 3.0) -> bool:
+    """PING the settings' Redis until it answers or ``timeout`` passes."""
+    from rasd.connections import redis_client
 
     def probe() -> bool:
-        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        client = redis_client(settings, socket_timeout=2, socket_connect_timeout=2)
         try:
             return bool(client.ping())
         finally:

@@ -67,7 +67,7 @@ def services_status(settings: Settings) -> list[ServiceStatus]:
             settings.kafka_servers,
             "local" if settings.kafka_is_local else "external",
             broker.process.pid() if settings.kafka_is_local else None,
-            kafka_round_trip(settings.kafka_servers, timeout=10),
+            kafka_round_trip(settings, timeout=10),
             _restarts(broker.process) if settings.kafka_is_local else 0,
         ),
         ServiceStatus(
@@ -75,7 +75,7 @@ def services_status(settings: Settings) -> list[ServiceStatus]:
             _mask(settings.redis_dsn),
             "local" if settings.redis_is_local else "external",
             redis_server.process.pid() if settings.redis_is_local else None,
-            redis_ping(settings.redis_dsn),
+            redis_ping(settings),
             _restarts(redis_server.process) if settings.redis_is_local else 0,
         ),
     ]

@@ -110,13 +110,13 @@ def check(
 
 def _print_running(out) -> None:
     """What the running notifiers use, and any version of the file they refused."""
-    import redis
     from redis.exceptions import RedisError
 
     from rasd.configwatch import ReloadStates
+    from rasd.connections import redis_client
 
     s = settings()
-    client = redis.Redis.from_url(s.redis_dsn, socket_connect_timeout=2, socket_timeout=2)
+    client = redis_client(s, socket_connect_timeout=2, socket_timeout=2)
     try:
         states = ReloadStates(s).read(client, "receivers")
     except (RedisError, OSError) as exc:
@@ -187,10 +187,10 @@ def run(
 
 
 async def _with_redis(action):
-    import redis.asyncio as aioredis
+    from rasd.connections import async_redis_client
 
     s = settings()
-    client = aioredis.Redis.from_url(s.redis_dsn)
+    client = async_redis_client(s)
     try:
         return await action(client, s)
     finally:

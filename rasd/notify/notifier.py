@@ -20,10 +20,10 @@ import socket
 import time
 from collections.abc import Mapping
 
-import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 from redis.exceptions import ResponseError
 
+from rasd.connections import async_redis_client
 from rasd.notify.config import NotifyConfigBase, build_receivers
 from rasd.notify.history import DeadLetter, attempt
 from rasd.notify.inhibit import Inhibitor
@@ -72,7 +72,7 @@ class Notifier:
         self.consumer = consumer or default_consumer()
         self.outbox = OutboxKeys(settings).stream
         self.group_name = settings.group("notify")
-        self.redis = aioredis.Redis.from_url(settings.redis_dsn)
+        self.redis = async_redis_client(settings)
         self.ledger = Ledger(
             self.redis,
             settings,

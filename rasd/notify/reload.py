@@ -17,9 +17,8 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 
-import redis.asyncio as aioredis
-
 from rasd.configwatch import ConfigWatcher, ReloadStates
+from rasd.connections import async_redis_client
 from rasd.notify.config import NotifyConfigBase, parse_config
 from rasd.notify.notifier import Notifier
 from rasd.settings import Settings
@@ -110,7 +109,7 @@ async def run_reloading(
         # The old notifier removed the process's status file (`rasd dev status`) on closing.
         new.notifier.status.update()
 
-    client = aioredis.Redis.from_url(settings.redis_dsn)
+    client = async_redis_client(settings)
     states = ReloadStates(settings, current.notifier.consumer)
     watch = asyncio.create_task(
         watcher.watch(switch, stop, states=states, client=client), name="receivers-watch"

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
+from rasd.connections import kafka_consumer
 from rasd.models import Article
 from rasd.rules.evaluation import Label, Report, evaluate
 from rasd.rules.matcher import Matcher
@@ -40,11 +41,11 @@ def retained_articles(
     settings: Settings, since: datetime, *, on_span: Callable[[Span], None] | None = None
 ) -> Iterator[Article]:
     """Articles on the articles topic whose record time is ``since`` or later, by partition."""
-    from kafka import KafkaConsumer, TopicPartition
+    from kafka import TopicPartition
 
     topic = settings.topic("articles")
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_servers,
+    consumer = kafka_consumer(
+        settings,
         group_id=None,
         enable_auto_commit=False,
         max_poll_records=_BATCH,

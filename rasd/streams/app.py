@@ -17,6 +17,7 @@ import faust
 import mode
 from pydantic import ValidationError
 
+from rasd.connections import async_redis_client, faust_broker_settings
 from rasd.models import Article
 from rasd.outbox import Bounds, Outbox, Written
 from rasd.settings import Settings
@@ -44,9 +45,7 @@ class Runtime(mode.Service):
         self.outbox: Outbox | None = None
 
     async def on_start(self) -> None:
-        import redis.asyncio
-
-        self.redis = redis.asyncio.Redis.from_url(self.settings.redis_dsn, decode_responses=True)
+        self.redis = async_redis_client(self.settings, decode_responses=True)
         c = self.config
         bounds = Bounds(
             outbox_max_age=c.outbox_max_age,
@@ -107,7 +106,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
     app = faust.App(
         settings.group("streams"),
         # rasd:// is faust's aiokafka transport with our commit guard (rasd.streams.transport).
-        broker=[f"rasd://{server.strip()}" for server in settings.kafka_servers.split(",")],
+        **faust_broker_settings(settings, scheme="rasd"),
         store="memory://",
         autodiscover=False,
         topic_partitions=settings.topic_partitions,

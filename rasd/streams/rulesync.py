@@ -151,17 +151,17 @@ class RuleSync:
 
     async def start(self, publish: bool = True) -> None:
         """Read the topic to its end (publishing the directory first if asked), then follow it."""
-        from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+        from rasd.connections import aiokafka_consumer, aiokafka_producer
 
         # Without a group id the consumer is assigned every partition and starts at the beginning.
-        self._consumer = AIOKafkaConsumer(
+        self._consumer = aiokafka_consumer(
+            self.settings,
             self.settings.topic("rules"),
-            bootstrap_servers=self.settings.kafka_servers,
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
-        self._producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_servers, acks="all")
+        self._producer = aiokafka_producer(self.settings, acks="all")
         await self._consumer.start()
         await self._producer.start()
         await self.catch_up()

@@ -58,7 +58,7 @@ def test_up_twice_status_down(own_stack):
     assert first.returncode == 0, first.stderr
     assert "kafka  started" in first.stdout and "redis  started" in first.stdout
     # `up` returned, so a produce/consume round trip already worked; check it independently.
-    assert kafka_round_trip(settings.kafka_servers, timeout=20)
+    assert kafka_round_trip(settings, timeout=20)
 
     second = cli(env, "dev", "up")
     assert second.returncode == 0, second.stderr
