@@ -173,12 +173,13 @@ def photograph(url: str, rules_dir: Path, rule_file: str) -> None:
             page.goto(f"{url}/rules")
             page.screenshot(path=OUT / "rules.png")
             page.goto(f"{url}/rules/edit/{rule_file}")
-            editor = page.locator("#rule-text")
-            text = editor.input_value()
-            editor.fill(text.replace("severity: high", "severity: hgh", 1))
+            # The server's copy of the file; the CodeMirror editor replaces the textarea.
+            text = page.locator("#rule-text").input_value()
+            paste_into_editor(page, text.replace("severity: high", "severity: hgh", 1))
+            page.locator("#rule-code .cm-lintRange-error").first.wait_for()
             page.locator("#rule-errors li").first.click()
             page.screenshot(path=OUT / "rule-editor-error.png")
-            editor.fill(text)
+            paste_into_editor(page, text)
             page.locator("#rule-ok").wait_for()
             page.fill("#dry-run-n", "2000")
             page.click("#dry-run")
@@ -188,6 +189,21 @@ def photograph(url: str, rules_dir: Path, rule_file: str) -> None:
             page.screenshot(path=OUT / "health.png", full_page=True)
         finally:
             context.close()
+
+
+def paste_into_editor(page, text: str) -> None:
+    """Replaces the rule editor's text as a paste does (fill() would turn spaces into nbsp)."""
+    content = page.locator("#rule-code .cm-content")
+    content.click()
+    page.keyboard.press("Control+A")
+    content.evaluate(
+        """(el, text) => {
+          const data = new DataTransfer();
+          data.setData("text/plain", text);
+          el.dispatchEvent(new ClipboardEvent("paste", {clipboardData: data, bubbles: true}));
+        }""",
+        text,
+    )
 
 
 def main() -> None:

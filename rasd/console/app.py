@@ -162,8 +162,14 @@ def create_app(settings: Settings) -> FastAPI:
             c.sessions.set_cookie(response, fresh)
             return response
 
-        # Checked before the password, so that a locked-out guesser learns nothing more.
-        limited = await c.logins.check(username, address)
+        # Checked before the password, so that a locked-out guesser learns nothing more. While
+        # Redis is down the limit cannot be counted and logins go on unlimited (the console
+        # logs the outage): users and sessions need no Redis, and a scrypt guess stays slow.
+        try:
+            limited = await c.logins.check(username, address)
+        except REDIS_DOWN as exc:
+            c.outage.failed(exc)
+            limited = None
         if limited is not None:
             c.metrics.logins.labels("rate-limited").inc()
             minutes = math.ceil(limited.retry_after / 60)
@@ -176,9 +182,11 @@ def create_app(settings: Settings) -> FastAPI:
             return response
         if not c.users.authenticate(username, password):
             c.metrics.logins.labels("refused").inc()
-            await c.logins.failed(username, address)
+            with contextlib.suppress(*REDIS_DOWN):
+                await c.logins.failed(username, address)
             return refuse(401, "Wrong username or password.")
-        await c.logins.succeeded(username)
+        with contextlib.suppress(*REDIS_DOWN):
+            await c.logins.succeeded(username)
         c.metrics.logins.labels("ok").inc()
         response = RedirectResponse(_local_path(next), status_code=303)
         # A new CSRF token at login, so a token seen before login is worth nothing after.

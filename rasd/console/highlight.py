@@ -9,6 +9,7 @@ never become markup: only the ``<mark>`` elements added here are HTML.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 
@@ -76,3 +77,55 @@ def hit_spans(text: str, field: str, hits: Iterable[TermHit]) -> list[tuple[int,
             spans.append((at, at + len(hit.text)))
             at = text.find(hit.text, at + len(hit.text))
     return spans
+
+
+# A sentence ends at a full stop (or ! ? ؟ …) followed by space, or at a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?\u061F\u2026])\s+|\s*\n\s*")
+
+
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """Spans of ``text`` to lay out as paragraphs of their own, each with its direction.
+
+    Feeds flatten a caption and the article into one run ("Photo: ... . <Arabic text>"): as
+    one paragraph its direction is the caption's and the Arabic's full stop lands on the wrong
+    side. Consecutive sentences in one direction stay together; a line break always splits.
+
+    >>> text = "Photo: AFP. قصف صاروخي. عنيف"
+    >>> [text[s:e] for s, e in paragraphs(text)]
+    ['Photo: AFP.', 'قصف صاروخي. عنيف']
+    """
+    sentences: list[tuple[int, int, bool]] = []
+    position = 0
+    for boundary in _SENTENCE_END.finditer(text):
+        sentences.append((position, boundary.start(), "\n" in boundary.group()))
+        position = boundary.end()
+    sentences.append((position, len(text), False))
+
+    spans: list[tuple[int, int]] = []
+    current: list = []  # [start, end, direction] of the paragraph being built
+    for start, end, hard_break in sentences:
+        if start < end:
+            direction = text_dir(text[start:end])
+            if current and direction in (current[2], "auto"):
+                current[1] = end
+            else:
+                if current:
+                    spans.append((current[0], current[1]))
+                current = [start, end, direction]
+        if hard_break and current:
+            spans.append((current[0], current[1]))
+            current = []
+    if current:
+        spans.append((current[0], current[1]))
+    return spans
+
+
+def highlight_paragraphs(text: str, spans: Iterable[tuple[int, int]]) -> list[Markup]:
+    """``highlight`` of each of the text's ``paragraphs``, the hits placed in theirs."""
+    spans = list(spans)
+    return [
+        highlight(
+            text[start:end], [(s - start, e - start) for s, e in spans if s < end and e > start]
+        )
+        for start, end in paragraphs(text)
+    ]

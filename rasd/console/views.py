@@ -10,7 +10,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
-from rasd.console.highlight import highlight, hit_spans, text_dir
+from rasd.console.highlight import highlight, highlight_paragraphs, hit_spans, text_dir
 from rasd.models import TermHit
 
 HERE = Path(__file__).parent
@@ -45,8 +45,15 @@ def safe_url(url: str | None) -> str | None:
     return None
 
 
+def marked_paragraphs(
+    text: str, field: str, hits: tuple[TermHit, ...] | list[TermHit]
+) -> list[Markup]:
+    """``marked`` split into paragraphs that each get their own direction (dir="auto")."""
+    return highlight_paragraphs(text, hit_spans(text, field, hits))
+
+
 templates.env.filters.update(ago=_ago, utc=_utc, text_dir=text_dir, safe_url=safe_url)
-templates.env.globals.update(marked=marked)
+templates.env.globals.update(marked=marked, marked_paragraphs=marked_paragraphs)
 
 
 def render(request: Request, name: str, status_code: int = 200, **context):

@@ -437,8 +437,8 @@ def test_alert_page_highlights_title_and_summary_hits(console, client):
     page = client.get("/alerts/hl").text
     assert '<p class="headline" dir="rtl">قصف صاروخي على <mark>قاعدة</mark> عين الأسد</p>' in page
     assert (
-        '<p class="summary-text" dir="rtl">أفادت مصادر بسقوط <mark>صواريخ</mark> قرب '
-        "<mark>قاعدة</mark> عين الأسد الجوية غرب العراق.</p>"
+        '<div class="summary-text"><p dir="auto">أفادت مصادر بسقوط <mark>صواريخ</mark> قرب '
+        "<mark>قاعدة</mark> عين الأسد الجوية غرب العراق.</p></div>"
     ) in page
 
 
@@ -481,3 +481,23 @@ def test_config_reload_state_on_the_health_page(console, client, tmp_path):
     page = client.get("/health").text
     assert 'class="failing" data-config="feeds" data-process="conn-1"' in page
     assert f"{path}:2:" in page and "refused" in page
+
+
+def test_mixed_direction_summary_is_one_paragraph_per_direction(console, client):
+    # An English caption, then the Arabic report, in one run as the feeds send it.
+    summary = "Photo: an aerial view of the base. أعلن التحالف سحب قواته من القاعدة."
+    alert = make_alert("mixed").model_copy(
+        update={
+            "articles": (
+                StoryArticle(
+                    article_id="m", outlet="الجزيرة", title="عنوان", summary=summary, lang="ar"
+                ),
+            )
+        }
+    )
+    publish_alert(console.settings, alert)
+    page = client.get("/alerts/mixed").text
+    assert (
+        '<div class="summary-text"><p dir="auto">Photo: an aerial view of the base.</p>'
+        '<p dir="auto">أعلن التحالف سحب قواته من القاعدة.</p></div>'
+    ) in page

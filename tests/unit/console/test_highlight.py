@@ -62,3 +62,60 @@ def test_repeated_words_are_all_found():
 )
 def test_direction_comes_from_the_letters_then_the_language(text, lang, expected):
     assert text_dir(text, lang) == expected
+
+
+# A caption in English, then the report in Arabic, flattened into one run as feeds do.
+MIXED = (
+    "Photo: an aerial view of the base. أعلن التحالف سحب قواته من القاعدة. وقال متحدث إن ذلك مقرر."
+)
+
+
+def test_mixed_summary_is_split_where_the_direction_changes():
+    from rasd.console.highlight import paragraphs
+
+    assert [MIXED[s:e] for s, e in paragraphs(MIXED)] == [
+        "Photo: an aerial view of the base.",
+        "أعلن التحالف سحب قواته من القاعدة. وقال متحدث إن ذلك مقرر.",
+    ]
+
+
+def test_line_breaks_split_and_text_without_letters_joins_its_neighbour():
+    from rasd.console.highlight import paragraphs
+
+    text = "قصف. 2024.\nSecond line"
+    assert [text[s:e] for s, e in paragraphs(text)] == ["قصف. 2024.", "Second line"]
+    assert paragraphs("") == []
+
+
+def test_hits_are_marked_inside_their_paragraph():
+    from rasd.console.highlight import highlight_paragraphs
+
+    at = MIXED.index("القاعدة")
+    base = MIXED.index("base")
+    html = [str(p) for p in highlight_paragraphs(MIXED, [(base, base + 4), (at, at + 7)])]
+    assert html == [
+        "Photo: an aerial view of the <mark>base</mark>.",
+        "أعلن التحالف سحب قواته من <mark>القاعدة</mark>. وقال متحدث إن ذلك مقرر.",
+    ]
+
+
+def test_history_diff_keeps_markers_at_the_line_start():
+    from datetime import UTC, datetime
+
+    from rasd.console.rulefiles import Change
+    from rasd.console.views import templates
+
+    diff = "--- a/x.yaml\n+++ b/x.yaml\n@@ -1,2 +1,2 @@\n id: x\n-    - قاعدة\n+    - قاعدة <b>\n"
+    change = Change(path="x.yaml", by="dev", at=datetime(2026, 1, 1, tzinfo=UTC), diff=diff)
+    html = templates.get_template("rule_history.html").render(
+        path="x.yaml", changes=[change], user=None, csp_nonce=""
+    )
+    assert (
+        '<span class="line add"><span class="marker">+</span>'
+        '<span class="text" dir="auto">    - قاعدة &lt;b&gt;</span></span>'
+    ) in html
+    assert '<span class="line del"><span class="marker">-</span>' in html
+    assert (
+        '<span class="line hdr"><span class="marker"></span>'
+        '<span class="text" dir="auto">+++ b/x.yaml</span></span>'
+    ) in html
