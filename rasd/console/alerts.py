@@ -100,10 +100,10 @@ class AlertBoard:
         ]
         return [e for e in await self._entries(keys) if flt.accepts(e.alert)][:limit]
 
-    async def since(self, since: datetime) -> list[Alert]:
-        """Alerts created at or after ``since`` (newest first, at most ``scan``)."""
+    async def since(self, since: datetime, limit: int | None = None) -> list[Alert]:
+        """Alerts created at or after ``since`` (newest first, at most ``limit``, else ``scan``)."""
         keys = await self._redis.zrevrangebyscore(
-            self.by_time_key, "+inf", since.timestamp(), start=0, num=self._scan
+            self.by_time_key, "+inf", since.timestamp(), start=0, num=limit or self._scan
         )
         return [e.alert for e in await self._entries([k.decode() for k in keys])]
 

@@ -60,7 +60,8 @@
       form.addEventListener("submit", async (event) => {
         event.preventDefault();
         const body = {};
-        new FormData(form).forEach((value, name) => {
+        // The submitter's name=value too: a form may offer several answers (useful / false alarm).
+        new FormData(form, event.submitter).forEach((value, name) => {
           if (name === "csrf_token") return;
           if (name.endsWith("[]")) {
             const key = name.slice(0, -2);
