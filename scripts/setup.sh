@@ -19,6 +19,8 @@ command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
 # DejaVu carries the Arabic glyphs the screenshots show.
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -d /usr/share/fonts/truetype/dejavu ] || need_apt+=(fonts-dejavu-core)
+# npm builds the console's bundles (charts, map) from rasd/console/frontend.
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   as_root apt-get update -qq
@@ -42,5 +44,14 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
   .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "camel-tools==1.6.0"
   echo "$wanted" > "$stamp"
+fi
+# The console's bundles: npm ci from the lock file, esbuild into rasd/console/static/ (the
+# console serves them itself: no CDN, works offline). Rebuilt only when the sources change.
+front=rasd/console/frontend
+front_wanted="$(cat "$front/package-lock.json" "$front"/src/* | sha256sum | cut -c1-16)"
+if [ "$(cat "$front/node_modules/.rasd-built" 2>/dev/null)" != "$front_wanted" ]; then
+  log "building the console's bundles (npm ci, esbuild)"
+  (cd "$front" && npm ci --no-audit --no-fund --silent && npm run build --silent)
+  echo "$front_wanted" > "$front/node_modules/.rasd-built"
 fi
 log "ready: $(.venv/bin/python --version), $(java -version 2>&1 | head -n1), $(redis-server --version | cut -d' ' -f3)"
