@@ -330,6 +330,13 @@ def _unique(names: list[str]) -> list[str]:
     return out
 
 
+def _coordinates(city: dict[str, Any]) -> dict[str, float]:
+    """``lat``/``lon`` to 4 decimals (about 10 m: enough for a map, short lines in the file)."""
+    if city.get("latitude") is None or city.get("longitude") is None:
+        return {}
+    return {"lat": round(city["latitude"], 4), "lon": round(city["longitude"], 4)}
+
+
 def _place(**fields: Any) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v not in (None, [], ())}
 
@@ -421,8 +428,8 @@ def build(
                 target["ar"] = ar
                 borrowed.add(same)
             # Cities come largest first: a kept place is drawn where its biggest namesake is.
-            target.setdefault("lat", round(city["latitude"], 4))
-            target.setdefault("lon", round(city["longitude"], 4))
+            for field, value in _coordinates(city).items():
+                target.setdefault(field, value)
             continue
         en = [n for n in en if key(n) not in hand_kept]
         ar = [n for n in ar if key(n) not in hand_kept]
@@ -440,8 +447,7 @@ def build(
             en=en,
             ar=ar,
             geonames=city["geonameid"],
-            lat=round(city["latitude"], 4),
-            lon=round(city["longitude"], 4),
+            **_coordinates(city),
         )
         for k in own:
             known.setdefault(home, {}).setdefault(k, place_id)
