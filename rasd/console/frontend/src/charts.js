@@ -68,6 +68,9 @@ function plot(target, xs, names, columns, colours, opts) {
       fill: opts.fill ? colours[i] + "33" : undefined,
       width: 1.5,
       spanGaps: false,
+      // Minute series are sparse (a sample a minute, gaps when nothing ran): dots show a
+      // lone sample that a line alone would not.
+      points: { show: !!opts.points, size: 6 },
     })),
   );
   target.replaceChildren();
@@ -98,7 +101,8 @@ async function timeChart(section) {
     colours = names.map((n) => SEVERITY_COLOURS[n] || "#444");
     label = "Hour (UTC)";
     const total = columns.reduce((s, c) => s + c.reduce((a, b) => a + b, 0), 0);
-    summary(section.querySelector(".chart-summary"), total + " alerts in the last 7 days: " +
+    summary(section.querySelector(".chart-summary"), total + (total === 1 ? " alert" : " alerts") +
+      " in the last 7 days: " +
       names.map((n, i) => n + " " + columns[i].reduce((a, b) => a + b, 0)).join(", ") + ".");
   } else {
     const series = data[section.dataset.series];
@@ -111,13 +115,14 @@ async function timeChart(section) {
       const vals = columns[i].filter((v) => v != null);
       return section.dataset.series === "lag"
         ? n + " now " + (vals.length ? vals[vals.length - 1] : "-")
-        : n + " " + vals.reduce((a, b) => a + b, 0);
+        : n + " " + vals.reduce((a, b) => a + b, 0) + " articles";
     });
     summary(section.querySelector(".chart-summary"),
       names.length ? totals.join(", ") + "." : "Nothing recorded in the last hour.");
   }
   fillTable(table, xs, names, columns, label);
-  plot(plotEl, xs, names, columns, colours, { fill: kind === "alerts-per-hour" });
+  const hourly = kind === "alerts-per-hour";
+  plot(plotEl, xs, names, columns, colours, { fill: hourly, points: !hourly });
 }
 
 async function sparklines(table) {
@@ -137,7 +142,8 @@ async function sparklines(table) {
         cursor: { show: false },
         legend: { show: false },
         axes: [{ show: false }, { show: false }],
-        scales: { x: { time: false }, y: { range: [0, Math.max(1, ...counts)] } },
+        // Margins above and below, so that a quiet rule's flat line at 0 stays visible.
+        scales: { x: { time: false }, y: { range: [-0.15, Math.max(1, ...counts) * 1.15] } },
         series: [{}, { stroke: "#2563eb", fill: "#2563eb22", width: 1 }],
       },
       [xs, counts],
