@@ -446,8 +446,19 @@ async def dry_run(req: DryRunRequest, c: ConsoleDep) -> DryRunResult:
             report=report,
             labelled=labelled,
             label_errors=label_errors,
+            unmatched=_unmatched(articles, {a.id for a, _ in found}),
+            draft_rules=[r.id for r in result.rules],
         ),
     )
+
+
+# The dry run lists this many of the newest articles the draft did not match, each with
+# "should have matched" (feedback), so a miss can be told without leaving the editor.
+DRY_RUN_UNMATCHED = 20
+
+
+def _unmatched(articles: list, matched: set[str]) -> list:
+    return [a for a in reversed(articles) if a.id not in matched][:DRY_RUN_UNMATCHED]
 
 
 @router.put("/rules/file/{path:path}", summary="Save a rule file (refused when invalid)")

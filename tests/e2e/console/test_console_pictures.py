@@ -145,3 +145,23 @@ def test_feedback_click_to_precision_and_sparkline(console, browser):
     cells = page.locator('tr[data-rule="base-withdrawal"] td.precision')
     expect(cells.nth(0)).to_have_text("50% of 2 judged")
     expect(cells.nth(1)).to_have_text("50% of 2 judged")
+
+
+def test_should_have_matched_from_a_dry_run(console, browser):
+    (console.settings.rules_dir / "withdrawal.yaml").write_text(WITHDRAWAL_RULE, encoding="utf-8")
+    ingest_feed(console.settings, FEED)
+    page = browser.new_page()
+    log_in(page, console.url)
+    page.goto(f"{console.url}/rules/edit/withdrawal.yaml")
+    page.fill("#dry-run-n", "50")
+    page.click("#dry-run")
+    missed = page.locator("#dry-run-result ol.unmatched li").first
+    expect(missed).to_be_visible(timeout=30_000)
+    article_id = missed.get_attribute("data-article")
+    missed.locator("input[name=note]").fill("a handover, in other words")
+    missed.locator("button").click()
+    expect(missed.locator(".form-status")).to_have_text("Done.")
+    given = page.evaluate("fetch('/api/feedback').then(r => r.json())")
+    assert [(f["verdict"], f["articles"], f["rule"]) for f in given] == [
+        ("missed", [article_id], "base-withdrawal")
+    ]

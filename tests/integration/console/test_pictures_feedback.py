@@ -183,3 +183,22 @@ def test_feedback_gives_precision_and_exports_labels_for_eval(console, client, t
     assert labels["art-f2"].tags == frozenset() and labels["art-f2"].judged
     assert labels["art-f3"].tags == frozenset()
     assert labels["art-x"].tags == {"military"} and "base" in labels["art-x"].note
+
+
+def test_dry_run_lists_unmatched_articles_to_say_what_a_rule_missed(console, client):
+    (console.settings.rules_dir / "withdrawal.yaml").write_text(WITHDRAWAL_RULE, encoding="utf-8")
+    articles = ingest_feed(console.settings, FEED)
+    result = client.post(
+        "/api/rules/dry-run",
+        json={"path": "withdrawal.yaml", "text": WITHDRAWAL_RULE, "articles": 50},
+        headers=csrf(client),
+    ).json()
+    matched = {m["article_id"] for m in result["matches"]}
+    unmatched = [a for a in articles if a.id not in matched]
+    assert unmatched, "the fixture feed has an unrelated item"
+    for article in unmatched:
+        assert f'data-article="{article.id}"' in result["html"]
+    for article_id in matched:
+        assert f'data-article="{article_id}"' not in result["html"]
+    assert 'action="/api/feedback/missed"' in result["html"]
+    assert '<option value="base-withdrawal">' in result["html"]
