@@ -166,11 +166,17 @@ def photograph(url: str, rules_dir: Path, rule_file: str) -> None:
             page.click("button[type=submit]")
             page.wait_for_url(f"{url}/alerts")
             page.locator("#live-status[data-state=live]").wait_for()
-            page.screenshot(path=OUT / "alerts.png")
+            page.locator("#alerts-per-hour .plot[data-ready=true]").wait_for()
+            page.locator("#alerts-map .map[data-ready=true]").wait_for()
+            page.screenshot(path=OUT / "alerts.png", full_page=True)
             if arabic:
                 page.goto(f"{url}/alerts/{arabic}")
+                page.fill("form.feedback input[name=note]", "تقرير مؤكد من مصدرين")
+                page.click("#feedback-useful")
+                page.locator("#feedback-state", has_text="useful by").wait_for()
                 page.screenshot(path=OUT / "alert.png", full_page=True)
             page.goto(f"{url}/rules")
+            page.locator(".sparkline[data-ready=true]").first.wait_for()
             page.screenshot(path=OUT / "rules.png")
             page.goto(f"{url}/rules/edit/{rule_file}")
             # The server's copy of the file; the CodeMirror editor replaces the textarea.
@@ -186,6 +192,8 @@ def photograph(url: str, rules_dir: Path, rule_file: str) -> None:
             page.locator("#dry-run-result .summary").wait_for(timeout=60_000)
             page.screenshot(path=OUT / "rule-editor-dry-run.png")
             page.goto(f"{url}/health")
+            page.locator("#articles-per-minute .plot[data-ready=true]").wait_for()
+            page.locator("#lag-per-minute .plot[data-ready=true]").wait_for()
             page.screenshot(path=OUT / "health.png", full_page=True)
         finally:
             context.close()

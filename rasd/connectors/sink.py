@@ -5,7 +5,8 @@ For every article id, in one Redis round trip per batch:
 1. ``SET seen:<id> pending:<owner> NX EX claim_ttl`` - a short claim; whoever gets it produces.
    Another process (or feed) polling the same article meanwhile finds the key and skips it.
 2. produce to ``<ns>.articles`` (acks=all, key = id) and wait for the broker's acknowledgement;
-3. ``SET seen:<id> 1 EX seen_ttl`` - only now is the article remembered for good.
+3. ``SET seen:<id> 1 EX seen_ttl`` - only now is the article remembered for good; the
+   same round trip counts the articles per feed and minute (``rasd.timeseries``).
 
 A crash between 1 and 3 leaves only the short claim, which expires, so the article is produced
 on a later poll: nothing fetched is lost (at worst a crash right after 2 produces it twice).
@@ -16,6 +17,7 @@ acknowledgements come back to the loop through the producer futures' callbacks.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -24,6 +26,7 @@ from redis.asyncio import Redis
 from rasd.connections import kafka_producer
 from rasd.models import Article
 from rasd.settings import Settings
+from rasd.timeseries import MinuteCounters
 
 # Delete a claim only if it is still ours (it may have expired and been taken by another).
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
@@ -50,6 +53,7 @@ class ArticleSink:
         self._claim_ttl = max(int(claim_ttl), int(produce_timeout) + 10)
         self._produce_timeout = produce_timeout
         self._topic = settings.topic("articles")
+        self._per_minute = MinuteCounters(settings, "articles")
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rasd-produce")
         self._producer = kafka_producer(
             settings,
@@ -82,6 +86,8 @@ class ArticleSink:
                 pipe.set(self.seen_key(article.id), "1", ex=self._seen_ttl)
             for article in failed:
                 pipe.eval(_RELEASE, 1, self.seen_key(article.id), self._claim)
+            for feed, n in Counter(a.feed for a in acked).items():
+                self._per_minute.count(pipe, feed, n)
             await pipe.execute()
         if failed:
             raise ProduceError(f"{len(failed)} of {len(mine)} articles not acknowledged by Kafka")

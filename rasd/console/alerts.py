@@ -87,9 +87,9 @@ class AlertBoard:
         keys = await self._outbox.recent_keys(self._scan)
         return [e for e in await self._entries(keys) if flt.accepts(e.alert)][:limit]
 
-    async def since(self, since: datetime) -> list[Alert]:
-        """Alerts created at or after ``since`` (newest first, at most ``scan``)."""
-        keys = await self._outbox.keys_since(since, self._scan)
+    async def since(self, since: datetime, limit: int | None = None) -> list[Alert]:
+        """Alerts created at or after ``since`` (newest first, at most ``limit``, else ``scan``)."""
+        keys = await self._outbox.keys_since(since, limit or self._scan)
         return [e.alert for e in await self._entries(keys)]
 
     async def get(self, key: str) -> AlertEntry | None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime
-from typing import Annotated
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
@@ -17,11 +17,12 @@ from starlette.concurrency import run_in_threadpool
 
 from rasd.configwatch import ReloadState, ReloadStates
 from rasd.connectors.health import FeedHealth, FeedHealthStore
-from rasd.console import kafka_view
+from rasd.console import charts, kafka_view
 from rasd.console.alerts import Ack, AlertEntry, AlertFilter
 from rasd.console.auth import User, require_user
 from rasd.console.context import Console, console
 from rasd.console.deadletters import NotRetryable
+from rasd.console.feedback import Feedback
 from rasd.console.health import OutboxDepth, outbox_depth
 from rasd.console.rulefiles import Change, RuleFileInvalid, RulePathError
 from rasd.console.views import fragment
@@ -29,13 +30,17 @@ from rasd.durations import parse_duration
 from rasd.models import Severity, utcnow
 from rasd.notify import DeadLetter, Silence, SilenceMatcher, SilenceNotFound
 from rasd.outage import REDIS_DOWN
-from rasd.rules import LoadResult, Matcher
+from rasd.rules import LoadResult, Matcher, parse_rules
 from rasd.rules.evaluation import evaluate, parse_labels
+from rasd.rules.gazetteer import default_gazetteer
 
 router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(require_user)])
 
 ConsoleDep = Annotated[Console, Depends(console)]
 UserDep = Annotated[User, Depends(require_user)]
+
+# The charts count at most this many alerts of the last 7 days (streams keeps 10,000 by default).
+CHART_ALERTS = 10_000
 
 # How long one wait on the outbox lasts; between waits the stream notices a closed browser.
 LIVE_BLOCK_MS = 2000
@@ -119,6 +124,115 @@ def _is_stream_id(value: str) -> bool:
     return ms.isdigit() and seq.isdigit()
 
 
+@router.get(
+    "/charts/alerts-per-hour",
+    summary="Alerts per hour by severity over the last 7 days (filtered as the list)",
+)
+async def chart_alerts_per_hour(c: ConsoleDep, flt: FilterDep) -> charts.HourlySeries:
+    now = datetime.now(UTC)
+    alerts = await c.alerts.since(now - timedelta(days=7), limit=CHART_ALERTS)
+    return charts.alerts_per_hour((a for a in alerts if flt.accepts(a)), now)
+
+
+@router.get("/charts/places", summary="Places of the alerts in view, with map coordinates")
+async def chart_places(
+    c: ConsoleDep, flt: FilterDep, limit: Annotated[int, Query(ge=1, le=500)] = 200
+) -> list[charts.MapPlace]:
+    entries = await c.alerts.recent(flt, limit)
+    return charts.places((e.alert for e in entries), default_gazetteer())
+
+
+@router.get("/charts/rule-hits", summary="Hits per rule per 6 hours over the last 7 days")
+async def chart_rule_hits(c: ConsoleDep) -> charts.HourlySeries:
+    now = datetime.now(UTC)
+    alerts = await c.alerts.since(now - timedelta(days=7), limit=CHART_ALERTS)
+    return charts.rule_hits(alerts, now)
+
+
+@router.get(
+    "/charts/health",
+    summary="Articles per minute per feed and consumer lag per group over the last hour",
+)
+async def chart_health(c: ConsoleDep) -> charts.HealthCharts:
+    articles, lag = await asyncio.gather(
+        c.articles_per_minute.read(c.redis, 60), c.lag_per_minute.read(c.redis, 60)
+    )
+    return charts.HealthCharts(articles=charts.minute_chart(articles), lag=charts.minute_chart(lag))
+
+
+class AlertVerdict(Strict):
+    verdict: Literal["useful", "false-alarm"]
+    note: str = Field("", max_length=1000)
+
+
+class MissedArticle(Strict):
+    article_id: str = Field(min_length=1, max_length=200)
+    rule: str = Field(min_length=1, max_length=200)
+    note: str = Field("", max_length=1000)
+
+
+@router.post(
+    "/alerts/{key:path}/feedback",
+    summary="Say whether an alert was useful or a false alarm (counts towards its rule's "
+    "precision; the latest verdict on an alert wins)",
+)
+async def alert_feedback(key: str, body: AlertVerdict, c: ConsoleDep, user: UserDep) -> Feedback:
+    entry = await c.alerts.get(key)
+    if entry is None:
+        raise HTTPException(404, f"no alert {key!r}")
+    alert = entry.alert
+    item = Feedback(
+        verdict=body.verdict,
+        rule=alert.rule,
+        tags=alert.tags,
+        alert=alert.key,
+        articles=tuple(a.article_id for a in alert.articles),
+        note=body.note,
+        by=user.name,
+        at=utcnow(),
+    )
+    await c.feedback.add(item)
+    c.metrics.actions.labels("feedback").inc()
+    return item
+
+
+@router.post(
+    "/feedback/missed",
+    summary="Say that an article should have matched a rule (a label for `rasd rules eval`)",
+)
+async def missed_feedback(body: MissedArticle, c: ConsoleDep, user: UserDep) -> Feedback:
+    rule = next(
+        (
+            r
+            for name in c.rules.names()
+            for r in parse_rules(c.rules.read(name) or "", name).rules
+            if r.id == body.rule
+        ),
+        None,
+    )
+    if rule is None:
+        raise HTTPException(422, f"no rule {body.rule!r}")
+    item = Feedback(
+        verdict="missed",
+        rule=rule.id,
+        tags=tuple(rule.tags),
+        articles=(body.article_id,),
+        note=body.note,
+        by=user.name,
+        at=utcnow(),
+    )
+    await c.feedback.add(item)
+    c.metrics.actions.labels("feedback").inc()
+    return item
+
+
+@router.get("/feedback", summary="Feedback given in the last N days, oldest first")
+async def list_feedback(
+    c: ConsoleDep, days: Annotated[int, Query(ge=1, le=90)] = 30
+) -> list[Feedback]:
+    return await c.feedback.since(datetime.now(UTC) - timedelta(days=days))
+
+
 @router.get("/alerts/{key:path}", summary="One alert with its acknowledgement")
 async def get_alert(key: str, c: ConsoleDep) -> AlertEntry:
     entry = await c.alerts.get(key)
@@ -144,6 +258,11 @@ class RuleSummary(Strict):
     hits_24h: int
     hits_7d: int
     last_match: datetime | None
+    # From analysts' feedback (useful / useful + false alarms); None when nothing was judged.
+    precision_7d: float | None = None
+    judged_7d: int = 0
+    precision_30d: float | None = None
+    judged_30d: int = 0
 
 
 class RuleFileSummary(Strict):
@@ -155,12 +274,15 @@ class RuleFileSummary(Strict):
 @router.get("/rules", summary="Rule files, their rules and hits in the last 24 h and 7 days")
 async def list_rules(c: ConsoleDep) -> list[RuleFileSummary]:
     hits = await c.rule_hits()
+    measured = await c.feedback.precision()
     files = []
     for name in c.rules.names():
         result = c.rules.check(name, c.rules.read(name) or "")
         rules = []
         for rule in result.rules:
             h = hits.get(rule.id)
+            p = measured.get(rule.id, {})
+            p7, p30 = p.get("7d"), p.get("30d")
             rules.append(
                 RuleSummary(
                     id=rule.id,
@@ -170,6 +292,10 @@ async def list_rules(c: ConsoleDep) -> list[RuleFileSummary]:
                     hits_24h=h.last_24h if h else 0,
                     hits_7d=h.last_7d if h else 0,
                     last_match=h.last_match if h else None,
+                    precision_7d=p7.value if p7 else None,
+                    judged_7d=p7.judged if p7 else 0,
+                    precision_30d=p30.value if p30 else None,
+                    judged_30d=p30.judged if p30 else 0,
                 )
             )
         files.append(
@@ -328,8 +454,19 @@ async def dry_run(req: DryRunRequest, c: ConsoleDep) -> DryRunResult:
             report=report,
             labelled=labelled,
             label_errors=label_errors,
+            unmatched=_unmatched(articles, {a.id for a, _ in found}),
+            draft_rules=[r.id for r in result.rules],
         ),
     )
+
+
+# The dry run lists this many of the newest articles the draft did not match, each with
+# "should have matched" (feedback), so a miss can be told without leaving the editor.
+DRY_RUN_UNMATCHED = 20
+
+
+def _unmatched(articles: list, matched: set[str]) -> list:
+    return [a for a in reversed(articles) if a.id not in matched][:DRY_RUN_UNMATCHED]
 
 
 @router.put("/rules/file/{path:path}", summary="Save a rule file (refused when invalid)")
@@ -385,6 +522,7 @@ async def pipeline(c: ConsoleDep) -> Pipeline:
         run_in_threadpool(kafka_view.consumer_lag, c.settings),
         run_in_threadpool(kafka_view.throughput, c.settings),
     )
+    await c.record_lag(lag)
     return Pipeline(lag=lag, throughput=rates, outbox=await outbox_depth(c.settings, c.redis))
 
 

@@ -55,13 +55,18 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        watcher = asyncio.create_task(state.watch_redis(), name="console-redis-watch")
+        tasks = [
+            asyncio.create_task(state.watch_redis(), name="console-redis-watch"),
+            asyncio.create_task(state.sample_lag(), name="console-lag-sample"),
+        ]
         try:
             yield
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await state.close()
 
     app = FastAPI(

@@ -15,17 +15,21 @@ from fastapi import Request
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
+from starlette.concurrency import run_in_threadpool
 
 from rasd.connections import async_redis_client, redis_client
+from rasd.console import kafka_view
 from rasd.console.alerts import AlertBoard
 from rasd.console.auth import Sessions, Users
 from rasd.console.deadletters import DeadLetterActions
+from rasd.console.feedback import FeedbackStore
 from rasd.console.login_limit import LoginLimiter
 from rasd.console.rulefiles import RuleFiles
 from rasd.notify import DeadLetters, SilenceStore
 from rasd.outage import REDIS_DOWN, RedisOutage
 from rasd.procstatus import StatusFile
 from rasd.settings import Settings
+from rasd.timeseries import MinuteCounters
 
 log = logging.getLogger("rasd.console")
 
@@ -58,6 +62,9 @@ class Console:
     silences: SilenceStore
     dead_letters: DeadLetters
     dead_letter_actions: DeadLetterActions
+    feedback: FeedbackStore
+    articles_per_minute: MinuteCounters
+    lag_per_minute: MinuteCounters
     metrics: Metrics
     # Pages that need Redis answer 503 while it is down; the console itself keeps running.
     outage: RedisOutage
@@ -80,6 +87,9 @@ class Console:
             silences=SilenceStore(redis, settings),
             dead_letters=DeadLetters(redis, settings),
             dead_letter_actions=DeadLetterActions(settings, redis),
+            feedback=FeedbackStore(settings, redis),
+            articles_per_minute=MinuteCounters(settings, "articles"),
+            lag_per_minute=MinuteCounters(settings, "lag"),
             metrics=metrics,
             outage=RedisOutage("console", log, status=status, registry=metrics.registry),
             status=status,
@@ -100,6 +110,30 @@ class Console:
                 self.status.update(redis="up")
                 reported = True
             await asyncio.sleep(interval)
+
+    async def record_lag(self, lag: list[kafka_view.PartitionLag]) -> None:
+        """One sample per consumer group (its total lag) for the current minute."""
+        totals: dict[str, int] = {}
+        for part in lag:
+            totals[part.group] = totals.get(part.group, 0) + part.lag
+        if not totals:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for group, total in totals.items():
+                self.lag_per_minute.gauge(pipe, group, total)
+            await pipe.execute()
+
+    async def sample_lag(self, interval: float = 60.0) -> None:
+        """Sample consumer lag every ``interval`` until cancelled, for the Health page's chart.
+        Several consoles write the same minute's sample: the last one wins, all alike."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.record_lag(
+                    await run_in_threadpool(kafka_view.consumer_lag, self.settings)
+                )
+            except Exception as exc:  # Kafka or Redis away: the next sample will tell
+                log.debug("lag sample skipped: %s", exc)
 
     async def close(self) -> None:
         self.status.remove()

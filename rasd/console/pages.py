@@ -43,6 +43,7 @@ async def alerts_page(request: Request, c: ConsoleDep, user: UserDep, flt: api.F
         flt=flt,
         severities=list(Severity),
         live_url="/api/alerts/live?" + urlencode({**params, "after": after}),
+        chart_query=urlencode(params),
     )
 
 
@@ -52,7 +53,16 @@ async def alert_page(key: str, request: Request, c: ConsoleDep, user: UserDep):
     if entry is None:
         raise HTTPException(404, f"no alert {key!r}")
     silenced_by = [s for s in await c.silences.active() if s.matches(entry.alert)]
-    return render(request, "alert.html", user=user, entry=entry, silenced_by=silenced_by)
+    mine = [f for f in await c.feedback.since() if f.alert == key]
+    return render(
+        request,
+        "alert.html",
+        user=user,
+        entry=entry,
+        silenced_by=silenced_by,
+        feedback=mine[-5:],
+        rule_ids=sorted({r.id for f in await api.list_rules(c) for r in f.rules}),
+    )
 
 
 @router.get("/silences")

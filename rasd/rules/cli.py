@@ -321,3 +321,54 @@ def backtest_command(
                 typer.echo(f"  - {article_id}: {' '.join(title.split())[:120]}")
     if found.report is not None:
         typer.echo("\n" + format_report(found.report, limit=20))
+
+
+feedback_app = typer.Typer(no_args_is_help=True, help="Analysts' feedback from the console.")
+rules_app.add_typer(feedback_app, name="feedback")
+
+
+@feedback_app.command("export")
+def export_feedback(
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Labels JSONL to write (`rules eval --labels`).")
+    ],
+    days: Annotated[int, typer.Option("--days", min=1, help="Feedback of the last N days.")] = 90,
+    articles: Annotated[
+        Path | None,
+        typer.Option(
+            "--articles",
+            help="Also write the labelled articles still on the articles topic (among its "
+            "newest --scan records) as JSONL, for `rules eval --input`.",
+        ),
+    ] = None,
+    scan: Annotated[int, typer.Option("--scan", min=1)] = 5000,
+) -> None:
+    """Write the console's feedback as labels: per article, the classes (rule tags in upper
+    case) analysts said it belongs to; a false alarm judges it without its rule's classes."""
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    import redis.asyncio
+
+    from rasd.cli import settings
+    from rasd.console.feedback import FeedbackStore, labels, write_labels
+
+    s = settings()
+
+    async def read():
+        client = redis.asyncio.Redis.from_url(s.redis_dsn)
+        try:
+            return await FeedbackStore(s, client).since(datetime.now(UTC) - timedelta(days=days))
+        finally:
+            await client.aclose()
+
+    rows = labels(asyncio.run(read()))
+    output.write_text(write_labels(rows), encoding="utf-8")
+    typer.echo(f"{len(rows)} labelled articles written to {output}")
+    if articles is not None:
+        from rasd.console.kafka_view import last_articles
+
+        wanted = {row["id"] for row in rows}
+        found = [a for a in last_articles(s, scan) if a.id in wanted]
+        articles.write_text("".join(a.model_dump_json() + "\n" for a in found), encoding="utf-8")
+        typer.echo(f"{len(found)} of them found on the articles topic, written to {articles}")

@@ -34,6 +34,10 @@ class Place(Strict):
     ar: tuple[Term, ...] = ()
     # The GeoNames id of a place built from GeoNames (provenance; None for hand-kept places).
     geonames: int | None = None
+    # Where the console's map draws it (GeoNames, WGS 84): a city's own coordinates, a kept
+    # place's those of its largest GeoNames namesake; countries are drawn by their outline.
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -24,6 +24,8 @@ What is taken from GeoNames, per city of the region above its country's populati
 - Parent: the city's admin1 region as mapped in ``admin1``, else its country. A city whose
   name is its admin1 region's (Kirkuk in Kirkuk) or a hand-kept place's in the same country
   (Mosul) is that place, not a second one.
+- Coordinates (``lat``, ``lon``, for the console's map): a city's own; a hand-kept place that
+  is a GeoNames city gets its largest namesake's.
 """
 
 from __future__ import annotations
@@ -328,6 +330,13 @@ def _unique(names: list[str]) -> list[str]:
     return out
 
 
+def _coordinates(city: dict[str, Any]) -> dict[str, float]:
+    """``lat``/``lon`` to 4 decimals (about 10 m: enough for a map, short lines in the file)."""
+    if city.get("latitude") is None or city.get("longitude") is None:
+        return {}
+    return {"lat": round(city["latitude"], 4), "lon": round(city["longitude"], 4)}
+
+
 def _place(**fields: Any) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v not in (None, [], ())}
 
@@ -418,6 +427,9 @@ def build(
             if not target.get("ar") and same not in borrowed and ar:
                 target["ar"] = ar
                 borrowed.add(same)
+            # Cities come largest first: a kept place is drawn where its biggest namesake is.
+            for field, value in _coordinates(city).items():
+                target.setdefault(field, value)
             continue
         en = [n for n in en if key(n) not in hand_kept]
         ar = [n for n in ar if key(n) not in hand_kept]
@@ -429,7 +441,13 @@ def build(
         if place_id in places:
             place_id = f"{place_id}-{city['geonameid']}"
         places[place_id] = _place(
-            id=place_id, kind="city", **{"in": parent}, en=en, ar=ar, geonames=city["geonameid"]
+            id=place_id,
+            kind="city",
+            **{"in": parent},
+            en=en,
+            ar=ar,
+            geonames=city["geonameid"],
+            **_coordinates(city),
         )
         for k in own:
             known.setdefault(home, {}).setdefault(k, place_id)

@@ -8,7 +8,7 @@
 // image without node; inputs.sha256 beside them records what they were built from.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -39,21 +39,35 @@ function inputsHash() {
 
 function fresh() {
   return existsSync(stampFile) && readFileSync(stampFile, "utf8").trim() === inputsHash()
-    && Object.keys(entryPoints).every((name) => existsSync(join(outdir, name + ".js")));
+    && Object.keys(entryPoints).every((name) => existsSync(join(outdir, name + ".js")))
+    && existsSync(charts.out);
 }
+
+// The charts and the map (uPlot, world-atlas' TopoJSON outline) are served as ../static/charts.js
+// with uPlot's stylesheet beside it, where the chart pages load them.
+const charts = { entry: join(here, "src", "charts.js"), out: join(here, "..", "static", "charts.js") };
 
 async function build() {
   const esbuild = await import("esbuild");
-  await esbuild.build({
-    entryPoints,
-    outdir,
+  const common = {
     bundle: true,
     minify: true,
     format: "iife",
     target: ["es2020"],
     legalComments: "eof",
     logLevel: "warning",
+  };
+  await esbuild.build({ ...common, entryPoints, outdir });
+  await esbuild.build({
+    ...common,
+    entryPoints: [charts.entry],
+    outfile: charts.out,
+    loader: { ".json": "json" },
   });
+  copyFileSync(
+    join(here, "node_modules", "uplot", "dist", "uPlot.min.css"),
+    join(here, "..", "static", "uplot.css"),
+  );
   writeFileSync(stampFile, inputsHash() + "\n");
 }
 

@@ -51,30 +51,32 @@
     window.addEventListener("pagehide", () => source.close());
   }
 
-  // Forms marked data-api="json" post their fields as JSON to their action (the API).
+  // Forms marked data-api="json" post their fields as JSON to their action (the API). One
+  // listener on the document, so forms the page inserts later (the dry run's) work too.
   function apiForms() {
-    document.querySelectorAll('form[data-api="json"]').forEach((form) => {
-      form.addEventListener("submit", async (event) => {
-        event.preventDefault();
-        const body = {};
-        new FormData(form).forEach((value, name) => {
-          if (name === "csrf_token") return;
-          if (name.endsWith("[]")) {
-            const key = name.slice(0, -2);
-            (body[key] = body[key] || []).push(value);
-          } else {
-            body[name] = value;
-          }
-        });
-        const result = await api(form.dataset.method || "POST", form.action, body);
-        const out = form.querySelector(".form-status");
-        if (result.ok) {
-          if (form.dataset.then === "reload") window.location.reload();
-          else if (out) out.textContent = "Done.";
-        } else if (out) {
-          out.textContent = "Failed: " + JSON.stringify(result.data && result.data.detail);
+    document.addEventListener("submit", async (event) => {
+      const form = event.target.closest('form[data-api="json"]');
+      if (!form) return;
+      event.preventDefault();
+      const body = {};
+      // The submitter's name=value too: a form may offer several answers (useful / false alarm).
+      new FormData(form, event.submitter).forEach((value, name) => {
+        if (name === "csrf_token") return;
+        if (name.endsWith("[]")) {
+          const key = name.slice(0, -2);
+          (body[key] = body[key] || []).push(value);
+        } else {
+          body[name] = value;
         }
       });
+      const result = await api(form.dataset.method || "POST", form.action, body);
+      const out = form.querySelector(".form-status");
+      if (result.ok) {
+        if (form.dataset.then === "reload") window.location.reload();
+        else if (out) out.textContent = "Done.";
+      } else if (out) {
+        out.textContent = "Failed: " + JSON.stringify(result.data && result.data.detail);
+      }
     });
   }
 
