@@ -72,7 +72,9 @@ def test_three_stories_in_a_window_escalate_once_and_counts_survive_a_restart(
     # Next window: three more stories raise the second escalation.
     later = [attack(1, 6, report=1), attack(4, 7), attack(5, 11), attack(6, 12), attack(7, 13)]
     produce(settings, later)
-    wait_outbox(settings, 7 + 1 + 1, 20)
+    # Seven stories, one update, two escalations: the second escalation is the last entry
+    # written (after attack 7's story), so wait for it rather than for the story before it.
+    wait_outbox(settings, 7 + 1 + 2, 20)
     keys = [key for key, _, _ in escalations(settings)]
     assert keys == [
         f"escalation:rocket-attack:iraq+kirkuk:{T0.isoformat()}",
