@@ -72,7 +72,6 @@ def read_labels(path: Path, on_error: Callable[[str], None]) -> dict[str, Label]
 
 def parse_labels(text: str, source: str, on_error: Callable[[str], None]) -> dict[str, Label]:
     """Labels from JSONL ``text``; errors name ``source`` and the line."""
-    path = source
     labels: dict[str, Label] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -80,12 +79,12 @@ def parse_labels(text: str, source: str, on_error: Callable[[str], None]) -> dic
         try:
             label = _label(json.loads(line))
         except (ValueError, TypeError) as exc:
-            on_error(f"{path}:{number}: skipped: {exc}")
+            on_error(f"{source}:{number}: skipped: {exc}")
             continue
         if label.article_id in labels:
             # A feed may list one item twice; the same judgement twice is no conflict.
             if labels[label.article_id] != label:
-                on_error(f"{path}:{number}: skipped: id {label.article_id!r} labelled twice")
+                on_error(f"{source}:{number}: skipped: id {label.article_id!r} labelled twice")
             continue
         labels[label.article_id] = label
     return labels

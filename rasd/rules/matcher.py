@@ -218,6 +218,11 @@ class Matcher:
 
     def match(self, article: Article) -> list[Match]:
         hits, texts = self._find(article)
+        return self._matches(article, hits, texts)
+
+    def _matches(
+        self, article: Article, hits: dict[int, list[_Hit]], texts: dict[str, str]
+    ) -> list[Match]:
         candidates = sorted({r for term_id in hits for r in self._term_rules.get(term_id, ())})
         lang = base_lang(article.lang)
         present = frozenset(h.field for found in hits.values() for h in found)
@@ -280,8 +285,8 @@ class Matcher:
 
     def near_misses(self, article: Article) -> list[NearMiss]:
         """Rules that did not match ``article`` but found some of their positive terms."""
-        matched = {m.rule_id for m in self.match(article)}
-        hits, _ = self._find(article)
+        hits, texts = self._find(article)
+        matched = {m.rule_id for m in self._matches(article, hits, texts)}
         lang = base_lang(article.lang)
         misses: list[NearMiss] = []
         for compiled in self._rules:
