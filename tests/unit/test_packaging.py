@@ -1,0 +1,62 @@
+"""The wheel carries the console's built bundles, not the frontend's sources or node_modules.
+
+The wheel is built for real (pip wheel, offline, with the test environment's setuptools) from a
+copy of the package with a node_modules planted in the frontend, as a checkout has after
+`npm ci`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def build_wheel(source: Path, out: Path) -> list[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index"]
+        + ["--quiet", "--wheel-dir", str(out), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    [wheel] = out.glob("rasd-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        return archive.namelist()
+
+
+def test_wheel_has_the_bundles_and_no_frontend_sources(tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    shutil.copytree(
+        REPO / "rasd",
+        source / "rasd",
+        ignore=shutil.ignore_patterns("__pycache__", "node_modules", "*.egg-info"),
+    )
+    planted = source / "rasd" / "console" / "frontend" / "node_modules" / "uplot"
+    (planted / "dist").mkdir(parents=True)
+    (planted / "package.json").write_text("{}\n")
+    (planted / "dist" / "uPlot.esm.js").write_text("export default 1;\n")
+
+    names = build_wheel(source, tmp_path / "dist")
+
+    for bundle in (
+        "rasd/console/static/bundles/rule-editor.js",
+        "rasd/console/static/charts.js",
+        "rasd/console/static/uplot.css",
+        "rasd/console/static/console.js",
+        "rasd/console/static/console.css",
+        "rasd/console/templates/rule_edit.html",
+        "rasd/rules/gazetteer.json",
+    ):
+        assert bundle in names
+    built_from = [n for n in names if n.startswith("rasd/console/frontend/")]
+    assert built_from == [], built_from
+    assert [n for n in names if "node_modules" in n] == []
