@@ -7,6 +7,11 @@ Runs the real pipeline in a namespace of its own: the articles (a JSONL of real 
 items when given, the test fixture feed otherwise) are ingested, a `rasd worker` with the
 shipped rules turns them into alerts, and Debian's chromium photographs the console. The
 namespace's topics and keys are removed afterwards.
+
+So that the charts have a past to draw, the script also writes a made-up week: alerts of the
+shipped rules with invented headlines (written as streams writes alerts), analysts' verdicts
+on some of them, and an hour of articles per feed and consumer lag (``--no-history`` leaves
+only what the pipeline made).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -21,7 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,10 +46,14 @@ from console_server import (  # noqa: E402
 
 from rasd.connectors.health import HealthRecorder  # noqa: E402
 from rasd.connectors.ingest import ingest  # noqa: E402
+from rasd.console.feedback import Feedback, FeedbackStore  # noqa: E402
 from rasd.devstack.namespace import drop_namespace  # noqa: E402
-from rasd.models import Alert  # noqa: E402
+from rasd.models import Alert, StoryArticle  # noqa: E402
 from rasd.notify import DeadLetter, SilenceMatcher, SilenceStore  # noqa: E402
+from rasd.outbox import Outbox  # noqa: E402
+from rasd.rules import load_rules  # noqa: E402
 from rasd.settings import Settings  # noqa: E402
+from rasd.timeseries import MinuteCounters  # noqa: E402
 from rasd.topics import ensure_topics  # noqa: E402
 
 FIXTURE = REPO / "tests" / "e2e" / "console" / "fixtures" / "desk.rss"
@@ -137,6 +147,121 @@ async def decorate(settings: Settings) -> None:
         await client.aclose()
 
 
+# The made-up week: invented headlines (no outlet's text), one pattern per shipped rule, in
+# Arabic and English, about places the gazetteer knows (city, its country, Arabic, English).
+HEADLINES = {
+    "rocket-attack": ("سقوط صواريخ قرب مطار {ar}", "Rockets land near {en} airport"),
+    "air-strike": ("غارة جوية على مواقع قرب {ar}", "Air strike on positions near {en}"),
+    "shelling": ("قصف مدفعي على أطراف {ar}", "Artillery shelling on the outskirts of {en}"),
+    "militia-threat": (
+        "فصيل مسلح يتوعد القوات الأجنبية في {ar}",
+        "Armed faction threatens foreign forces in {en}",
+    ),
+    "troop-withdrawal": (
+        "انسحاب قوات التحالف من قاعدة قرب {ar}",
+        "Coalition troops leave a base near {en}",
+    ),
+    "embassy-threat": ("تهديد لسفارة أجنبية في {ar}", "Threat against a foreign embassy in {en}"),
+    "foreign-evacuation": ("إجلاء رعايا أجانب من {ar}", "Foreign nationals evacuated from {en}"),
+    "truce-breakdown": ("انهيار الهدنة في {ar}", "Truce breaks down in {en}"),
+    "foreign-troop-casualties": (
+        "مقتل جنديين أجنبيين في هجوم قرب {ar}",
+        "Two foreign soldiers killed near {en}",
+    ),
+}
+# How often each rule fires in the made-up week, relative to the others.
+RULE_WEIGHTS = {"rocket-attack": 5, "shelling": 4, "air-strike": 4, "militia-threat": 2}
+PLACES = [
+    ("mosul", "iraq", "الموصل", "Mosul"),
+    ("baghdad", "iraq", "بغداد", "Baghdad"),
+    ("erbil", "iraq", "أربيل", "Erbil"),
+    ("basra", "iraq", "البصرة", "Basra"),
+    ("kirkuk", "iraq", "كركوك", "Kirkuk"),
+    ("damascus", "syria", "دمشق", "Damascus"),
+    ("aleppo", "syria", "حلب", "Aleppo"),
+    ("deir-ez-zor", "syria", "دير الزور", "Deir ez-Zor"),
+    ("beirut", "lebanon", "بيروت", "Beirut"),
+    ("sanaa", "yemen", "صنعاء", "Sanaa"),
+    ("aden", "yemen", "عدن", "Aden"),
+]
+OUTLETS = ("مكتب الأخبار التجريبي", "Test Desk Wire", "نشرة رصد التجريبية")
+ANALYSTS = (USER, "mona", "karim")
+
+
+async def write_history(settings: Settings, rules_dir: Path, alerts: int = 60) -> None:
+    """A week of alerts, verdicts on some, and the last hour of feed counts and lag."""
+    rules = {r.id: r for r in load_rules(rules_dir).rules if r.id in HEADLINES}
+    names = sorted(rules)
+    weights = [RULE_WEIGHTS.get(n, 1) for n in names]
+    pick = random.Random(14)
+    now = datetime.now(UTC)
+    client = redis.asyncio.Redis.from_url(settings.redis_dsn)
+    try:
+        outbox, feedback = Outbox(client, settings), FeedbackStore(settings, client)
+        for n in range(alerts):
+            rule = rules[pick.choices(names, weights)[0]]
+            city, country, ar, en = pick.choice(PLACES)
+            arabic = pick.random() < 0.7
+            title = HEADLINES[rule.id][0 if arabic else 1].format(ar=ar, en=en)
+            # Busier towards the present, with a quiet night or two.
+            ago = timedelta(hours=min(pick.expovariate(1 / 40), 7 * 24 - 1))
+            alert = Alert(
+                key=f"{rule.id}:history-{n}",
+                kind="match",
+                severity=rule.severity,
+                rule=rule.id,
+                title=title,
+                tags=tuple(rule.tags),
+                places=(country, city),
+                articles=(
+                    StoryArticle(
+                        article_id=f"history-{n}",
+                        outlet=pick.choice(OUTLETS),
+                        title=title,
+                        lang="ar" if arabic else "en",
+                        published_at=now - ago,
+                    ),
+                ),
+                counts={"articles": 1},
+                created_at=now - ago,
+            )
+            await outbox.try_write(alert, 0)
+            if pick.random() < 0.4:
+                # Shelling and militia threats are the noisy rules of this made-up week.
+                noisy = rule.id in ("shelling", "militia-threat")
+                await feedback.add(
+                    Feedback(
+                        verdict="false-alarm"
+                        if pick.random() < (0.5 if noisy else 0.15)
+                        else "useful",
+                        rule=rule.id,
+                        tags=tuple(rule.tags),
+                        alert=alert.key,
+                        articles=(f"history-{n}",),
+                        by=pick.choice(ANALYSTS),
+                        at=now - ago / 2,
+                    )
+                )
+        per_feed = MinuteCounters(settings, "articles")
+        lag = MinuteCounters(settings, "lag")
+        async with client.pipeline(transaction=False) as pipe:
+            for minute in range(1, 60):
+                at = now - timedelta(minutes=minute)
+                # A burst of news 40 to 42 minutes ago, which the worker took a quarter of an
+                # hour to catch up with.
+                burst = 40 <= minute <= 42
+                for feed, usual in (("aljazeera-ar", 3), ("bbc-arabic", 2), ("skynews-ar", 1)):
+                    count = usual * (4 if burst else 1) + pick.randint(-1, 1)
+                    if count > 0:
+                        per_feed.count(pipe, feed, count, at=at)
+                behind = 6 * (15 - (40 - minute)) if 25 <= minute <= 40 else 0
+                lag.gauge(pipe, settings.group("streams"), behind + pick.randint(0, 2), at=at)
+                lag.gauge(pipe, settings.group("notify"), pick.randint(0, 1), at=at)
+            await pipe.execute()
+    finally:
+        await client.aclose()
+
+
 def photograph(url: str, rules_dir: Path, rule_file: str) -> None:
     import httpx
     from playwright.sync_api import sync_playwright
@@ -168,7 +293,7 @@ def photograph(url: str, rules_dir: Path, rule_file: str) -> None:
             page.locator("#live-status[data-state=live]").wait_for()
             page.locator("#alerts-per-hour .plot[data-ready=true]").wait_for()
             page.locator("#alerts-map .map[data-ready=true]").wait_for()
-            page.screenshot(path=OUT / "alerts.png", full_page=True)
+            page.screenshot(path=OUT / "alerts.png")
             if arabic:
                 page.goto(f"{url}/alerts/{arabic}")
                 page.fill("form.feedback input[name=note]", "تقرير مؤكد من مصدرين")
@@ -182,8 +307,10 @@ def photograph(url: str, rules_dir: Path, rule_file: str) -> None:
             # The server's copy of the file; the CodeMirror editor replaces the textarea.
             text = page.locator("#rule-text").input_value()
             paste_into_editor(page, text.replace("severity: high", "severity: hgh", 1))
-            page.locator("#rule-code .cm-lintRange-error").first.wait_for()
+            # The error's line is out of view after the paste (CodeMirror draws only the lines
+            # in view): clicking the listed error scrolls to it and draws its marker.
             page.locator("#rule-errors li").first.click()
+            page.locator("#rule-code .cm-lintRange-error").first.wait_for()
             page.screenshot(path=OUT / "rule-editor-error.png")
             paste_into_editor(page, text)
             page.locator("#rule-ok").wait_for()
@@ -218,6 +345,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, help="a JSONL of articles (rasd ingest format)")
     parser.add_argument("--rule", default="troop-withdrawal.yaml", help="rule file to edit")
+    parser.add_argument(
+        "--no-history", action="store_true", help="no made-up week of alerts, feedback and lag"
+    )
     args = parser.parse_args()
 
     base = Settings()
@@ -239,6 +369,8 @@ def main() -> None:
         print(f"  {report.new} articles, {len(report.errors)} errors")
         print(f"  {wait_for_alerts(settings, 1, timeout=300)} alerts")
         asyncio.run(decorate(settings))
+        if not args.no_history:
+            asyncio.run(write_history(settings, rules_dir))
         with running_console(settings) as console:
             photograph(console.url, rules_dir, args.rule)
         print(f"screenshots in {OUT}")
