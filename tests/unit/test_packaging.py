@@ -1,8 +1,8 @@
 """The wheel carries the console's built bundles, not the frontend's sources or node_modules.
 
 The wheel is built for real (pip wheel, offline, with the test environment's setuptools) from a
-copy of the package with a node_modules planted in the frontend, as a checkout has after
-`npm ci`.
+copy of the package as a developer's checkout has it: a node_modules in the frontend after
+`npm ci`, and a rasd.egg-info from an editable install whose SOURCES.txt lists the frontend.
 """
 
 from __future__ import annotations
@@ -44,6 +44,13 @@ def test_wheel_has_the_bundles_and_no_frontend_sources(tmp_path):
     (planted / "dist").mkdir(parents=True)
     (planted / "package.json").write_text("{}\n")
     (planted / "dist" / "uPlot.esm.js").write_text("export default 1;\n")
+    frontend = sorted(
+        str(f.relative_to(source))
+        for f in (source / "rasd" / "console" / "frontend").rglob("*")
+        if f.is_file()
+    )
+    (source / "rasd.egg-info").mkdir()
+    (source / "rasd.egg-info" / "SOURCES.txt").write_text("\n".join(["pyproject.toml", *frontend]))
 
     names = build_wheel(source, tmp_path / "dist")
 
