@@ -65,6 +65,12 @@ def test_every_page_loads_only_from_the_console(console, browser):
         loaded = page.evaluate("() => performance.getEntriesByType('resource').map(e => e.name)")
         assert all(urlsplit(u).netloc == origin for u in loaded), (path, loaded)
     page.goto(f"{console.url}/login")  # logged in: the login page still renders
+    # The tab's icon too (the browser asks for it outside the page's resource list).
+    icon = page.evaluate(
+        """() => fetch(document.querySelector('link[rel=icon]').href)
+                 .then(r => [r.status, r.headers.get('content-type')])"""
+    )
+    assert icon == [200, "image/svg+xml"]
     assert elsewhere == []
     assert failed == []
     assert errors == []
