@@ -318,6 +318,18 @@ def photograph(url: str, rules_dir: Path, rule_file: str) -> None:
             page.click("#dry-run")
             page.locator("#dry-run-result .summary").wait_for(timeout=60_000)
             page.screenshot(path=OUT / "rule-editor-dry-run.png")
+            # A saved change for the History page: Arabic terms added to a list, so the diff
+            # shows right-to-left lines with their +/- markers at the line start.
+            edited = text.replace(
+                "    - الدوري\n", "    - الدوري\n    - بطولة\n    - كأس العالم\n", 1
+            )
+            if edited != text:
+                paste_into_editor(page, edited)
+                page.click("#save")
+                page.locator("#save-status", has_text="Saved.").wait_for()
+                page.goto(f"{url}/rules/history/{rule_file}")
+                page.locator("section.change pre.diff").first.wait_for()
+                page.screenshot(path=OUT / "history.png")
             page.goto(f"{url}/health")
             page.locator("#articles-per-minute .plot[data-ready=true]").wait_for()
             page.locator("#lag-per-minute .plot[data-ready=true]").wait_for()

@@ -109,6 +109,12 @@ def test_history_diff_markers_stay_at_the_line_start(console, browser):
     assert comment["bottom"] - comment["y"] > 1.5 * (one_row["bottom"] - one_row["y"])
     assert pre["x"] <= comment["x"] and comment["right"] <= pre["right"]
     assert diff.evaluate("el => el.scrollWidth <= el.clientWidth")
+    # One row after the other, no blank row between two lines of the diff.
+    rows = diff.locator(".line").evaluate_all(
+        "lines => lines.map(l => [l.getBoundingClientRect().top, l.getBoundingClientRect().bottom])"
+    )
+    gaps = [round(below[0] - above[1], 1) for above, below in zip(rows, rows[1:], strict=False)]
+    assert set(gaps) == {0}, gaps
 
 
 # An English photo caption, then the Arabic report, flattened into one run as feeds send it.
