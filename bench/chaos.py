@@ -42,6 +42,7 @@ from xml.sax.saxutils import escape
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from rasd.keys import RedisKeys  # noqa: E402
 from rasd.settings import Settings  # noqa: E402
 
 FEEDS = 8
@@ -608,8 +609,8 @@ class Campaign:
         )
         client = _redis(self.settings)
         try:
-            entries = client.xrange(self.settings.key("outbox"))
-            notify_dead = client.xlen(self.settings.key("notify", "dead"))
+            entries = client.xrange(RedisKeys(self.settings).outbox)
+            notify_dead = client.xlen(RedisKeys(self.settings).notify_dead)
         finally:
             client.close()
         pairs = Counter((f["key"], f["revision"]) for _, f in entries)
@@ -688,7 +689,7 @@ def _seconds(value: float | None) -> str:
 def _redis(settings: Settings):
     from rasd.connections import redis_client
 
-    return redis_client(settings, decode_responses=True)
+    return redis_client(settings)
 
 
 def main() -> None:

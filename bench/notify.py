@@ -31,6 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from rasd.connections import redis_client
+from rasd.keys import RedisKeys
 from rasd.models import Alert
 from rasd.settings import Settings
 
@@ -125,7 +126,7 @@ def paced(client, stream: str, count: int, rate: float) -> dict[str, float]:
 
 
 def baseline(client, settings: Settings, alerts: int, rate: float, seconds: float) -> dict:
-    stream, group = settings.key("baseline"), "bench"
+    stream, group = RedisKeys(settings).scratch("baseline"), "bench"
     client.xgroup_create(stream, group, id="0", mkstream=True)
     received: dict[str, float] = {}
     stop = threading.Event()
@@ -136,7 +137,7 @@ def baseline(client, settings: Settings, alerts: int, rate: float, seconds: floa
             for _, entries in reader.xreadgroup(group, "c", {stream: ">"}, 200, block=50) or []:
                 now = time.time()
                 for entry_id, fields in entries:
-                    received.setdefault(fields[b"key"].decode(), now)
+                    received.setdefault(fields["key"], now)
                     reader.xack(stream, group, entry_id)
         reader.close()
 
@@ -177,7 +178,7 @@ def notify(client, settings: Settings, alerts: int, rate: float, seconds: float)
         rules.mkdir()
         command = ["notify", "run", "-c", str(config), "--rules", str(rules)]
         process = subprocess.Popen([sys.executable, "-m", "rasd", *command], cwd=REPO, env=env)
-        outbox = settings.key("outbox")
+        outbox = RedisKeys(settings).outbox
         try:
             # Warm up: the process is up and its consumer group exists.
             put(client, outbox, "w")
@@ -227,7 +228,7 @@ def main() -> None:
         bare = baseline(client, settings, args.alerts, args.rate, args.seconds)
         ours = notify(client, settings, args.alerts, args.rate, args.seconds)
     finally:
-        keys = list(client.scan_iter(match=f"{settings.namespace}:*", count=1000))
+        keys = list(client.scan_iter(match=RedisKeys(settings).everything, count=1000))
         if keys:
             client.delete(*keys)
         client.close()

@@ -4,10 +4,11 @@ import asyncio
 import json
 import uuid
 
-import redis
 from aiokafka import AIOKafkaConsumer
 from kafka import KafkaProducer
 
+from rasd.connections import redis_client
+from rasd.keys import RedisKeys
 from rasd.models import Article
 
 
@@ -59,9 +60,9 @@ async def test_kafka_python_produces_and_aiokafka_consumes(settings):
 
 
 def test_redis_round_trip_with_stream(settings):
-    client = redis.Redis.from_url(settings.redis_dsn, decode_responses=True)
+    client = redis_client(settings)
     try:
-        stream = settings.key("outbox")
+        stream = RedisKeys(settings).outbox
         payload = {"title": "انسحاب القوات من قاعدة كركوك", "n": uuid.uuid4().hex}
         entry_id = client.xadd(stream, {"alert": json.dumps(payload, ensure_ascii=False)})
         [(read_id, fields)] = client.xrange(stream)

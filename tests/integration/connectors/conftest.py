@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 from kafka import KafkaConsumer, TopicPartition
 
+from rasd.connections import redis_client
 from rasd.connectors.config import Feed, FeedsConfig, PollerConfig
 from rasd.models import Article
 
@@ -219,11 +220,10 @@ class Running:
 
 
 def health(settings) -> dict:
-    import redis
 
     from rasd.connectors.health import FeedHealthStore
 
-    client = redis.Redis.from_url(settings.redis_dsn)
+    client = redis_client(settings)
     try:
         return {h.name: h for h in FeedHealthStore(settings, client).all()}
     finally:

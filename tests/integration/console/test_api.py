@@ -11,7 +11,9 @@ import pytest
 from console_server import WITHDRAWAL_RULE, publish_alert, run_async
 from kafka import KafkaConsumer, KafkaProducer
 
+from rasd.connections import async_redis_client
 from rasd.connectors.health import HealthRecorder
+from rasd.keys import RedisKeys
 from rasd.models import Alert, Article, Severity, StoryArticle, TermHit
 from rasd.notify import DeadLetter
 
@@ -75,16 +77,15 @@ def test_alert_list_filters_detail_and_ack(console, client):
     ack = client.get("/api/alerts/a").json()["ack"]
     assert ack["by"] == "analyst"
     raw = json.loads(
-        run_async(lambda: _hget(console.settings, console.settings.key("alerts", "acks"), "a"))
+        run_async(lambda: _hget(console.settings, RedisKeys(console.settings).alerts_acks, "a"))
     )
     assert raw["by"] == "analyst" and "at" in raw
     assert client.get("/api/alerts/nope").status_code == 404
 
 
 async def _hget(settings, key, field):
-    import redis.asyncio
 
-    r = redis.asyncio.Redis.from_url(settings.redis_dsn)
+    r = async_redis_client(settings)
     try:
         return await r.hget(key, field)
     finally:
@@ -297,13 +298,12 @@ def test_dead_letters_retry_and_discard(console, client):
     ]
 
     async def add():
-        import redis.asyncio
 
-        r = redis.asyncio.Redis.from_url(settings.redis_dsn)
+        r = async_redis_client(settings)
         try:
             return [
                 (
-                    await r.xadd(settings.key("notify", "dead"), {"dead": d.model_dump_json()})
+                    await r.xadd(RedisKeys(settings).notify_dead, {"dead": d.model_dump_json()})
                 ).decode()
                 for d in letters
             ]
@@ -320,8 +320,8 @@ def test_dead_letters_retry_and_discard(console, client):
     assert (
         client.post(f"/api/dead-letters/{retry_id}/retry", headers=csrf(client)).status_code == 200
     )
-    outbox = run_async(lambda: _xrange(settings, settings.key("outbox")))
-    assert [(f[b"key"], f[b"revision"]) for _, f in outbox] == [(b"dead1", b"0")]
+    outbox = run_async(lambda: _xrange(settings, RedisKeys(settings).outbox))
+    assert [(f["key"], f["revision"]) for _, f in outbox] == [("dead1", "0")]
     assert (
         client.post(f"/api/dead-letters/{raw_id}/discard", headers=csrf(client)).status_code == 200
     )
@@ -332,9 +332,8 @@ def test_dead_letters_retry_and_discard(console, client):
 
 
 async def _xrange(settings, key):
-    import redis.asyncio
 
-    r = redis.asyncio.Redis.from_url(settings.redis_dsn)
+    r = async_redis_client(settings)
     try:
         return await r.xrange(key)
     finally:
@@ -343,9 +342,8 @@ async def _xrange(settings, key):
 
 def test_feed_health_from_the_connectors_records(console, client):
     async def record():
-        import redis.asyncio
 
-        r = redis.asyncio.Redis.from_url(console.settings.redis_dsn)
+        r = async_redis_client(console.settings)
         try:
             recorder = HealthRecorder(console.settings, r)
             await recorder.register(
@@ -466,9 +464,8 @@ def test_config_reload_state_on_the_health_page(console, client, tmp_path):
     watcher.check()
 
     async def publish():
-        import redis.asyncio
 
-        r = redis.asyncio.Redis.from_url(console.settings.redis_dsn)
+        r = async_redis_client(console.settings)
         try:
             await ReloadStates(console.settings, "conn-1").publish(r, watcher.state("conn-1"))
         finally:

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from rasd.keys import RedisKeys
 from rasd.models import Alert
 from rasd.notify.config import parse_config
 from rasd.notify.notifier import Notifier
@@ -156,7 +157,7 @@ def config_text(
 
 async def put(client, settings, alert: Alert, revision: int = 0) -> None:
     await client.xadd(
-        settings.key("outbox"),
+        RedisKeys(settings).outbox,
         {"key": alert.key, "revision": str(revision), "alert": alert.model_dump_json()},
     )
 
@@ -178,7 +179,7 @@ async def running(settings, cfg, *, consumer: str = "n1", env=None):
 
 async def idle(client, settings) -> bool:
     """No group is waiting or being sent: nothing more can be delivered."""
-    return await client.zcard(settings.key("notify", "due")) == 0
+    return await client.zcard(RedisKeys(settings).notify_due) == 0
 
 
 async def outcomes(client, settings, alert_key: str | None = None) -> list[tuple[str, str]]:

@@ -29,6 +29,7 @@ from pydantic import SecretStr
 from rasd.connections import KafkaUnreachable, check_kafka, redis_client
 from rasd.console import kafka_view
 from rasd.devstack.kafka import KafkaBroker, SecureListener
+from rasd.keys import RedisKeys
 from rasd.models import Alert
 from rasd.settings import Settings
 
@@ -215,12 +216,12 @@ def test_connector_worker_and_console_over_sasl_ssl_and_tls_redis(secured, tmp_p
             stderr=subprocess.STDOUT,
         )
     try:
-        client = redis_client(secured.settings, decode_responses=True)
+        client = redis_client(secured.settings)
 
         def alert_written() -> list:
             if worker.poll() is not None:
                 raise AssertionError(f"worker exited:\n{log.read_text()[-3000:]}")
-            return client.xrange(secured.settings.key("outbox"))
+            return client.xrange(RedisKeys(secured.settings).outbox)
 
         entries = wait_for(alert_written, 120, "the worker's alert in the outbox over TLS")
         alert = Alert.model_validate_json(entries[0][1]["alert"])

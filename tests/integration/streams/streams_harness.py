@@ -11,10 +11,11 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import redis
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient
 
+from rasd.connections import redis_client
+from rasd.keys import RedisKeys
 from rasd.models import Alert, Article
 from rasd.settings import Settings
 
@@ -161,9 +162,9 @@ def produce(
 
 def outbox(settings: Settings) -> list[tuple[str, int, Alert]]:
     """Every outbox entry as (key, revision, alert), oldest first."""
-    client = redis.Redis.from_url(settings.redis_dsn, decode_responses=True)
+    client = redis_client(settings)
     try:
-        entries = client.xrange(settings.key("outbox"))
+        entries = client.xrange(RedisKeys(settings).outbox)
     finally:
         client.close()
     return [
@@ -239,18 +240,18 @@ def wait_outbox(settings: Settings, count: int, timeout: float) -> list[tuple[st
 
 def loaded_rules(settings: Settings) -> list[dict[str, str]]:
     """The rule versions each running worker says it uses."""
-    client = redis.Redis.from_url(settings.redis_dsn, decode_responses=True)
+    client = redis_client(settings)
     try:
-        values = client.hvals(settings.key("rules", "loaded"))
+        values = client.hvals(RedisKeys(settings).rules_loaded)
     finally:
         client.close()
     return [json.loads(v)["rules"] for v in values]
 
 
 def rule_errors(settings: Settings) -> dict[str, list[str]]:
-    client = redis.Redis.from_url(settings.redis_dsn, decode_responses=True)
+    client = redis_client(settings)
     try:
-        errors = client.hgetall(settings.key("rules", "errors"))
+        errors = client.hgetall(RedisKeys(settings).rules_errors)
     finally:
         client.close()
     return {where: json.loads(v) for where, v in errors.items()}
