@@ -26,18 +26,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,6 +43,7 @@ sys.path.insert(0, str(REPO))
 import redis  # noqa: E402
 
 from bench import pipeline  # noqa: E402
+from bench._sink import WebhookSink  # noqa: E402
 from bench.pipeline import corpus, stop_worker  # noqa: E402
 from rasd.connections import (  # noqa: E402
     async_redis_client,
@@ -75,32 +73,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-class Sink:
-    """Answers every webhook POST with 200 and counts the alerts."""
-
-    def __init__(self) -> None:
-        self.alerts = 0
-        self.lock = threading.Lock()
-        sink = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                with sink.lock:
-                    sink.alerts += len(json.loads(body)["alerts"])
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
 
 def start_redis(directory: Path) -> tuple[subprocess.Popen, str]:
@@ -296,8 +268,7 @@ def main() -> None:
     ensure_topics(settings)
     client = redis_client(settings)
     baseline = client.info("memory")["used_memory"]
-    sink = Sink()
-    sink.thread.start()
+    sink = WebhookSink()
     receivers = work / "receivers.yaml"
     receivers.write_text(RECEIVERS.format(url=sink.url))
     env = process_env(settings, {"BENCH_SECRET": "bench"})
@@ -363,13 +334,13 @@ def main() -> None:
             f", {bounds.outbox_max_age / 3600:g} h); alerts: {client.hlen(keys.alerts):,} "
             f"(bound {bounds.alerts_max:,}, {bounds.alerts_max_age / 86400:g} days); "
             f"dead letters: {client.xlen(keys.notify_dead):,}; "
-            f"alerts delivered to the sink: {sink.alerts:,}"
+            f"alerts delivered to the sink: {sink.delivered():,}"
         )
         ok = True
     finally:
         stop_worker(worker)
         stop_worker(notifier)
-        sink.server.shutdown()
+        sink.close()
         client.close()
         drop_namespace(settings)
         redis_proc.terminate()

@@ -7,11 +7,12 @@ import asyncio
 import json
 import socket
 import threading
-import time
 from collections import deque
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from polling import eventually  # noqa: F401 - the notify tests import it from here
 
 from rasd.keys import RedisKeys
 from rasd.models import Alert
@@ -103,20 +104,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-async def eventually(predicate, timeout: float = 10.0, interval: float = 0.02):
-    """Poll ``predicate`` (sync or async) until it is truthy; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(interval)
 
 
 FAST = """\
