@@ -298,15 +298,14 @@ def test_dead_letters_retry_and_discard(console, client):
     ]
 
     async def add():
+        from rasd.notify.ledger import Ledger
 
         r = async_redis_client(settings)
         try:
-            return [
-                (
-                    await r.xadd(RedisKeys(settings).notify_dead, {"dead": d.model_dump_json()})
-                ).decode()
-                for d in letters
-            ]
+            pipe = r.pipeline(transaction=False)
+            for letter in letters:  # as the notifier writes them
+                Ledger(r, settings).dead_letter(pipe, letter)
+            return await pipe.execute()
         finally:
             await r.aclose()
 

@@ -89,19 +89,21 @@ def test_notify_check_reports_errors_with_positions(cli, tmp_path, monkeypatch):
 
 
 def test_notify_log_and_dead_show_what_happened(cli, settings):
-    from rasd.keys import RedisKeys
     from rasd.notify.history import DeadLetter, attempt
+    from rasd.notify.ledger import Ledger
 
     async def seed():
         client = async_redis_client(settings)
-        keys = RedisKeys(settings)
         try:
+            ledger = Ledger(client, settings)  # written as the notifier writes them
             entry = attempt(
                 "retry", alerts=("story:a",), receiver="desk", attempt=1, error="HTTP 503"
             )
-            await client.xadd(keys.notify_attempts, {"attempt": entry.model_dump_json()})
             dead = DeadLetter(reason="permanent failure: HTTP 404", receiver="desk", at=entry.at)
-            await client.xadd(keys.notify_dead, {"dead": dead.model_dump_json()})
+            pipe = client.pipeline(transaction=False)
+            ledger.log(pipe, entry)
+            ledger.dead_letter(pipe, dead)
+            await pipe.execute()
         finally:
             await client.aclose()
 
