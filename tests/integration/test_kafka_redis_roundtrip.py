@@ -4,10 +4,7 @@ import asyncio
 import json
 import uuid
 
-from aiokafka import AIOKafkaConsumer
-from kafka import KafkaProducer
-
-from rasd.connections import redis_client
+from rasd.connections import aiokafka_consumer, kafka_producer, redis_client
 from rasd.keys import RedisKeys
 from rasd.models import Article
 
@@ -24,7 +21,7 @@ async def test_kafka_python_produces_and_aiokafka_consumes(settings):
         )
         for i in range(20)
     ]
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_servers, acks="all")
+    producer = kafka_producer(settings, acks="all")
     try:
         for article in articles:
             producer.send(topic, key=article.id.encode(), value=article.model_dump_json().encode())
@@ -32,9 +29,9 @@ async def test_kafka_python_produces_and_aiokafka_consumes(settings):
     finally:
         producer.close(timeout=10)
 
-    consumer = AIOKafkaConsumer(
+    consumer = aiokafka_consumer(
+        settings,
         topic,
-        bootstrap_servers=settings.kafka_servers,
         group_id=settings.group("test"),
         auto_offset_reset="earliest",
         enable_auto_commit=False,

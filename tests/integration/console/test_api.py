@@ -9,9 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from console_server import WITHDRAWAL_RULE, publish_alert, run_async
-from kafka import KafkaConsumer, KafkaProducer
 
-from rasd.connections import async_redis_client
+from rasd.connections import async_redis_client, kafka_consumer, kafka_producer
 from rasd.connectors.health import HealthRecorder
 from rasd.keys import RedisKeys
 from rasd.models import Alert, Article, Severity, StoryArticle, TermHit
@@ -180,7 +179,7 @@ def test_rule_paths_outside_the_rules_dir_are_refused(client, path):
 
 
 def test_dry_run_reads_the_last_n_articles(console, client):
-    producer = KafkaProducer(bootstrap_servers=console.settings.kafka_servers)
+    producer = kafka_producer(console.settings)
     base = datetime.now(UTC) - timedelta(hours=1)
     titles = [
         "Troops withdraw from an Iraq air base",
@@ -374,7 +373,7 @@ def test_feed_health_from_the_connectors_records(console, client):
 def test_pipeline_lag_throughput_and_outbox(console, client):
     settings = console.settings
     topic = settings.topic("matches")
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_servers)
+    producer = kafka_producer(settings)
     try:
         for i in range(5):
             producer.send(topic, key=b"k", value=f"m{i}".encode())
@@ -382,9 +381,9 @@ def test_pipeline_lag_throughput_and_outbox(console, client):
     finally:
         producer.close()
     group = settings.group("escalate")
-    consumer = KafkaConsumer(
+    consumer = kafka_consumer(
+        settings,
         topic,
-        bootstrap_servers=settings.kafka_servers,
         group_id=group,
         auto_offset_reset="earliest",
         enable_auto_commit=False,

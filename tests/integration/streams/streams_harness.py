@@ -11,10 +11,9 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient
 
-from rasd.connections import redis_client
+from rasd.connections import kafka_admin, kafka_consumer, kafka_producer, redis_client
 from rasd.keys import RedisKeys
 from rasd.models import Alert, Article
 from rasd.settings import Settings
@@ -147,7 +146,7 @@ def produce(
     partition: int | None = None,
 ) -> None:
     """Send articles (or raw key/value pairs) to the articles topic and wait for the acks."""
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_servers, acks="all")
+    producer = kafka_producer(settings, acks="all")
     try:
         for record in records:
             if isinstance(record, Article):
@@ -175,9 +174,9 @@ def outbox(settings: Settings) -> list[tuple[str, int, Alert]]:
 
 def read_topic(settings: Settings, name: str, expected: int, timeout: float = 10.0) -> list:
     """At least ``expected`` records of a topic (all it has once that many arrived)."""
-    consumer = KafkaConsumer(
+    consumer = kafka_consumer(
+        settings,
         settings.topic(name),
-        bootstrap_servers=settings.kafka_servers,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         group_id=None,
@@ -199,7 +198,7 @@ def read_topic(settings: Settings, name: str, expected: int, timeout: float = 10
 def group_members(settings: Settings, admin: KafkaAdminClient | None = None) -> int:
     """How many members the workers' consumer group has once it is stable (else 0)."""
     own = admin is None
-    admin = admin or KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
+    admin = admin or kafka_admin(settings)
     try:
         (group,) = admin.describe_consumer_groups([settings.group("streams")])
     finally:
@@ -210,7 +209,7 @@ def group_members(settings: Settings, admin: KafkaAdminClient | None = None) -> 
 
 def wait_group(settings: Settings, members: int, timeout: float) -> None:
     """Wait until the workers' group is stable with ``members`` members."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
+    admin = kafka_admin(settings)
     try:
         wait_for(
             lambda: group_members(settings, admin) == members,
