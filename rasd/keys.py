@@ -34,8 +34,8 @@ class RedisKeys:
         # <ns>-notify) and the console (live alerts, health). Trimmed by Outbox.trim (age,
         # length, never past an unread or unacknowledged entry).
         self.outbox = self._join("outbox")
-        # hash alert key -> the latest Alert JSON. Worker writes; console and notify's CLI
-        # read; Outbox.trim removes the oldest (age, count).
+        # hash alert key -> the latest Alert JSON. Worker writes; the console reads;
+        # Outbox.trim removes the oldest (age, count).
         self.alerts = self._join("alerts")
         # zset alert key -> created_at (epoch s), the index of `alerts`; same writer and bound.
         self.alerts_by_time = self._join("alerts", "by-time")
@@ -49,7 +49,7 @@ class RedisKeys:
         # prefix of notify_group(): the ledger's claim script appends the group id in Lua.
         self.notify_group_prefix = self._join("notify", "group", "")
         # zset source alert key -> end of its longest inhibition; notifier writes and reads,
-        # expired members dropped on every write.
+        # expired members dropped when read (Inhibitor.active).
         self.notify_inhibitors = self._join("notify", "inhibitors")
         # hash source alert key -> {"seen", "labels"}; beside notify_inhibitors, same bound.
         self.notify_inhibitor_alerts = self._join("notify", "inhibitors", "alerts")
@@ -60,7 +60,7 @@ class RedisKeys:
         # delivery.dead_letters); console lists, retries (through Outbox.retry) and deletes.
         self.notify_dead = self._join("notify", "dead")
         # hash silence id -> Silence JSON. Written by `rasd silence` and the console; read by
-        # the notifier every round; expired silences dropped by SilenceStore.
+        # the notifier every round; dropped by SilenceStore a while after they end (RETENTION).
         self.silences = self._join("silences")
 
         # -- connectors (content: rasd/connectors/health.py, leases.py, sink.py) ------------
@@ -72,10 +72,12 @@ class RedisKeys:
         self.connectors_members = self._join("connectors", "members")
 
         # -- the streams workers' rules (content: rasd/streams/rulesync.py) ----------------
-        # hash worker id (host:pid) -> the rule ids and versions it runs (JSON); workers
-        # write, remove their field on stop; console and the tests read.
+        # hash worker id (host:pid) -> the rule ids and versions it runs (JSON): whether all
+        # workers agree. Workers write, and remove their field on stop; operators and the
+        # tests read.
         self.rules_loaded = self._join("rules", "loaded")
-        # hash rule file -> why it was refused; workers write and clear; console reads.
+        # hash rule file -> why it was refused (JSON list); workers write and clear; operators
+        # and the tests read.
         self.rules_errors = self._join("rules", "errors")
 
         # -- the console (content: rasd/console/feedback.py) ------------------------------
