@@ -42,6 +42,8 @@ from xml.sax.saxutils import escape
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench._sink import WebhookSink  # noqa: E402
+from rasd.keys import RedisKeys  # noqa: E402
 from rasd.settings import Settings  # noqa: E402
 
 FEEDS = 8
@@ -184,49 +186,23 @@ class FeedServer:
         self.server.server_close()
 
 
-class Webhook:
+class Webhook(WebhookSink):
     """The receiver's stand-in: every delivery of every alert, with its time."""
 
-    def __init__(self) -> None:
-        self.deliveries: dict[str, list[float]] = {}
-        self.numbers: dict[str, int | None] = {}
-        self.lock = threading.Lock()
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                now = time.monotonic()
-                with hook.lock:
-                    for alert in json.loads(body)["alerts"]:
-                        hook.deliveries.setdefault(alert["key"], []).append(now)
-                        urls = [a.get("url") for a in alert.get("articles", [])]
-                        hook.numbers[alert["key"]] = article_number(urls[0] if urls else None)
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
     def first_delivery(self) -> dict[int, float]:
+        """Article number -> the first delivery of an alert about it."""
         with self.lock:
+            numbers = {key: _article_of(alert) for key, alert in self.alerts.items()}
             return {
-                self.numbers[k]: times[0]
-                for k, times in self.deliveries.items()
-                if self.numbers.get(k) is not None
+                numbers[key]: times[0]
+                for key, times in self.deliveries.items()
+                if numbers[key] is not None
             }
 
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+
+def _article_of(alert: dict) -> int | None:
+    urls = [a.get("url") for a in alert.get("articles", [])]
+    return article_number(urls[0] if urls else None)
 
 
 # -- processes -----------------------------------------------------------------------------
@@ -608,8 +584,8 @@ class Campaign:
         )
         client = _redis(self.settings)
         try:
-            entries = client.xrange(self.settings.key("outbox"))
-            notify_dead = client.xlen(self.settings.key("notify", "dead"))
+            entries = client.xrange(RedisKeys(self.settings).outbox)
+            notify_dead = client.xlen(RedisKeys(self.settings).notify_dead)
         finally:
             client.close()
         pairs = Counter((f["key"], f["revision"]) for _, f in entries)
@@ -688,7 +664,7 @@ def _seconds(value: float | None) -> str:
 def _redis(settings: Settings):
     from rasd.connections import redis_client
 
-    return redis_client(settings, decode_responses=True)
+    return redis_client(settings)
 
 
 def main() -> None:

@@ -17,7 +17,6 @@ Figures:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import statistics
@@ -27,12 +26,15 @@ import tempfile
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from rasd.connections import redis_client
-from rasd.models import Alert
-from rasd.settings import Settings
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python bench/notify.py too
+
+from bench._sink import WebhookSink  # noqa: E402
+from rasd.connections import redis_client  # noqa: E402
+from rasd.keys import RedisKeys  # noqa: E402
+from rasd.models import Alert  # noqa: E402
+from rasd.settings import Settings  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -49,40 +51,6 @@ delivery:
   poll_interval: 20ms
   batch: 200
 """
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.received: dict[str, float] = {}
-        self.lock = threading.Lock()
-        sink = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                now = time.time()
-                keys = [a["key"] for a in json.loads(body)["alerts"]]
-                with sink.lock:
-                    for key in keys:
-                        sink.received.setdefault(key, now)
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def count(self, prefix: str) -> int:
-        with self.lock:
-            return sum(1 for k in self.received if k.startswith(prefix))
 
 
 def alert(key: str) -> str:
@@ -125,7 +93,7 @@ def paced(client, stream: str, count: int, rate: float) -> dict[str, float]:
 
 
 def baseline(client, settings: Settings, alerts: int, rate: float, seconds: float) -> dict:
-    stream, group = settings.key("baseline"), "bench"
+    stream, group = RedisKeys(settings).scratch("baseline"), "bench"
     client.xgroup_create(stream, group, id="0", mkstream=True)
     received: dict[str, float] = {}
     stop = threading.Event()
@@ -136,7 +104,7 @@ def baseline(client, settings: Settings, alerts: int, rate: float, seconds: floa
             for _, entries in reader.xreadgroup(group, "c", {stream: ">"}, 200, block=50) or []:
                 now = time.time()
                 for entry_id, fields in entries:
-                    received.setdefault(fields[b"key"].decode(), now)
+                    received.setdefault(fields["key"], now)
                     reader.xack(stream, group, entry_id)
         reader.close()
 
@@ -160,7 +128,7 @@ def baseline(client, settings: Settings, alerts: int, rate: float, seconds: floa
 
 
 def notify(client, settings: Settings, alerts: int, rate: float, seconds: float) -> dict:
-    sink = Sink()
+    sink = WebhookSink(clock=time.time)  # compared with the wall-clock times of the XADDs
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "receivers.yaml"
         config.write_text(CONFIG.format(url=sink.url))
@@ -177,7 +145,7 @@ def notify(client, settings: Settings, alerts: int, rate: float, seconds: float)
         rules.mkdir()
         command = ["notify", "run", "-c", str(config), "--rules", str(rules)]
         process = subprocess.Popen([sys.executable, "-m", "rasd", *command], cwd=REPO, env=env)
-        outbox = settings.key("outbox")
+        outbox = RedisKeys(settings).outbox
         try:
             # Warm up: the process is up and its consumer group exists.
             put(client, outbox, "w")
@@ -190,19 +158,18 @@ def notify(client, settings: Settings, alerts: int, rate: float, seconds: float)
             pipe.execute()
             if not wait_until(lambda: sink.count("t") >= alerts, 300):
                 raise SystemExit(f"only {sink.count('t')} of {alerts} delivered")
-            with sink.lock:
-                last = max(v for k, v in sink.received.items() if k.startswith("t"))
+            last = max(v for k, v in sink.first().items() if k.startswith("t"))
             throughput = alerts / (last - start)
             sent = paced(client, outbox, int(rate * seconds), rate)
             wait_until(lambda: sink.count("l") >= len(sent), 60)
         finally:
             process.terminate()
             process.wait(timeout=30)
-            sink.server.shutdown()
+            sink.close()
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    with sink.lock:
-        latencies = [sink.received[k] - t for k, t in sent.items() if k in sink.received]
+    received = sink.first()
+    latencies = [received[k] - t for k, t in sent.items() if k in received]
     return {
         "throughput": throughput,
         "latency": percentiles(latencies),
@@ -227,7 +194,7 @@ def main() -> None:
         bare = baseline(client, settings, args.alerts, args.rate, args.seconds)
         ours = notify(client, settings, args.alerts, args.rate, args.seconds)
     finally:
-        keys = list(client.scan_iter(match=f"{settings.namespace}:*", count=1000))
+        keys = list(client.scan_iter(match=RedisKeys(settings).everything, count=1000))
         if keys:
             client.delete(*keys)
         client.close()

@@ -37,6 +37,7 @@ sys.path.insert(0, str(REPO))
 
 from rasd.connections import aiokafka_consumer, aiokafka_producer, redis_client  # noqa: E402
 from rasd.devstack.namespace import drop_namespace  # noqa: E402
+from rasd.keys import RedisKeys  # noqa: E402
 from rasd.models import Article, Match  # noqa: E402
 from rasd.settings import Settings  # noqa: E402
 from rasd.topics import ensure_topics  # noqa: E402
@@ -295,7 +296,7 @@ def worker_throughput(settings: Settings, articles: list[Article], sentinel: Art
 
 
 def worker_latency(settings: Settings, articles: list[Article], rate: float) -> list[float]:
-    client = redis_client(settings, decode_responses=True)
+    client = redis_client(settings)
     stop = asyncio.Event()
     received: dict[str, float] = {}
 
@@ -303,7 +304,7 @@ def worker_latency(settings: Settings, articles: list[Article], rate: float) -> 
         last = "$"
         while not stop.is_set():
             entries = await asyncio.to_thread(
-                client.xread, {settings.key("outbox"): last}, block=100
+                client.xread, {RedisKeys(settings).outbox: last}, block=100
             )
             now = time.time()
             for _, items in entries or []:

@@ -26,18 +26,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,6 +43,7 @@ sys.path.insert(0, str(REPO))
 import redis  # noqa: E402
 
 from bench import pipeline  # noqa: E402
+from bench._sink import WebhookSink  # noqa: E402
 from bench.pipeline import corpus, stop_worker  # noqa: E402
 from rasd.connections import (  # noqa: E402
     async_redis_client,
@@ -54,6 +52,7 @@ from rasd.connections import (  # noqa: E402
     redis_client,
 )
 from rasd.devstack.namespace import drop_namespace  # noqa: E402
+from rasd.keys import RedisKeys  # noqa: E402
 from rasd.settings import Settings  # noqa: E402
 from rasd.streams.config import StreamsSettings  # noqa: E402
 from rasd.topics import ensure_topics  # noqa: E402
@@ -74,32 +73,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-class Sink:
-    """Answers every webhook POST with 200 and counts the alerts."""
-
-    def __init__(self) -> None:
-        self.alerts = 0
-        self.lock = threading.Lock()
-        sink = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                with sink.lock:
-                    sink.alerts += len(json.loads(body)["alerts"])
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
 
 def start_redis(directory: Path) -> tuple[subprocess.Popen, str]:
@@ -196,7 +169,7 @@ def consumer_lag(settings: Settings) -> int:
 
 def outbox_waiting(client: redis.Redis, settings: Settings) -> int:
     try:
-        groups = client.xinfo_groups(settings.key("outbox"))
+        groups = client.xinfo_groups(RedisKeys(settings).outbox)
     except redis.exceptions.ResponseError:
         return -1
     if not groups:
@@ -212,7 +185,7 @@ def wait_until_done(client, settings, worker, notifier, timeout: float) -> float
             if proc.poll() is not None:
                 raise SystemExit(f"the {name} exited with {proc.returncode}; see its log")
         done = consumer_lag(settings) == 0 and outbox_waiting(client, settings) == 0
-        due = client.zcard(settings.key("notify", "due"))
+        due = client.zcard(RedisKeys(settings).notify_due)
         if done and due == 0:
             quiet_since = quiet_since or time.monotonic()
             if time.monotonic() - quiet_since > 5:  # nothing new for a few seconds
@@ -223,17 +196,18 @@ def wait_until_done(client, settings, worker, notifier, timeout: float) -> float
     raise SystemExit(f"the pipeline did not finish within {timeout:.0f}s")
 
 
-def families(client: redis.Redis, namespace: str) -> dict[str, tuple[int, int]]:
+def families(client: redis.Redis, settings: Settings) -> dict[str, tuple[int, int]]:
     """Key family (the key with ids replaced by *) -> (keys, bytes)."""
+    namespace = settings.namespace
     out: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
-    keys = list(client.scan_iter(match=f"{namespace}:*", count=5000))
+    keys = list(client.scan_iter(match=RedisKeys(settings).everything, count=5000))
     for start in range(0, len(keys), 1000):
         chunk = keys[start : start + 1000]
         pipe = client.pipeline(transaction=False)
         for key in chunk:
             pipe.memory_usage(key, samples=0)
         for key, size in zip(chunk, pipe.execute(), strict=True):
-            family = _family(key.decode(), namespace)
+            family = _family(key, namespace)
             out[family][0] += 1
             out[family][1] += size or 0
     return {name: (count, size) for name, (count, size) in out.items()}
@@ -294,8 +268,7 @@ def main() -> None:
     ensure_topics(settings)
     client = redis_client(settings)
     baseline = client.info("memory")["used_memory"]
-    sink = Sink()
-    sink.thread.start()
+    sink = WebhookSink()
     receivers = work / "receivers.yaml"
     receivers.write_text(RECEIVERS.format(url=sink.url))
     env = process_env(settings, {"BENCH_SECRET": "bench"})
@@ -332,15 +305,15 @@ def main() -> None:
             f"redis used_memory: empty {mib(baseline)}, after {mib(used)}; "
             f"{(used - baseline) / max(1, produced):,.0f} bytes per article"
         )
-        rows = sorted(families(client, settings.namespace).items(), key=lambda r: -r[1][1])
+        rows = sorted(families(client, settings).items(), key=lambda r: -r[1][1])
         total = sum(size for _, (_, size) in rows)
         print(f"{'key family':40} {'keys':>9} {'memory':>12} {'share':>6}")
         for name, (count, size) in rows:
             print(f"{name:40} {count:9,} {mib(size):>12} {size / total:6.1%}")
-        ns = settings.key
+        keys = RedisKeys(settings)
         sizes = {name: size for name, (_, size) in rows}
         counts = {name: count for name, (count, _) in rows}
-        entries, alerts = client.xlen(ns("outbox")), client.hlen(ns("alerts"))
+        entries, alerts = client.xlen(keys.outbox), client.hlen(keys.alerts)
         per_day = produced / args.days
         at_bounds = {
             "outbox": sizes.get("outbox", 0) / max(1, entries) * bounds.outbox_max_entries,
@@ -357,17 +330,17 @@ def main() -> None:
             + ", ".join(f"{name} {mib(size)}" for name, size in at_bounds.items())
         )
         print(
-            f"outbox: {client.xlen(ns('outbox')):,} entries (bound {bounds.outbox_max_entries:,}"
-            f", {bounds.outbox_max_age / 3600:g} h); alerts: {client.hlen(ns('alerts')):,} "
+            f"outbox: {client.xlen(keys.outbox):,} entries (bound {bounds.outbox_max_entries:,}"
+            f", {bounds.outbox_max_age / 3600:g} h); alerts: {client.hlen(keys.alerts):,} "
             f"(bound {bounds.alerts_max:,}, {bounds.alerts_max_age / 86400:g} days); "
-            f"dead letters: {client.xlen(ns('notify', 'dead')):,}; "
-            f"alerts delivered to the sink: {sink.alerts:,}"
+            f"dead letters: {client.xlen(keys.notify_dead):,}; "
+            f"alerts delivered to the sink: {sink.delivered():,}"
         )
         ok = True
     finally:
         stop_worker(worker)
         stop_worker(notifier)
-        sink.server.shutdown()
+        sink.close()
         client.close()
         drop_namespace(settings)
         redis_proc.terminate()

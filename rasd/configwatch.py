@@ -36,6 +36,7 @@ from prometheus_client import Counter, Gauge
 from pydantic import BaseModel, ConfigDict
 from redis.exceptions import RedisError
 
+from rasd.keys import RedisKeys
 from rasd.settings import Settings
 from rasd.yamlerrors import ConfigError, ConfigInvalid
 
@@ -105,11 +106,11 @@ class ReloadStates:
 
     def __init__(self, settings: Settings, process: str = ""):
         """``process``: the writer's id (readers need none)."""
-        self._settings = settings
+        self._keys = RedisKeys(settings)
         self.process = process
 
     def key(self, config: str) -> str:
-        return self._settings.key("config", config)
+        return self._keys.config_states(config)
 
     async def publish(self, client: redis.asyncio.Redis, state: ReloadState) -> None:
         await client.hset(self.key(state.config), self.process, state.model_dump_json())

@@ -8,7 +8,7 @@ connection config the same way).
 >>> producer = kafka_producer(settings, acks="all")          # kafka-python
 >>> consumer = aiokafka_consumer(settings, "rasd.rules")     # aiokafka, not started
 >>> app = faust.App("id", **faust_broker_settings(settings))  # faust
->>> client = redis_client(settings, decode_responses=True)   # redis-py; async_redis_client too
+>>> client = redis_client(settings)                           # redis-py; async_redis_client too
 """
 
 from __future__ import annotations
@@ -207,14 +207,24 @@ def redis_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
+# Every client decodes replies to str: everything rasd keeps in Redis is UTF-8 text (JSON,
+# decimal numbers, ids; story sketches are base64), so no reader has to turn bytes into str,
+# and a module cannot receive bytes from one caller and str from another. The option is not
+# offered (passing decode_responses is a TypeError): a binary value would need a client of its
+# own, named for it, and there is none today.
 def redis_client(settings: Settings, **options: Any) -> redis.Redis:
-    """A redis-py client; pass ``decode_responses=True`` for str replies."""
+    """A redis-py client whose replies are str (see above)."""
     import redis
 
-    return redis.Redis.from_url(settings.redis_dsn, **redis_options(settings), **options)
+    return redis.Redis.from_url(
+        settings.redis_dsn, decode_responses=True, **redis_options(settings), **options
+    )
 
 
 def async_redis_client(settings: Settings, **options: Any) -> redis.asyncio.Redis:
+    """A redis.asyncio client whose replies are str (see above)."""
     import redis.asyncio
 
-    return redis.asyncio.Redis.from_url(settings.redis_dsn, **redis_options(settings), **options)
+    return redis.asyncio.Redis.from_url(
+        settings.redis_dsn, decode_responses=True, **redis_options(settings), **options
+    )

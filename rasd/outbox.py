@@ -1,9 +1,10 @@
 """The outbox: alerts handed to notify through the Redis stream ``<ns>:outbox``.
 
-This module is the one owner of the outbox contract: its key names (:class:`OutboxKeys`), the
-entry (:class:`OutboxEntry`, written by :meth:`Outbox.write`, read by :func:`parse_entry`), the
-alert state beside it, and the revision rule (:func:`is_newer`). Streams writes, notify and the
-console read, and the console re-queues dead letters (:meth:`Outbox.retry`), all through here.
+This module is the one owner of the outbox contract: the entry (:class:`OutboxEntry`, written
+by :meth:`Outbox.write`, read by :func:`parse_entry`), the alert state beside it, and the
+revision rule (:func:`is_newer`, and :data:`IS_NEWER_LUA` for scripts inside Redis). Streams
+writes, notify and the console read, and the console re-queues dead letters
+(:meth:`Outbox.retry`), all through here. The key names come from :mod:`rasd.keys`.
 
 Every write is keyed by (alert key, revision). A Lua script claims the idempotency key
 ``<ns>:alert:<key>:rev:<n>`` with SET NX and, only if the claim succeeds, appends the stream
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from rasd.keys import RedisKeys
 from rasd.models import Alert
 from rasd.settings import Settings
 
@@ -122,27 +124,21 @@ return {trimmed, #gone}
 """
 
 
-class OutboxKeys:
-    """The Redis key names of the outbox and the alert state, in the settings' namespace."""
-
-    def __init__(self, settings: Settings) -> None:
-        key = self._key = settings.key
-        self.stream = key("outbox")
-        self.alerts = key("alerts")  # hash alert key -> the latest Alert JSON
-        self.by_time = key("alerts", "by-time")  # sorted set alert key -> created_at
-        self.acks = key("alerts", "acks")  # hash alert key -> the console's acknowledgement
-
-    def claim(self, alert_key: str, revision: int) -> str:
-        return self._key("alert", alert_key, "rev", str(revision))
-
-    def retry_claim(self, alert_key: str, dead_letter_id: str) -> str:
-        return self._key("alert", alert_key, "retry", dead_letter_id)
-
-
 def is_newer(revision: int, than: int | None) -> bool:
     """The revision rule: a revision replaces another only when it is greater (the first one,
-    ``than is None``, always counts). Notify's ledger script applies the same rule in Lua."""
+    ``than is None``, always counts). :data:`IS_NEWER_LUA` is the same rule for Lua."""
     return than is None or revision > than
+
+
+# The revision rule for a script that applies it inside Redis (notify's ledger prepends it to
+# its enqueue script): kept beside is_newer so that the two change together, and checked
+# against it on a real Redis (tests/integration/test_outbox_revision_rule.py). ``than`` is nil
+# for the first revision.
+IS_NEWER_LUA = """
+local function is_newer(revision, than)
+  return than == nil or revision > than
+end
+"""
 
 
 @dataclass(frozen=True)
@@ -163,12 +159,8 @@ class UnreadableEntry(ValueError):
         self.fields = fields
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-def parse_entry(entry_id: bytes | str, raw: Mapping[bytes | str, bytes | str]) -> OutboxEntry:
-    """Read a stream entry (with or without ``decode_responses``); UnreadableEntry if bad.
+def parse_entry(entry_id: str, raw: Mapping[str, str]) -> OutboxEntry:
+    """Read a stream entry; UnreadableEntry if bad.
 
     >>> try:
     ...     parse_entry("1-0", {"key": "k", "revision": "x", "alert": "{}"})
@@ -176,8 +168,7 @@ def parse_entry(entry_id: bytes | str, raw: Mapping[bytes | str, bytes | str]) -
     ...     print(exc)
     revision 'x' is not a whole number >= 0
     """
-    entry_id = _text(entry_id)
-    fields = {_text(k): _text(v) for k, v in raw.items()}
+    fields = dict(raw)
     if "alert" not in fields:
         raise UnreadableEntry(entry_id, fields, "no 'alert' field")
     revision = fields.get("revision", "0")  # entries from before revisions were numbered
@@ -190,7 +181,7 @@ def parse_entry(entry_id: bytes | str, raw: Mapping[bytes | str, bytes | str]) -
     return OutboxEntry(id=entry_id, revision=int(revision), alert=alert)
 
 
-def parse_alert(raw: bytes | str | None, key: str) -> Alert | None:
+def parse_alert(raw: str | None, key: str) -> Alert | None:
     """An alert state value; None (logged) when missing or unreadable."""
     if raw is None:
         return None
@@ -240,7 +231,7 @@ class Outbox:
         bounds: Bounds | None = None,
     ):
         self._client = client
-        self.keys = OutboxKeys(settings)
+        self.keys = RedisKeys(settings)
         self._ttl = ttl
         self.bounds = bounds or Bounds()
         self._script = client.register_script(_WRITE)
@@ -253,7 +244,7 @@ class Outbox:
         b, k = self.bounds, self.keys
         now = time.time() if now is None else now
         entries, alerts = await self._trim(
-            keys=[k.stream, k.alerts, k.by_time, k.acks],
+            keys=[k.outbox, k.alerts, k.alerts_by_time, k.alerts_acks],
             args=[
                 f"{int((now - b.outbox_max_age) * 1000)}-0",
                 b.outbox_max_entries,
@@ -300,12 +291,14 @@ class Outbox:
 
     async def try_write(self, alert: Alert, revision: int) -> Written:
         """Append ``alert`` as ``revision`` of its key, unless that revision is already there."""
-        return await self._write(self.keys.claim(alert.key, revision), alert, revision, state=True)
+        return await self._write(
+            self.keys.alert_claim(alert.key, revision), alert, revision, state=True
+        )
 
     async def _write(self, claim: str, alert: Alert, revision: int, *, state: bool) -> Written:
         k = self.keys
         written = await self._script(
-            keys=[claim, k.stream, k.alerts, k.by_time],
+            keys=[claim, k.outbox, k.alerts, k.alerts_by_time],
             args=[
                 alert.key,
                 str(revision),
@@ -319,7 +312,7 @@ class Outbox:
 
     async def published(self, alert: Alert, revision: int) -> None:
         """Record that ``revision`` of ``alert`` is on the ``alerts`` topic too."""
-        await self._published(keys=[self.keys.claim(alert.key, revision)])
+        await self._published(keys=[self.keys.alert_claim(alert.key, revision)])
 
     async def retry(self, dead_letter_id: str, alerts: Iterable[Alert]) -> int:
         """Queue a dead letter's alerts again as new stream entries (revision 0, so that every
@@ -331,7 +324,7 @@ class Outbox:
         """
         added = 0
         for alert in alerts:
-            claim = self.keys.retry_claim(alert.key, dead_letter_id)
+            claim = self.keys.alert_retry_claim(alert.key, dead_letter_id)
             if await self._write(claim, alert, 0, state=False) is Written.NEW:
                 added += 1
         return added
@@ -340,13 +333,13 @@ class Outbox:
 
     async def last_id(self) -> str:
         """The stream's newest entry id ("0-0" when empty): where a live follower starts."""
-        newest = await self._client.xrevrange(self.keys.stream, count=1)
-        return _text(newest[0][0]) if newest else "0-0"
+        newest = await self._client.xrevrange(self.keys.outbox, count=1)
+        return newest[0][0] if newest else "0-0"
 
     async def follow(self, after: str, block_ms: int, count: int = 100) -> list[OutboxEntry]:
         """Entries after id ``after``, waiting up to ``block_ms`` for the first one; an
         unreadable entry is logged and left out (notify dead-letters it)."""
-        reply = await self._client.xread({self.keys.stream: after}, count=count, block=block_ms)
+        reply = await self._client.xread({self.keys.outbox: after}, count=count, block=block_ms)
         entries = []
         for _stream, raw_entries in reply or ():
             for entry_id, fields in raw_entries:
@@ -358,15 +351,13 @@ class Outbox:
 
     async def recent_keys(self, limit: int) -> list[str]:
         """The keys of the newest ``limit`` alerts, newest first."""
-        keys = await self._client.zrevrange(self.keys.by_time, 0, limit - 1)
-        return [_text(k) for k in keys]
+        return await self._client.zrevrange(self.keys.alerts_by_time, 0, limit - 1)
 
     async def keys_since(self, since: datetime, limit: int) -> list[str]:
         """The keys of alerts created at or after ``since``, newest first."""
-        keys = await self._client.zrevrangebyscore(
-            self.keys.by_time, "+inf", since.timestamp(), start=0, num=limit
+        return await self._client.zrevrangebyscore(
+            self.keys.alerts_by_time, "+inf", since.timestamp(), start=0, num=limit
         )
-        return [_text(k) for k in keys]
 
     async def alerts(self, keys: list[str]) -> list[Alert | None]:
         """The latest state of each alert (None where there is none or it is unreadable)."""

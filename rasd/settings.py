@@ -179,10 +179,6 @@ class Settings(BaseSettings):
             raise KeyError(f"unknown topic {name!r}; known: {', '.join(TOPIC_NAMES)}")
         return f"{self.namespace}.{name}"
 
-    def key(self, *parts: str) -> str:
-        """Redis key in this namespace, e.g. ``key("outbox") == "rasd:outbox"``."""
-        return ":".join((self.namespace, *parts))
-
     def group(self, name: str) -> str:
         """Kafka consumer group / Redis consumer group name in this namespace."""
         return f"{self.namespace}-{name}"

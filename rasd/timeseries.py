@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from rasd.keys import RedisKeys
 from rasd.settings import Settings
 
 KEEP = timedelta(hours=2)
@@ -39,10 +40,11 @@ class MinuteSeries:
 
 class MinuteCounters:
     def __init__(self, settings: Settings, series: str) -> None:
-        self._prefix = settings.key("ts", series)
+        self._keys = RedisKeys(settings)
+        self._series = series
 
     def key(self, minute: int) -> str:
-        return f"{self._prefix}:{minute}"
+        return self._keys.minute_series(self._series, minute)
 
     def count(self, pipe, member: str, n: int = 1, at: datetime | None = None) -> None:
         """Queue ``member += n`` for the minute of ``at`` (now) on ``pipe``."""
@@ -67,8 +69,7 @@ class MinuteCounters:
         values: dict[str, list[float | None]] = {}
         for i, fields in enumerate(hashes):
             for member, raw in fields.items():
-                name = member.decode() if isinstance(member, bytes) else member
-                values.setdefault(name, [None] * minutes)[i] = float(raw)
+                values.setdefault(member, [None] * minutes)[i] = float(raw)
         return MinuteSeries(
             start=datetime.fromtimestamp(first * 60, UTC), minutes=minutes, values=values
         )

@@ -19,10 +19,15 @@ feeds.yaml:2:1: duplicate key 'feeds'
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import yaml
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+    from pydantic_core import ErrorDetails
 
 
 @dataclass(frozen=True)
@@ -167,3 +172,21 @@ def node_at(
                 break
             node = node.value[part]
     return node
+
+
+def located(
+    exc: ValidationError, root: yaml.Node | None
+) -> Iterator[tuple[ErrorDetails, yaml.Node | None]]:
+    """Each error pydantic found in data built from ``root``, with the node to point at: the
+    unknown key itself for ``extra_forbidden``, else the deepest node of its location (the
+    mapping that lacks a missing key). A list whose every item failed is also reported as too
+    short: that echo is left out. Callers word the message (each file has its own hints).
+    """
+    raw = exc.errors(include_url=False)
+    for error in raw:
+        loc = error["loc"]
+        if error["type"] == "too_short" and any(
+            len(other["loc"]) > len(loc) and other["loc"][: len(loc)] == loc for other in raw
+        ):
+            continue
+        yield error, node_at(root, loc, key=error["type"] == "extra_forbidden")

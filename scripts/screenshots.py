@@ -33,8 +33,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-import redis  # noqa: E402
-import redis.asyncio  # noqa: E402
 from console_server import (  # noqa: E402
     PASSWORD,
     USER,
@@ -44,10 +42,12 @@ from console_server import (  # noqa: E402
     running_console,
 )
 
+from rasd.connections import async_redis_client, redis_client  # noqa: E402
 from rasd.connectors.health import HealthRecorder  # noqa: E402
 from rasd.connectors.ingest import ingest  # noqa: E402
 from rasd.console.feedback import Feedback, FeedbackStore  # noqa: E402
 from rasd.devstack.namespace import drop_namespace  # noqa: E402
+from rasd.keys import RedisKeys  # noqa: E402
 from rasd.models import Alert, StoryArticle  # noqa: E402
 from rasd.notify import DeadLetter, SilenceMatcher, SilenceStore  # noqa: E402
 from rasd.outbox import Outbox  # noqa: E402
@@ -81,12 +81,12 @@ def run_worker(settings: Settings, rules_dir: Path, state: Path, log: Path) -> s
 
 
 def wait_for_alerts(settings: Settings, minimum: int, timeout: float) -> int:
-    client = redis.Redis.from_url(settings.redis_dsn)
+    client = redis_client(settings)
     try:
         deadline = time.monotonic() + timeout
         last, stable_since = -1, time.monotonic()
         while time.monotonic() < deadline:
-            count = client.hlen(settings.key("alerts"))
+            count = client.hlen(RedisKeys(settings).alerts)
             if count != last:
                 last, stable_since = count, time.monotonic()
             elif count >= minimum and time.monotonic() - stable_since > 5:
@@ -99,7 +99,7 @@ def wait_for_alerts(settings: Settings, minimum: int, timeout: float) -> int:
 
 async def decorate(settings: Settings) -> None:
     """Feed health records, a silence and a dead letter, so those pages show something."""
-    client = redis.asyncio.Redis.from_url(settings.redis_dsn)
+    client = async_redis_client(settings)
     try:
         now = datetime.now(UTC)
         health = HealthRecorder(settings, client)
@@ -126,9 +126,11 @@ async def decorate(settings: Settings) -> None:
                 "consecutive_failures": 3,
             },
         )
-        keys = await client.zrevrange(settings.key("alerts", "by-time"), 0, 0)
+        keys = await client.zrevrange(RedisKeys(settings).alerts_by_time, 0, 0)
         if keys:
-            alert = Alert.model_validate_json(await client.hget(settings.key("alerts"), keys[0]))
+            alert = Alert.model_validate_json(
+                await client.hget(RedisKeys(settings).alerts, keys[0])
+            )
             await SilenceStore(client, settings).add(
                 [SilenceMatcher.parse(f"rule={alert.rule}")],
                 ends_at=datetime.now(UTC).replace(microsecond=0).replace(hour=23, minute=59),
@@ -142,7 +144,7 @@ async def decorate(settings: Settings) -> None:
                 alerts=(alert,),
                 at=now,
             )
-            await client.xadd(settings.key("notify", "dead"), {"dead": dead.model_dump_json()})
+            await client.xadd(RedisKeys(settings).notify_dead, {"dead": dead.model_dump_json()})
     finally:
         await client.aclose()
 
@@ -195,7 +197,7 @@ async def write_history(settings: Settings, rules_dir: Path, alerts: int = 60) -
     weights = [RULE_WEIGHTS.get(n, 1) for n in names]
     pick = random.Random(14)
     now = datetime.now(UTC)
-    client = redis.asyncio.Redis.from_url(settings.redis_dsn)
+    client = async_redis_client(settings)
     try:
         outbox, feedback = Outbox(client, settings), FeedbackStore(settings, client)
         for n in range(alerts):

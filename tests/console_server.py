@@ -17,9 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis.asyncio
 import uvicorn
 
+from rasd.connections import async_redis_client
 from rasd.connectors.ingest import ingest
 from rasd.console.app import create_app
 from rasd.console.kafka_view import last_articles
@@ -115,7 +115,7 @@ def publish_alert(settings: Settings, alert: Alert, revision: int = 0) -> None:
     """Write ``alert`` through streams' outbox writer (alerts hash, by-time set, outbox)."""
 
     async def write() -> None:
-        client = redis.asyncio.Redis.from_url(settings.redis_dsn)
+        client = async_redis_client(settings)
         try:
             assert await Outbox(client, settings).try_write(alert, revision)
         finally:

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from rasd.durations import parse_seconds
-from rasd.yamlerrors import ConfigError, ConfigInvalid, error_at, load, node_at
+from rasd.yamlerrors import ConfigError, ConfigInvalid, error_at, load, located, node_at
 
 # Kept in seconds: the connectors compute with floats.
 Duration = Annotated[float, BeforeValidator(parse_seconds), Field(gt=0)]
@@ -104,8 +104,7 @@ def parse_feeds(text: str, path: str = "feeds.yaml") -> FeedsConfig:
         config = FeedsConfig.model_validate(data)
     except ValidationError as exc:
         errors = []
-        for error in exc.errors():
-            target = node_at(node, error["loc"], key=error["type"] == "extra_forbidden")
+        for error, target in located(exc, node):
             where = ".".join(str(p) for p in error["loc"])
             errors.append(error_at(path, target, f"{where}: {error['msg']}"))
         raise FeedsError(errors) from None

@@ -19,6 +19,7 @@ import redis
 import redis.asyncio
 from pydantic import BaseModel, ConfigDict
 
+from rasd.keys import RedisKeys
 from rasd.settings import Settings
 
 # degraded: polled and produced, but the document needed a guess or a repair that may have
@@ -53,36 +54,29 @@ class FeedHealth(BaseModel):
 
     @classmethod
     def from_hash(cls, name: str, fields: dict) -> FeedHealth:
-        values = {
-            (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
-            for k, v in fields.items()
-        }
-        return cls.model_validate({**{k: v for k, v in values.items() if v != ""}, "name": name})
-
-
-def health_key(settings: Settings, name: str) -> str:
-    return settings.key("feed", name, "health")
+        values = {k: v for k, v in fields.items() if v != ""}
+        return cls.model_validate({**values, "name": name})
 
 
 class FeedHealthStore:
     """Reads feed health with a synchronous Redis client (CLI, console)."""
 
     def __init__(self, settings: Settings, client: redis.Redis):
-        self._settings = settings
+        self._keys = RedisKeys(settings)
         self._client = client
 
     def names(self) -> list[str]:
-        return sorted(_text(n) for n in self._client.smembers(self._settings.key("feeds")))
+        return sorted(self._client.smembers(self._keys.feeds))
 
     def get(self, name: str) -> FeedHealth | None:
-        fields = self._client.hgetall(health_key(self._settings, name))
+        fields = self._client.hgetall(self._keys.feed_health(name))
         return FeedHealth.from_hash(name, fields) if fields else None
 
     def all(self) -> list[FeedHealth]:
         names = self.names()
         pipe = self._client.pipeline(transaction=False)
         for name in names:
-            pipe.hgetall(health_key(self._settings, name))
+            pipe.hgetall(self._keys.feed_health(name))
         return [
             FeedHealth.from_hash(name, fields)
             for name, fields in zip(names, pipe.execute(), strict=True)
@@ -93,26 +87,26 @@ class HealthRecorder:
     """Writes feed health with the poller's asyncio Redis client."""
 
     def __init__(self, settings: Settings, client: redis.asyncio.Redis):
-        self._settings = settings
+        self._keys = RedisKeys(settings)
         self._client = client
 
     async def register(self, names: list[str], details: dict[str, dict[str, str]]) -> None:
         """Make the feeds set exactly ``names``: a feed removed from feeds.yaml leaves health."""
-        known = {_text(n) for n in await self._client.smembers(self._settings.key("feeds"))}
+        known = await self._client.smembers(self._keys.feeds)
         stale = sorted(known - set(names))
         async with self._client.pipeline(transaction=False) as pipe:
             if stale:
-                pipe.srem(self._settings.key("feeds"), *stale)
-                pipe.delete(*(health_key(self._settings, name) for name in stale))
+                pipe.srem(self._keys.feeds, *stale)
+                pipe.delete(*(self._keys.feed_health(name) for name in stale))
             if names:
-                pipe.sadd(self._settings.key("feeds"), *names)
+                pipe.sadd(self._keys.feeds, *names)
             for name in names:
-                pipe.hset(health_key(self._settings, name), mapping=details[name])
+                pipe.hset(self._keys.feed_health(name), mapping=details[name])
             await pipe.execute()
 
     async def record(self, name: str, fields: dict[str, object], new_items: int = 0) -> None:
         """Set the given fields; fields whose value is None are removed."""
-        key = health_key(self._settings, name)
+        key = self._keys.feed_health(name)
         present = {k: _field(v) for k, v in fields.items() if v is not None}
         absent = [k for k, v in fields.items() if v is None]
         async with self._client.pipeline(transaction=False) as pipe:
@@ -125,7 +119,7 @@ class HealthRecorder:
             await pipe.execute()
 
     async def failure_count(self, name: str) -> int:
-        value = await self._client.hget(health_key(self._settings, name), "consecutive_failures")
+        value = await self._client.hget(self._keys.feed_health(name), "consecutive_failures")
         return int(value or 0)
 
 
@@ -133,7 +127,3 @@ def _field(value: object) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from redis.asyncio import Redis
 
 from rasd.connectors.metrics import FEEDS_OWNED
+from rasd.keys import RedisKeys
 from rasd.settings import Settings
 
 # Renew our lease; take it again if it vanished (e.g. Redis lost it); never take another's.
@@ -47,12 +48,12 @@ class FeedLeases:
     def __init__(
         self, settings: Settings, redis: Redis, owner: str, feeds: list[str], lease_ttl: float
     ):
-        self._settings = settings
+        self._keys = RedisKeys(settings)
         self._redis = redis
         self.owner = owner
         self._feeds = feeds
         self._ttl_ms = max(1000, int(lease_ttl * 1000))
-        self._members_key = settings.key("connectors", "members")
+        self._members_key = self._keys.connectors_members
         self._owned: set[str] = set()
         # Leases are only trusted until shortly before they could have expired unrenewed.
         self._valid_until = 0.0
@@ -83,7 +84,7 @@ class FeedLeases:
         await self._acquired[feed].wait()
 
     def _key(self, feed: str) -> str:
-        return self._settings.key("feed", feed, "lease")
+        return self._keys.feed_lease(feed)
 
     async def members(self) -> list[str]:
         now_ms = int(time.time() * 1000)
@@ -92,7 +93,7 @@ class FeedLeases:
             pipe.zremrangebyscore(self._members_key, "-inf", now_ms)
             pipe.zrange(self._members_key, 0, -1)
             *_, members = await pipe.execute()
-        return [m.decode() if isinstance(m, bytes) else m for m in members]
+        return members
 
     async def step(self) -> None:
         """Heartbeat, then acquire, renew and release leases to match the rendezvous split."""

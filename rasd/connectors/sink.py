@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from redis.asyncio import Redis
 
 from rasd.connections import kafka_producer
+from rasd.keys import RedisKeys
 from rasd.models import Article
 from rasd.settings import Settings
 from rasd.timeseries import MinuteCounters
@@ -46,7 +47,7 @@ class ArticleSink:
         claim_ttl: float = 120.0,
         produce_timeout: float = 60.0,
     ):
-        self._settings = settings
+        self._keys = RedisKeys(settings)
         self._redis = redis
         self._claim = f"pending:{owner}"
         self._seen_ttl = max(1, int(seen_ttl))
@@ -66,7 +67,7 @@ class ArticleSink:
         )
 
     def seen_key(self, article_id: str) -> str:
-        return self._settings.key("seen", article_id)
+        return self._keys.seen(article_id)
 
     async def publish(self, articles: Sequence[Article]) -> list[Article]:
         """Produce the articles not seen before; return those produced."""

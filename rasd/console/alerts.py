@@ -81,7 +81,7 @@ class AlertBoard:
         self._redis = redis
         self._scan = scan
         self._outbox = Outbox(redis, settings)
-        self.acks_key = self._outbox.keys.acks
+        self.acks_key = self._outbox.keys.alerts_acks
 
     async def recent(self, flt: AlertFilter, limit: int = 100) -> list[AlertEntry]:
         keys = await self._outbox.recent_keys(self._scan)

@@ -22,6 +22,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from redis.asyncio import Redis
 
+from rasd.keys import RedisKeys
 from rasd.settings import Settings
 
 Verdict = Literal["useful", "false-alarm", "missed"]
@@ -115,7 +116,7 @@ def labels(items: Iterable[Feedback]) -> list[dict]:
 class FeedbackStore:
     def __init__(self, settings: Settings, redis: Redis) -> None:
         self._redis = redis
-        self.key = settings.key("feedback")
+        self.key = RedisKeys(settings).feedback
 
     async def add(self, item: Feedback) -> str:
         floor = int((datetime.now(UTC) - MAX_AGE).timestamp() * 1000)
@@ -125,7 +126,7 @@ class FeedbackStore:
             )
             pipe.xtrim(self.key, minid=floor, approximate=True)
             entry_id, _ = await pipe.execute()
-        return entry_id.decode()
+        return entry_id
 
     async def since(self, since: datetime | None = None) -> list[Feedback]:
         """Feedback given at or after ``since`` (all kept when None), oldest first."""
@@ -133,7 +134,7 @@ class FeedbackStore:
         out = []
         for _id, fields in await self._redis.xrange(self.key, min=start, max="+"):
             try:
-                out.append(Feedback.model_validate_json(fields[b"feedback"]))
+                out.append(Feedback.model_validate_json(fields["feedback"]))
             except (KeyError, ValidationError):
                 continue  # an unreadable entry says nothing about a rule
         return out

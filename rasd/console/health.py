@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from rasd.outbox import OutboxKeys
+from rasd.keys import RedisKeys
 from rasd.settings import Settings
 
 
@@ -26,7 +26,7 @@ class OutboxDepth:
 
 async def outbox_depth(settings: Settings, redis: Redis) -> OutboxDepth:
     """Entries in the outbox stream and, per consumer group, delivered-unacked and unread."""
-    key = OutboxKeys(settings).stream
+    key = RedisKeys(settings).outbox
     length = await redis.xlen(key)
     try:
         groups = await redis.xinfo_groups(key)
@@ -36,14 +36,10 @@ async def outbox_depth(settings: Settings, redis: Redis) -> OutboxDepth:
         length=length,
         groups=[
             OutboxGroup(
-                name=_text(g["name"]),
+                name=g["name"],
                 pending=int(g.get("pending", 0)),
                 lag=None if g.get("lag") is None else int(g["lag"]),
             )
             for g in groups
         ],
     )
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from rasd.keys import RedisKeys
 from rasd.settings import Settings
 
 
@@ -31,10 +32,11 @@ class LoginLimiter:
         self._redis = redis
         self._max = settings.console_login_max_failures
         self._window = settings.console_login_window_seconds
-        self._prefix = settings.key("console", "login-failures")
+        self._redis_keys = RedisKeys(settings)
 
     def _keys(self, user: str, address: str) -> tuple[str, str]:
-        return f"{self._prefix}:user:{user}", f"{self._prefix}:addr:{address}"
+        keys = self._redis_keys
+        return keys.login_failures("user", user), keys.login_failures("addr", address)
 
     async def check(self, user: str, address: str) -> Refused | None:
         """``Refused`` when the username or the address is at its limit, else None."""

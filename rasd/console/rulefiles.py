@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 from pydantic import BaseModel, ConfigDict
 from redis.asyncio import Redis
 
+from rasd.keys import RedisKeys
 from rasd.notify.names import receiver_names, unknown_receivers
 from rasd.rules import LoadResult, parse_rules
 from rasd.rules.directory import duplicate_ids, is_rule_file_name, rule_file_names
@@ -50,7 +51,7 @@ class RuleFiles:
         self.root = settings.rules_dir
         self._receivers_file = settings.receivers_file
         self._redis = redis
-        self._history_prefix = settings.key("console", "rules", "history")
+        self._keys = RedisKeys(settings)
 
     def names(self) -> list[str]:
         """Rule files, as paths relative to the rules directory."""
@@ -126,7 +127,7 @@ class RuleFiles:
             )
         )
         change = Change(path=name, by=user, at=datetime.now(UTC), diff=diff)
-        key = f"{self._history_prefix}:{name}"
+        key = self._keys.rule_history(name)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.lpush(key, change.model_dump_json())
             pipe.ltrim(key, 0, HISTORY_KEEP - 1)
@@ -135,5 +136,5 @@ class RuleFiles:
 
     async def history(self, name: str, limit: int = 50) -> list[Change]:
         self.path(name)
-        raw = await self._redis.lrange(f"{self._history_prefix}:{name}", 0, limit - 1)
+        raw = await self._redis.lrange(self._keys.rule_history(name), 0, limit - 1)
         return [Change.model_validate_json(r) for r in raw]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 
 from rasd.connections import kafka_admin, redis_client
+from rasd.keys import RedisKeys
 from rasd.settings import Settings
 
 
@@ -29,7 +30,7 @@ def drop_namespace(settings: Settings) -> None:
         admin.close()
     client = redis_client(settings)
     try:
-        keys = list(client.scan_iter(match=f"{settings.namespace}:*", count=1000))
+        keys = list(client.scan_iter(match=RedisKeys(settings).everything, count=1000))
         for start in range(0, len(keys), 1000):
             client.delete(*keys[start : start + 1000])
     finally:

@@ -29,7 +29,7 @@ from pydantic import (
 from rasd.durations import Duration
 from rasd.notify.matchers import Label, Matchers
 from rasd.notify.receivers import Receiver, ReceiverConfig, did_you_mean, receiver_types
-from rasd.yamlerrors import ConfigError, ConfigInvalid, error_at, load, node_at
+from rasd.yamlerrors import ConfigError, ConfigInvalid, error_at, load, located, node_at
 
 # Groups are keyed on the same labels matchers read.
 GroupLabel = Label
@@ -159,21 +159,14 @@ def _validation_errors(exc: ValidationError, root, path: str) -> list[ConfigErro
     """pydantic's messages, lower-cased, each at its node and followed by its location; an
     unknown ``type:`` gets a "did you mean"."""
     errors = []
-    raw = exc.errors(include_url=False)
     types = receiver_types()
-    for error in raw:
+    for error, node in located(exc, root):
         loc = error["loc"]
-        # A list whose every item failed is also reported as too short: noise.
-        if error["type"] == "too_short" and any(
-            len(other["loc"]) > len(loc) and other["loc"][: len(loc)] == loc for other in raw
-        ):
-            continue
         if error["type"] == "union_tag_invalid":
             tag = str(error["ctx"]["tag"])
             message = f"unknown receiver type {tag!r}" + did_you_mean(tag, types)
             errors.append(error_at(path, node_at(root, (*loc, "type"), key=True), message))
             continue
-        node = node_at(root, loc, key=error["type"] == "extra_forbidden")
         where = ".".join(str(p) for p in loc)
         message = error["msg"][0].lower() + error["msg"][1:]
         errors.append(error_at(path, node, f"{message} ({where})" if where else message))

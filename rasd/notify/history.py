@@ -18,6 +18,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from rasd.keys import RedisKeys
 from rasd.models import Alert, utcnow
 from rasd.settings import Settings
 
@@ -69,10 +70,6 @@ class DeadLetter(BaseModel):
     id: str | None = None
 
 
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 Record = TypeVar("Record", Attempt, DeadLetter)
 
 
@@ -81,8 +78,7 @@ ATTEMPT_FIELD, DEAD_FIELD = "attempt", "dead"
 
 
 def _record(entry_id, fields, field: str, model: type[Record]) -> Record:
-    raw = fields.get(field.encode(), fields.get(field))
-    return model.model_validate_json(raw).model_copy(update={"id": _text(entry_id)})
+    return model.model_validate_json(fields[field]).model_copy(update={"id": entry_id})
 
 
 async def _newest(redis, key: str, field: str, model: type[Record], limit: int) -> list[Record]:
@@ -91,50 +87,40 @@ async def _newest(redis, key: str, field: str, model: type[Record], limit: int) 
     return [_record(entry_id, fields, field, model) for entry_id, fields in entries]
 
 
-class NotifyKeys:
-    def __init__(self, settings: Settings) -> None:
-        self.attempts = settings.key("notify", "attempts")
-        self.dead = settings.key("notify", "dead")
-        self._status = settings.key("notify", "status")
-
-    def status(self, alert_key: str) -> str:
-        return f"{self._status}:{alert_key}"
-
-
 class DeliveryLog:
     """Reads the delivery log (redis.asyncio client)."""
 
     def __init__(self, redis, settings: Settings) -> None:
         self.redis = redis
-        self.keys = NotifyKeys(settings)
+        self.keys = RedisKeys(settings)
 
     async def recent(self, limit: int = 100) -> list[Attempt]:
         """Newest first."""
-        return await _newest(self.redis, self.keys.attempts, ATTEMPT_FIELD, Attempt, limit)
+        return await _newest(self.redis, self.keys.notify_attempts, ATTEMPT_FIELD, Attempt, limit)
 
     async def for_alert(self, alert_key: str) -> dict[str, Attempt]:
         """Receiver -> the latest thing that happened to this alert there."""
-        raw = await self.redis.hgetall(self.keys.status(alert_key))
-        return {_text(k): Attempt.model_validate_json(v) for k, v in raw.items()}
+        raw = await self.redis.hgetall(self.keys.notify_status(alert_key))
+        return {k: Attempt.model_validate_json(v) for k, v in raw.items()}
 
 
 class DeadLetters:
     def __init__(self, redis, settings: Settings) -> None:
         self.redis = redis
-        self.keys = NotifyKeys(settings)
+        self.keys = RedisKeys(settings)
 
     async def recent(self, limit: int = 100) -> list[DeadLetter]:
-        return await _newest(self.redis, self.keys.dead, DEAD_FIELD, DeadLetter, limit)
+        return await _newest(self.redis, self.keys.notify_dead, DEAD_FIELD, DeadLetter, limit)
 
     async def get(self, dead_id: str) -> DeadLetter | None:
-        entries = await self.redis.xrange(self.keys.dead, dead_id, dead_id)
+        entries = await self.redis.xrange(self.keys.notify_dead, dead_id, dead_id)
         return _record(*entries[0], DEAD_FIELD, DeadLetter) if entries else None
 
     async def remove(self, dead_id: str) -> bool:
-        return bool(await self.redis.xdel(self.keys.dead, dead_id))
+        return bool(await self.redis.xdel(self.keys.notify_dead, dead_id))
 
     async def count(self) -> int:
-        return await self.redis.xlen(self.keys.dead)
+        return await self.redis.xlen(self.keys.notify_dead)
 
 
 def attempt(outcome: Outcome, **fields) -> Attempt:

@@ -20,6 +20,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rasd.keys import RedisKeys
 from rasd.models import Alert
 from rasd.notify.config import InhibitRule
 from rasd.notify.matchers import alert_labels, all_match
@@ -63,8 +64,8 @@ class Inhibitor:
     def __init__(self, redis, settings: Settings, rules: Sequence[InhibitRule]) -> None:
         self.redis = redis
         self.rules = tuple(rules)
-        self.index = settings.key("notify", "inhibitors")
-        self.alerts = settings.key("notify", "inhibitors", "alerts")
+        keys = RedisKeys(settings)
+        self.index, self.alerts = keys.notify_inhibitors, keys.notify_inhibitor_alerts
         self.longest = max((r.duration.total_seconds() for r in self.rules), default=0.0)
 
     def register(self, pipe, alerts: Sequence[Alert], now: float) -> None:

@@ -23,9 +23,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from rasd.keys import RedisKeys
 from rasd.models import Alert
-from rasd.notify.history import ATTEMPT_FIELD, DEAD_FIELD, Attempt, DeadLetter, NotifyKeys
+from rasd.notify.history import ATTEMPT_FIELD, DEAD_FIELD, Attempt, DeadLetter
 from rasd.notify.routing import ResolvedRoute
+from rasd.outbox import IS_NEWER_LUA
 from rasd.settings import Settings
 
 # Joins an alert to its group and says when the group is due. Idempotent: an outbox entry
@@ -36,15 +38,18 @@ from rasd.settings import Settings
 #   worse than the group's last message  -> at once
 # While a notifier holds the group (its lease), the wanted time and the worst severity that
 # arrived are kept for _FINISH instead.
-_ENQUEUE = """
+_ENQUEUE = (
+    IS_NEWER_LUA
+    + """
 local alerts, meta, due, revs = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local gid, key, body = ARGV[1], ARGV[2], ARGV[3]
 local revision, now = tonumber(ARGV[4]), tonumber(ARGV[5])
 local wait, interval, rank = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[12])
 local outcome
 local held = redis.call('HGET', revs, key)
+held = held and tonumber(held) or nil
+if not is_newer(revision, held) then return 'queued' end
 if held then
-  if tonumber(held) >= revision then return 'queued' end
   outcome = 'folded'
 elseif revision > 0 then
   outcome = 'update'
@@ -81,6 +86,7 @@ elseif when then
 end
 return outcome
 """
+)
 
 _CLAIM = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
@@ -177,10 +183,6 @@ class Flush:
     retry_at: float | None = None
 
 
-def _s(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 class Ledger:
     def __init__(
         self,
@@ -192,25 +194,22 @@ class Ledger:
         status_ttl: float = 14 * 86400,
     ) -> None:
         self.redis = redis
-        self.settings = settings
         self.history = history
         self.dead_letters = dead_letters
         self.status_ttl = max(1, math.ceil(status_ttl))
-        self.keys = NotifyKeys(settings)
-        self.due = settings.key("notify", "due")
+        self.keys = RedisKeys(settings)
         self._enqueue = redis.register_script(_ENQUEUE)
         self._claim = redis.register_script(_CLAIM)
         self._finish = redis.register_script(_FINISH)
 
-    def _group(self, gid: str) -> str:
-        return self.settings.key("notify", "group", gid)
-
-    def _sent(self, receiver: str, alert_key: str) -> str:
-        return self.settings.key("notify", "sent", receiver, alert_key)
-
     def _keys(self, gid: str) -> list[str]:
-        group = self._group(gid)
-        return [f"{group}:alerts", group, self.due, f"{group}:revisions"]
+        k = self.keys
+        return [
+            k.notify_group_alerts(gid),
+            k.notify_group(gid),
+            k.notify_due,
+            k.notify_group_revisions(gid),
+        ]
 
     async def enqueue(
         self, pipe, route: ResolvedRoute, alert: Alert, revision: int, now: float
@@ -237,21 +236,21 @@ class Ledger:
         )
 
     async def claim(self, now: float, lease: float, count: int) -> list[str]:
-        prefix = self._group("")
-        ids = await self._claim(keys=[self.due], args=[now, now + lease, count, prefix])
-        return [_s(i) for i in ids]
+        prefix = self.keys.notify_group_prefix
+        return await self._claim(
+            keys=[self.keys.notify_due], args=[now, now + lease, count, prefix]
+        )
 
     async def next_due(self) -> float | None:
-        first = await self.redis.zrange(self.due, 0, 0, withscores=True)
+        first = await self.redis.zrange(self.keys.notify_due, 0, 0, withscores=True)
         return first[0][1] if first else None
 
     async def load(self, gid: str) -> Group:
         pipe = self.redis.pipeline(transaction=True)
-        pipe.hgetall(self._group(gid))
-        pipe.hgetall(f"{self._group(gid)}:alerts")
-        pipe.hgetall(f"{self._group(gid)}:revisions")
+        pipe.hgetall(self.keys.notify_group(gid))
+        pipe.hgetall(self.keys.notify_group_alerts(gid))
+        pipe.hgetall(self.keys.notify_group_revisions(gid))
         meta, alerts, revisions = await pipe.execute()
-        meta = {_s(k): _s(v) for k, v in meta.items()}
         return Group(
             id=gid,
             receiver=meta.get("receiver", ""),
@@ -261,7 +260,7 @@ class Ledger:
             repeat_interval=float(meta.get("repeat_interval", 0)),
             attempts=int(meta.get("attempts", 0)),
             alerts=[Alert.model_validate_json(v) for v in alerts.values()],
-            revisions={_s(k): int(v) for k, v in revisions.items()},
+            revisions={k: int(v) for k, v in revisions.items()},
         )
 
     async def last_sent(self, receiver: str, alerts: Sequence[Alert]) -> dict[str, Sent]:
@@ -269,24 +268,24 @@ class Ledger:
         keys = list(dict.fromkeys(a.key for a in alerts))
         if not keys:
             return {}
-        found = await self.redis.mget([self._sent(receiver, k) for k in keys])
+        found = await self.redis.mget([self.keys.notify_sent(receiver, k) for k in keys])
         return {k: Sent(**json.loads(v)) for k, v in zip(keys, found, strict=True) if v is not None}
 
     def log(self, pipe, entry: Attempt) -> None:
         pipe.xadd(
-            self.keys.attempts,
+            self.keys.notify_attempts,
             {ATTEMPT_FIELD: entry.model_dump_json()},
             maxlen=self.history,
             approximate=True,
         )
         if entry.receiver:
             for key in entry.alerts:
-                pipe.hset(self.keys.status(key), entry.receiver, entry.model_dump_json())
-                pipe.expire(self.keys.status(key), self.status_ttl)
+                pipe.hset(self.keys.notify_status(key), entry.receiver, entry.model_dump_json())
+                pipe.expire(self.keys.notify_status(key), self.status_ttl)
 
     def dead_letter(self, pipe, dead: DeadLetter) -> None:
         pipe.xadd(
-            self.keys.dead,
+            self.keys.notify_dead,
             {DEAD_FIELD: dead.model_dump_json()},
             maxlen=self.dead_letters,
             approximate=True,
@@ -302,7 +301,7 @@ class Ledger:
             rank = alert.severity.rank
             sent = {"at": flush.now, "revision": group.revision(alert), "severity": rank}
             pipe.set(
-                self._sent(group.receiver, alert.key),
+                self.keys.notify_sent(group.receiver, alert.key),
                 json.dumps(sent),
                 px=math.ceil(max(SENT_TTL, quiet) * 1000),
             )

@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry
 from redis.exceptions import ResponseError
 
 from rasd.connections import async_redis_client
+from rasd.keys import RedisKeys
 from rasd.notify.config import NotifyConfigBase, build_receivers
 from rasd.notify.history import DeadLetter, attempt
 from rasd.notify.inhibit import Inhibitor
@@ -42,7 +43,7 @@ from rasd.notify.stages import (
     SilenceStage,
 )
 from rasd.outage import REDIS_DOWN, RedisOutage
-from rasd.outbox import OutboxKeys, UnreadableEntry, parse_entry
+from rasd.outbox import UnreadableEntry, parse_entry
 from rasd.procstatus import StatusFile
 from rasd.settings import Settings
 
@@ -51,10 +52,6 @@ log = logging.getLogger("rasd.notify")
 
 def default_consumer() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
-
-
-def _s(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class Notifier:
@@ -70,7 +67,7 @@ class Notifier:
         self.config = config
         self.delivery = config.delivery
         self.consumer = consumer or default_consumer()
-        self.outbox = OutboxKeys(settings).stream
+        self.outbox = RedisKeys(settings).outbox
         self.group_name = settings.group("notify")
         self.redis = async_redis_client(settings)
         self.ledger = Ledger(
@@ -148,7 +145,7 @@ class Notifier:
         for alert, routes, _ in routed:
             for route in routes:
                 entry = attempt(
-                    _s(next(results)),
+                    next(results),
                     alerts=(alert.key,),
                     receiver=route.receiver,
                     route=route.path,
@@ -183,7 +180,7 @@ class Notifier:
                 count=self.delivery.batch,
             )
             count += await self.ingest(entries)
-            if _s(start) == "0-0":
+            if start == "0-0":
                 break
         await self._forget_gone_consumers(idle_ms * 10)
         return count
@@ -193,7 +190,7 @@ class Notifier:
         consumer list does not grow with every restart. A live one is simply re-created by
         its next read."""
         for consumer in await self.redis.xinfo_consumers(self.outbox, self.group_name):
-            name = _s(consumer["name"])
+            name = consumer["name"]
             if name != self.consumer and consumer["pending"] == 0 and consumer["idle"] > idle_ms:
                 await self.redis.xgroup_delconsumer(self.outbox, self.group_name, name)
 

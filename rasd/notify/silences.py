@@ -21,6 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rasd.keys import RedisKeys
 from rasd.models import Alert, utcnow
 from rasd.notify.matchers import Matcher, alert_labels
 from rasd.settings import Settings
@@ -85,7 +86,7 @@ class SilenceStore:
 
     def __init__(self, redis, settings: Settings) -> None:
         self.redis = redis
-        self.key = settings.key("silences")
+        self.key = RedisKeys(settings).silences
 
     async def add(
         self,

@@ -348,15 +348,14 @@ def export_feedback(
     import asyncio
     from datetime import UTC, datetime, timedelta
 
-    import redis.asyncio
-
-    from rasd.cli import settings
+    from rasd.cliutil import settings
+    from rasd.connections import async_redis_client
     from rasd.console.feedback import FeedbackStore, labels, write_labels
 
     s = settings()
 
     async def read():
-        client = redis.asyncio.Redis.from_url(s.redis_dsn)
+        client = async_redis_client(s)
         try:
             return await FeedbackStore(s, client).since(datetime.now(UTC) - timedelta(days=days))
         finally:

@@ -18,10 +18,10 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
-import yaml
 from pydantic import Field, PrivateAttr, TypeAdapter, model_validator
 
 from rasd.rules.schema import Name, Strict, Term
+from rasd.yamlerrors import load
 
 Kind = Literal["country", "region", "governorate", "city", "site"]
 
@@ -75,9 +75,10 @@ class Gazetteer(Strict):
         return chain
 
 
-def parse_gazetteer(text: str) -> Gazetteer:
-    """A gazetteer from YAML (a list of places) or the JSON that the build writes."""
-    data = yaml.safe_load(text)
+def parse_gazetteer(text: str, path: str = "<gazetteer>") -> Gazetteer:
+    """A gazetteer from YAML (a list of places) or the JSON that the build writes
+    (:class:`~rasd.yamlerrors.ConfigInvalid` for a syntax error or a repeated key)."""
+    data = load(text, path).data
     if isinstance(data, dict):
         data = data.get("places")
     return Gazetteer(places=TypeAdapter(tuple[Place, ...]).validate_python(data))

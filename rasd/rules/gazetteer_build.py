@@ -42,12 +42,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from rasd.rules.gazetteer import Gazetteer, Place
 from rasd.text import analyse
 from rasd.text.analysis import detect_lang
 from rasd.text.normalize import normalize_arabic
+from rasd.yamlerrors import load
 
 OUTPUT = Path(__file__).with_name("gazetteer.json")
 CURATED = Path(__file__).with_name("places") / "curated.yaml"
@@ -348,7 +347,7 @@ def build(
 
     ``lexicons`` (by language) replace wordfreq's word lists, for tests.
     """
-    doc = yaml.safe_load(curated_text)
+    doc = load(curated_text, str(CURATED)).data
     curation = Curation.load(doc)
     curation.lexicons.update(lexicons or {})
     places: dict[str, dict[str, Any]] = {}

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from rasd.rules.directory import duplicate_ids, rule_file_names
 from rasd.rules.schema import Rule, RuleSpec
-from rasd.yamlerrors import ConfigError, ConfigInvalid, error_at, load, node_at
+from rasd.yamlerrors import ConfigError, ConfigInvalid, error_at, load, located, node_at
 
 MAX_FILE_BYTES = 1_000_000
 
@@ -81,20 +81,10 @@ def _validate(path: str, node: yaml.Node, data: object) -> tuple[Rule | None, li
     try:
         spec = RuleSpec.model_validate(data)
     except ValidationError as exc:
-        errors = []
-        raw = exc.errors()
-        for err in raw:
-            loc = err["loc"]
-            # pydantic also reports a list whose items all failed as too short: noise.
-            if err["type"] == "too_short" and any(
-                len(other["loc"]) > len(loc) and other["loc"][: len(loc)] == loc for other in raw
-            ):
-                continue
-            if err["type"] == "missing":
-                target = node_at(node, loc[:-1])
-            else:
-                target = node_at(node, loc, key=err["type"] == "extra_forbidden")
-            errors.append(error_at(path, target, _describe(err, _allowed_keys(err["loc"]))))
+        errors = [
+            error_at(path, target, _describe(err, _allowed_keys(err["loc"])))
+            for err, target in located(exc, node)
+        ]
         return None, errors
     return Rule.from_spec(spec, path), []
 

@@ -45,7 +45,7 @@ class Runtime(mode.Service):
         self.outbox: Outbox | None = None
 
     async def on_start(self) -> None:
-        self.redis = async_redis_client(self.settings, decode_responses=True)
+        self.redis = async_redis_client(self.settings)
         c = self.config
         bounds = Bounds(
             outbox_max_age=c.outbox_max_age,

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 import redis.exceptions
 from pydantic import BaseModel, ConfigDict
 
+from rasd.keys import RedisKeys
 from rasd.models import utcnow
 from rasd.settings import Settings
 from rasd.streams.metrics import RULE_ERRORS, RULES_LOADED
@@ -128,8 +129,8 @@ class RuleSync:
     """Keeps this process's rule set equal to the rules topic; publishes the rules directory."""
 
     def __init__(self, settings: Settings, redis_client: redis.asyncio.Redis, rules_dir: Path):
-        """``redis_client`` must decode responses (``decode_responses=True``)."""
         self.settings = settings
+        self._keys = RedisKeys(settings)
         self.rules_dir = rules_dir
         self.ready = asyncio.Event()
         self.records: dict[str, PublishedRule] = {}
@@ -175,7 +176,7 @@ class RuleSync:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-            await self._redis.hdel(self.settings.key("rules", "loaded"), self.worker_id)
+            await self._redis.hdel(self._keys.rules_loaded, self.worker_id)
         for client in (self._consumer, self._producer):
             if client is not None:
                 await client.stop()
@@ -259,7 +260,7 @@ class RuleSync:
         try:
             for where, errors in status.items():
                 if errors is None:
-                    await self._redis.hdel(self.settings.key("rules", "errors"), where)
+                    await self._redis.hdel(self._keys.rules_errors, where)
                 else:
                     await self._record_errors(where, errors)
             if changed:
@@ -271,20 +272,20 @@ class RuleSync:
         """Say which rule versions this worker uses (the console compares the workers)."""
         loaded = {"rules": {i: r.version for i, r in sorted(self.rules.items())}, "at": utcnow()}
         await self._redis.hset(
-            self.settings.key("rules", "loaded"), self.worker_id, json.dumps(loaded, default=str)
+            self._keys.rules_loaded, self.worker_id, json.dumps(loaded, default=str)
         )
 
     async def _report_file_errors(self, todo: Plan) -> None:
         for path, errors in todo.errors.items():
             await self._record_errors(path, errors)
-        known = await self._redis.hkeys(self.settings.key("rules", "errors"))
+        known = await self._redis.hkeys(self._keys.rules_errors)
         stale = [f for f in known if not f.startswith("topic:") and f not in todo.errors]
         if stale:
-            await self._redis.hdel(self.settings.key("rules", "errors"), *stale)
+            await self._redis.hdel(self._keys.rules_errors, *stale)
 
     async def _record_errors(self, where: str, errors: Iterable[str]) -> None:
         errors = list(errors)
-        key = self.settings.key("rules", "errors")
+        key = self._keys.rules_errors
         if await self._redis.hget(key, where) == json.dumps(errors):
             return  # already known: report a broken file once, not on every poll
         for error in errors:

@@ -4,10 +4,8 @@ import asyncio
 import json
 import uuid
 
-import redis
-from aiokafka import AIOKafkaConsumer
-from kafka import KafkaProducer
-
+from rasd.connections import aiokafka_consumer, kafka_producer, redis_client
+from rasd.keys import RedisKeys
 from rasd.models import Article
 
 
@@ -23,7 +21,7 @@ async def test_kafka_python_produces_and_aiokafka_consumes(settings):
         )
         for i in range(20)
     ]
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_servers, acks="all")
+    producer = kafka_producer(settings, acks="all")
     try:
         for article in articles:
             producer.send(topic, key=article.id.encode(), value=article.model_dump_json().encode())
@@ -31,9 +29,9 @@ async def test_kafka_python_produces_and_aiokafka_consumes(settings):
     finally:
         producer.close(timeout=10)
 
-    consumer = AIOKafkaConsumer(
+    consumer = aiokafka_consumer(
+        settings,
         topic,
-        bootstrap_servers=settings.kafka_servers,
         group_id=settings.group("test"),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
@@ -59,9 +57,9 @@ async def test_kafka_python_produces_and_aiokafka_consumes(settings):
 
 
 def test_redis_round_trip_with_stream(settings):
-    client = redis.Redis.from_url(settings.redis_dsn, decode_responses=True)
+    client = redis_client(settings)
     try:
-        stream = settings.key("outbox")
+        stream = RedisKeys(settings).outbox
         payload = {"title": "انسحاب القوات من قاعدة كركوك", "n": uuid.uuid4().hex}
         entry_id = client.xadd(stream, {"alert": json.dumps(payload, ensure_ascii=False)})
         [(read_id, fields)] = client.xrange(stream)

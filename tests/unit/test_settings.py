@@ -1,6 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
+from rasd.keys import RedisKeys
 from rasd.settings import Settings
 
 
@@ -57,7 +58,7 @@ def test_names_are_namespaced():
     s = Settings(namespace="desk2")
     assert s.topic("articles") == "desk2.articles"
     assert s.topic("dead-letters") == "desk2.dead-letters"
-    assert s.key("outbox") == "desk2:outbox"
+    assert RedisKeys(s).outbox == "desk2:outbox"
     assert s.group("worker") == "desk2-worker"
     with pytest.raises(KeyError):
         s.topic("nonsense")

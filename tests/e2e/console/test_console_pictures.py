@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from console_server import WITHDRAWAL_RULE, ingest_feed, publish_alert
-from kafka import KafkaConsumer
 from playwright.sync_api import expect
 from test_console_browser import log_in
 
+from rasd.connections import kafka_consumer
 from rasd.models import Alert, Severity, StoryArticle
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -81,9 +81,9 @@ def test_health_charts_articles_per_feed_and_lag(console, browser):
     settings = console.settings
     articles = ingest_feed(settings, FEED)
     group = settings.group("pictures-probe")
-    consumer = KafkaConsumer(
+    consumer = kafka_consumer(
+        settings,
         settings.topic("articles"),
-        bootstrap_servers=settings.kafka_servers,
         group_id=group,
         auto_offset_reset="earliest",
         enable_auto_commit=False,

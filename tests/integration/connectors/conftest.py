@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from kafka import KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 
+from rasd.connections import kafka_consumer, redis_client
 from rasd.connectors.config import Feed, FeedsConfig, PollerConfig
 from rasd.models import Article
 
@@ -182,9 +183,7 @@ def feeds_config(feeds: list[tuple[str, str]], **poller) -> FeedsConfig:
 def read_articles(settings, timeout: float = 30.0) -> list[tuple[str, Article]]:
     """Every record in the articles topic, as (key, article), read from the beginning."""
     topic = settings.topic("articles")
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_servers, enable_auto_commit=False, group_id=None
-    )
+    consumer = kafka_consumer(settings, enable_auto_commit=False, group_id=None)
     try:
         partitions = [TopicPartition(topic, p) for p in range(settings.topic_partitions)]
         consumer.assign(partitions)
@@ -219,11 +218,10 @@ class Running:
 
 
 def health(settings) -> dict:
-    import redis
 
     from rasd.connectors.health import FeedHealthStore
 
-    client = redis.Redis.from_url(settings.redis_dsn)
+    client = redis_client(settings)
     try:
         return {h.name: h for h in FeedHealthStore(settings, client).all()}
     finally:

@@ -12,10 +12,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import redis
 import yaml
 
+from rasd.connections import redis_client
 from rasd.connectors.articles import canonical_url
+from rasd.keys import RedisKeys
 from tests.integration.connectors.conftest import (
     FIXTURES,
     Running,
@@ -142,10 +143,12 @@ async def test_two_processes_split_feeds_and_take_over(settings, feed_server, tm
         "RASD_REDIS_URL": settings.redis_dsn,
         "RASD_TOPIC_PARTITIONS": str(settings.topic_partitions),
     }
-    client = redis.Redis.from_url(settings.redis_dsn, decode_responses=True)
+    client = redis_client(settings)
 
     def leases() -> dict[str, str | None]:
-        return {f"f{f}": client.get(settings.key("feed", f"f{f}", "lease")) for f in range(n_feeds)}
+        return {
+            f"f{f}": client.get(RedisKeys(settings).feed_lease(f"f{f}")) for f in range(n_feeds)
+        }
 
     def produced() -> int:
         return sum(h.items_total for h in health(settings).values())

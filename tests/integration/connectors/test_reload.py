@@ -5,18 +5,22 @@ metrics) while the old feeds keep polling; fixing the file recovers. Also on SIG
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
+import polling
 import pytest
 
 from tests.integration.connectors.conftest import closed_port, health, read_articles
 
 pytestmark = pytest.mark.integration
+
+# Most checks read the whole articles topic: every 0.2 s is often enough.
+eventually = functools.partial(polling.eventually, interval=0.2)
 ROOT = Path(__file__).parents[3]
 POLLER = "poller: {interval: 1, max_backoff: 2, lease_ttl: 3, connect_timeout: 2}\n"
 
@@ -36,18 +40,6 @@ def env(settings, **extra: str) -> dict[str, str]:
         "COLUMNS": "200",
         **extra,
     }
-
-
-async def eventually(predicate, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what} not met within {timeout}s"
-        await asyncio.sleep(0.2)
 
 
 async def feeds_with_articles(settings) -> set[str]:

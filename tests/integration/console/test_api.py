@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from console_server import WITHDRAWAL_RULE, publish_alert, run_async
-from kafka import KafkaConsumer, KafkaProducer
 
+from rasd.connections import async_redis_client, kafka_consumer, kafka_producer
 from rasd.connectors.health import HealthRecorder
+from rasd.keys import RedisKeys
 from rasd.models import Alert, Article, Severity, StoryArticle, TermHit
 from rasd.notify import DeadLetter
 
@@ -75,16 +76,15 @@ def test_alert_list_filters_detail_and_ack(console, client):
     ack = client.get("/api/alerts/a").json()["ack"]
     assert ack["by"] == "analyst"
     raw = json.loads(
-        run_async(lambda: _hget(console.settings, console.settings.key("alerts", "acks"), "a"))
+        run_async(lambda: _hget(console.settings, RedisKeys(console.settings).alerts_acks, "a"))
     )
     assert raw["by"] == "analyst" and "at" in raw
     assert client.get("/api/alerts/nope").status_code == 404
 
 
 async def _hget(settings, key, field):
-    import redis.asyncio
 
-    r = redis.asyncio.Redis.from_url(settings.redis_dsn)
+    r = async_redis_client(settings)
     try:
         return await r.hget(key, field)
     finally:
@@ -179,7 +179,7 @@ def test_rule_paths_outside_the_rules_dir_are_refused(client, path):
 
 
 def test_dry_run_reads_the_last_n_articles(console, client):
-    producer = KafkaProducer(bootstrap_servers=console.settings.kafka_servers)
+    producer = kafka_producer(console.settings)
     base = datetime.now(UTC) - timedelta(hours=1)
     titles = [
         "Troops withdraw from an Iraq air base",
@@ -297,16 +297,14 @@ def test_dead_letters_retry_and_discard(console, client):
     ]
 
     async def add():
-        import redis.asyncio
+        from rasd.notify.ledger import Ledger
 
-        r = redis.asyncio.Redis.from_url(settings.redis_dsn)
+        r = async_redis_client(settings)
         try:
-            return [
-                (
-                    await r.xadd(settings.key("notify", "dead"), {"dead": d.model_dump_json()})
-                ).decode()
-                for d in letters
-            ]
+            pipe = r.pipeline(transaction=False)
+            for letter in letters:  # as the notifier writes them
+                Ledger(r, settings).dead_letter(pipe, letter)
+            return await pipe.execute()
         finally:
             await r.aclose()
 
@@ -320,8 +318,8 @@ def test_dead_letters_retry_and_discard(console, client):
     assert (
         client.post(f"/api/dead-letters/{retry_id}/retry", headers=csrf(client)).status_code == 200
     )
-    outbox = run_async(lambda: _xrange(settings, settings.key("outbox")))
-    assert [(f[b"key"], f[b"revision"]) for _, f in outbox] == [(b"dead1", b"0")]
+    outbox = run_async(lambda: _xrange(settings, RedisKeys(settings).outbox))
+    assert [(f["key"], f["revision"]) for _, f in outbox] == [("dead1", "0")]
     assert (
         client.post(f"/api/dead-letters/{raw_id}/discard", headers=csrf(client)).status_code == 200
     )
@@ -332,9 +330,8 @@ def test_dead_letters_retry_and_discard(console, client):
 
 
 async def _xrange(settings, key):
-    import redis.asyncio
 
-    r = redis.asyncio.Redis.from_url(settings.redis_dsn)
+    r = async_redis_client(settings)
     try:
         return await r.xrange(key)
     finally:
@@ -343,9 +340,8 @@ async def _xrange(settings, key):
 
 def test_feed_health_from_the_connectors_records(console, client):
     async def record():
-        import redis.asyncio
 
-        r = redis.asyncio.Redis.from_url(console.settings.redis_dsn)
+        r = async_redis_client(console.settings)
         try:
             recorder = HealthRecorder(console.settings, r)
             await recorder.register(
@@ -377,7 +373,7 @@ def test_feed_health_from_the_connectors_records(console, client):
 def test_pipeline_lag_throughput_and_outbox(console, client):
     settings = console.settings
     topic = settings.topic("matches")
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_servers)
+    producer = kafka_producer(settings)
     try:
         for i in range(5):
             producer.send(topic, key=b"k", value=f"m{i}".encode())
@@ -385,9 +381,9 @@ def test_pipeline_lag_throughput_and_outbox(console, client):
     finally:
         producer.close()
     group = settings.group("escalate")
-    consumer = KafkaConsumer(
+    consumer = kafka_consumer(
+        settings,
         topic,
-        bootstrap_servers=settings.kafka_servers,
         group_id=group,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
@@ -466,9 +462,8 @@ def test_config_reload_state_on_the_health_page(console, client, tmp_path):
     watcher.check()
 
     async def publish():
-        import redis.asyncio
 
-        r = redis.asyncio.Redis.from_url(console.settings.redis_dsn)
+        r = async_redis_client(console.settings)
         try:
             await ReloadStates(console.settings, "conn-1").publish(r, watcher.state("conn-1"))
         finally:

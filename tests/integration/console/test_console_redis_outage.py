@@ -5,27 +5,17 @@ a real redis-server of the test's own, killed and restarted."""
 
 import re
 import threading
-import time
 
 import httpx
 import pytest
 from console_server import PASSWORD, USER, console_settings, publish_alert, running_console
 from notify_samples import arabic_alert
 from own_redis import OwnRedis
+from polling import poll
 
 from rasd.settings import Settings
 
 pytestmark = pytest.mark.integration
-
-
-def poll(check, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def redis_up(client: httpx.Client) -> float | None:

@@ -7,8 +7,8 @@ import asyncio
 import httpx
 import pytest
 from console_server import PASSWORD, USER, _csrf_from
-from redis.asyncio import Redis
 
+from rasd.connections import async_redis_client
 from rasd.console.login_limit import LoginLimiter
 
 pytestmark = pytest.mark.integration
@@ -42,7 +42,7 @@ def test_failures_from_one_address_lock_out_every_user_from_it(console):
 
 def test_a_success_clears_the_users_failures_not_the_addresses(settings):
     async def scenario() -> None:
-        redis = Redis.from_url(settings.redis_dsn)
+        redis = async_redis_client(settings)
         limiter = LoginLimiter(settings, redis)
         try:
             for _ in range(settings.console_login_max_failures):

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from console_server import WITHDRAWAL_RULE, ingest_feed, publish_alert
-from kafka import KafkaConsumer
 
+from rasd.connections import kafka_consumer
 from rasd.models import Alert, Severity, StoryArticle
 from rasd.rules.evaluation import parse_labels
 
@@ -76,9 +76,9 @@ def test_articles_per_minute_from_the_sink_and_lag_samples(console, client):
     settings = console.settings
     articles = ingest_feed(settings, FEED)
     group = settings.group("charts-probe")
-    consumer = KafkaConsumer(
+    consumer = kafka_consumer(
+        settings,
         settings.topic("articles"),
-        bootstrap_servers=settings.kafka_servers,
         group_id=group,
         auto_offset_reset="earliest",
         enable_auto_commit=False,

@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 import pytest
-import redis
 
+from rasd.connections import redis_client
 from rasd.devstack.kafka import KafkaBroker, kafka_round_trip
 from rasd.devstack.process import port_in_use
 from rasd.devstack.stack import services_down, services_status
@@ -69,7 +69,7 @@ def test_up_twice_status_down(own_stack):
     assert status.returncode == 0, status.stdout + status.stderr
     assert str(settings.kafka_port) in status.stdout and str(settings.redis_port) in status.stdout
 
-    client = redis.Redis.from_url(settings.redis_dsn)
+    client = redis_client(settings)
     try:
         assert client.config_get("appendonly")["appendonly"] == "yes"
     finally:

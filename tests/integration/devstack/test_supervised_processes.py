@@ -7,11 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from own_redis import free_port
+from polling import poll
 
 from rasd.devstack.process import ManagedProcess
 from rasd.devstack.processes import PROCESSES, RasdProcess
@@ -21,16 +21,6 @@ from rasd.settings import Settings
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]
 NOTIFY = RasdProcess("notify", ("notify", "run"))
-
-
-def poll(check, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def alive(pid: int) -> bool:

@@ -1,9 +1,10 @@
 """Fixtures for the notify integration tests (servers are in notify_harness)."""
 
 import pytest
-import redis.asyncio as aioredis
 from aiosmtpd.controller import Controller
 from notify_harness import HttpSink, SmtpRecorder, free_port
+
+from rasd.connections import async_redis_client
 
 
 @pytest.fixture
@@ -29,6 +30,6 @@ def smtp_server():
 
 @pytest.fixture
 async def redis_client(settings):
-    client = aioredis.Redis.from_url(settings.redis_dsn)
+    client = async_redis_client(settings)
     yield client
     await client.aclose()

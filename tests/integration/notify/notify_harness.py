@@ -7,12 +7,14 @@ import asyncio
 import json
 import socket
 import threading
-import time
 from collections import deque
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from polling import eventually  # noqa: F401 - the notify tests import it from here
+
+from rasd.keys import RedisKeys
 from rasd.models import Alert
 from rasd.notify.config import parse_config
 from rasd.notify.notifier import Notifier
@@ -104,20 +106,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def eventually(predicate, timeout: float = 10.0, interval: float = 0.02):
-    """Poll ``predicate`` (sync or async) until it is truthy; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(interval)
-
-
 FAST = """\
 delivery:
   max_attempts: {max_attempts}
@@ -156,7 +144,7 @@ def config_text(
 
 async def put(client, settings, alert: Alert, revision: int = 0) -> None:
     await client.xadd(
-        settings.key("outbox"),
+        RedisKeys(settings).outbox,
         {"key": alert.key, "revision": str(revision), "alert": alert.model_dump_json()},
     )
 
@@ -178,7 +166,7 @@ async def running(settings, cfg, *, consumer: str = "n1", env=None):
 
 async def idle(client, settings) -> bool:
     """No group is waiting or being sent: nothing more can be delivered."""
-    return await client.zcard(settings.key("notify", "due")) == 0
+    return await client.zcard(RedisKeys(settings).notify_due) == 0
 
 
 async def outcomes(client, settings, alert_key: str | None = None) -> list[tuple[str, str]]:

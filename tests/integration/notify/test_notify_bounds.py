@@ -3,6 +3,7 @@ alert's delivery status expires."""
 
 import pytest
 
+from rasd.keys import RedisKeys
 from rasd.models import utcnow
 from rasd.notify.history import DeadLetter, attempt
 from rasd.notify.ledger import Ledger
@@ -16,14 +17,14 @@ async def test_dead_letters_are_capped_and_statuses_expire(settings, redis_clien
         pipe = redis_client.pipeline(transaction=True)
         ledger.dead_letter(pipe, DeadLetter(reason=f"refused {n}", at=utcnow()))
         await pipe.execute()
-    kept = await redis_client.xlen(settings.key("notify", "dead"))
+    kept = await redis_client.xlen(RedisKeys(settings).notify_dead)
     # Trimmed in whole stream nodes (100 entries each by default): a few more may stay.
     assert 100 <= kept <= 200
-    newest = await redis_client.xrevrange(settings.key("notify", "dead"), count=1)
-    assert b"refused 999" in newest[0][1][b"dead"]
+    newest = await redis_client.xrevrange(RedisKeys(settings).notify_dead, count=1)
+    assert "refused 999" in newest[0][1]["dead"]
 
     pipe = redis_client.pipeline(transaction=True)
     ledger.log(pipe, attempt("sent", alerts=("story:r:1",), receiver="desk"))
     await pipe.execute()
-    ttl = await redis_client.ttl(settings.key("notify", "status", "story:r:1"))
+    ttl = await redis_client.ttl(RedisKeys(settings).notify_status("story:r:1"))
     assert 3500 < ttl <= 3600

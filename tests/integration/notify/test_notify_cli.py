@@ -3,10 +3,10 @@
 import asyncio
 
 import pytest
-import redis.asyncio as aioredis
 from typer.testing import CliRunner
 
 from rasd.cli import app
+from rasd.connections import async_redis_client
 from rasd.notify.silences import SilenceStore
 from rasd.settings import get_settings
 
@@ -25,7 +25,7 @@ def cli(settings, monkeypatch):
 
 def stored(settings):
     async def read():
-        client = aioredis.Redis.from_url(settings.redis_dsn)
+        client = async_redis_client(settings)
         try:
             return await SilenceStore(client, settings).all()
         finally:
@@ -89,18 +89,21 @@ def test_notify_check_reports_errors_with_positions(cli, tmp_path, monkeypatch):
 
 
 def test_notify_log_and_dead_show_what_happened(cli, settings):
-    from rasd.notify.history import DeadLetter, NotifyKeys, attempt
+    from rasd.notify.history import DeadLetter, attempt
+    from rasd.notify.ledger import Ledger
 
     async def seed():
-        client = aioredis.Redis.from_url(settings.redis_dsn)
-        keys = NotifyKeys(settings)
+        client = async_redis_client(settings)
         try:
+            ledger = Ledger(client, settings)  # written as the notifier writes them
             entry = attempt(
                 "retry", alerts=("story:a",), receiver="desk", attempt=1, error="HTTP 503"
             )
-            await client.xadd(keys.attempts, {"attempt": entry.model_dump_json()})
             dead = DeadLetter(reason="permanent failure: HTTP 404", receiver="desk", at=entry.at)
-            await client.xadd(keys.dead, {"dead": dead.model_dump_json()})
+            pipe = client.pipeline(transaction=False)
+            ledger.log(pipe, entry)
+            ledger.dead_letter(pipe, dead)
+            await pipe.execute()
         finally:
             await client.aclose()
 

@@ -8,6 +8,7 @@ import pytest
 from notify_harness import Reply, config, eventually, idle, outcomes, put, running
 from notify_samples import TITLE_AR, arabic_alert, english_alert
 
+from rasd.keys import RedisKeys
 from rasd.models import utcnow
 from rasd.notify.history import DeadLetters, DeliveryLog
 from rasd.notify.messages.slack import slack_payload
@@ -223,7 +224,7 @@ async def test_rule_notify_list_adds_a_signed_webhook(settings, redis_client, ht
 
 async def test_an_unreadable_outbox_entry_is_a_dead_letter(settings, redis_client, http_sink):
     async with running(settings, slack_only(), env=env(http_sink)):
-        await redis_client.xadd(settings.key("outbox"), {"key": "x", "alert": "{not json"})
+        await redis_client.xadd(RedisKeys(settings).outbox, {"key": "x", "alert": "{not json"})
         await eventually(lambda: DeadLetters(redis_client, settings).count())
         await eventually(lambda: _nothing_pending(redis_client, settings))
     [dead] = await DeadLetters(redis_client, settings).recent()
@@ -232,12 +233,12 @@ async def test_an_unreadable_outbox_entry_is_a_dead_letter(settings, redis_clien
 
 
 async def _nothing_pending(client, settings) -> bool:
-    summary = await client.xpending(settings.key("outbox"), settings.group("notify"))
+    summary = await client.xpending(RedisKeys(settings).outbox, settings.group("notify"))
     return summary["pending"] == 0
 
 
 async def test_entries_of_a_dead_consumer_are_reclaimed(settings, redis_client, http_sink):
-    outbox, group = settings.key("outbox"), settings.group("notify")
+    outbox, group = RedisKeys(settings).outbox, settings.group("notify")
     await redis_client.xgroup_create(outbox, group, id="0", mkstream=True)
     await put(redis_client, settings, arabic_alert())
     started = time.monotonic()
@@ -254,8 +255,8 @@ async def test_entries_of_a_dead_consumer_are_reclaimed(settings, redis_client, 
 
 
 async def _only_consumer(client, settings, name: str) -> bool:
-    found = await client.xinfo_consumers(settings.key("outbox"), settings.group("notify"))
-    return [c["name"].decode() for c in found] == [name]
+    found = await client.xinfo_consumers(RedisKeys(settings).outbox, settings.group("notify"))
+    return [c["name"] for c in found] == [name]
 
 
 async def test_two_notifiers_share_the_outbox_without_duplicates(settings, redis_client, http_sink):

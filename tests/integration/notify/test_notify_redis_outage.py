@@ -11,11 +11,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import redis.asyncio as aioredis
 from notify_harness import config_text, eventually, put
 from notify_samples import arabic_alert
 from own_redis import OwnRedis, free_port
 
+from rasd.connections import async_redis_client
+from rasd.keys import RedisKeys
 from rasd.procstatus import status_path
 from rasd.settings import Settings
 
@@ -76,7 +77,7 @@ async def test_notifier_starts_while_redis_is_down_and_delivers_after_a_crash(
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    client = aioredis.Redis.from_url(server.url)
+    client = async_redis_client(settings)
     try:
         # Started with Redis down: it waits, says so, and does not exit.
         await eventually(lambda: metric(metrics_port, "rasd_notify_redis_up") == 0, timeout=30)
@@ -133,7 +134,7 @@ async def test_a_redis_that_came_back_empty_gets_its_consumer_group_again(
     async with running(settings, cfg, env={"SLACK_URL": f"{http_sink.url}/slack"}):
         await put(redis_client, settings, arabic_alert(key="story:empty:1", title="before"))
         await eventually(lambda: len(http_sink.posts("/slack")) == 1)
-        await redis_client.delete(settings.key("outbox"))  # the stream and its group are gone
+        await redis_client.delete(RedisKeys(settings).outbox)  # the stream and its group are gone
         await put(redis_client, settings, arabic_alert(key="story:empty:2", title="after"))
         await eventually(lambda: len(http_sink.posts("/slack")) == 2)
     assert b"after" in http_sink.posts("/slack")[1].body

@@ -12,11 +12,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import redis
 from notify_harness import config_text, eventually, free_port, put
 from notify_samples import arabic_alert
 
 from rasd.configwatch import ReloadStates, version_of
+from rasd.connections import redis_client
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]
@@ -75,7 +75,7 @@ class NotifyProcess:
 
 
 def running_state(settings):
-    client = redis.Redis.from_url(settings.redis_dsn)
+    client = redis_client(settings)
     try:
         states = ReloadStates(settings).read(client, "receivers")
     finally:

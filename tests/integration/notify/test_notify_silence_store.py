@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 
+from rasd.keys import RedisKeys
 from rasd.models import utcnow
 from rasd.notify.silences import RETENTION, Silence, SilenceMatcher, SilenceNotFound, SilenceStore
 
@@ -46,6 +47,6 @@ async def test_long_expired_silences_are_dropped(settings, redis_client):
         comment="old",
         author="a",
     )
-    await redis_client.hset(settings.key("silences"), old.id, old.model_dump_json())
+    await redis_client.hset(RedisKeys(settings).silences, old.id, old.model_dump_json())
     new = await store.add(RULE, ends_at=utcnow() + timedelta(hours=1), comment="c", author="a")
     assert [s.id for s in await store.all()] == [new.id]

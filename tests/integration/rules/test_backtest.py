@@ -7,10 +7,10 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from kafka import KafkaAdminClient, KafkaProducer
 from typer.testing import CliRunner
 
 from rasd.cli import app
+from rasd.connections import kafka_admin, kafka_producer
 from rasd.models import Article
 from rasd.settings import get_settings
 
@@ -41,7 +41,7 @@ def cli_env(settings, monkeypatch):
     monkeypatch.setenv("RASD_KAFKA_BOOTSTRAP", settings.kafka_servers)
     monkeypatch.setenv("RASD_REDIS_URL", settings.redis_dsn)
     get_settings.cache_clear()
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_servers)
+    producer = kafka_producer(settings)
     try:
         for article_id, title, ago in ITEMS:
             when = NOW - ago
@@ -92,7 +92,7 @@ def test_backtest_reads_the_window_and_counts_per_day(cli_env, tmp_path):
 def test_backtest_joins_no_consumer_group(cli_env, tmp_path):
     draft = tmp_path / "draft.yaml"
     draft.write_text(DRAFT, encoding="utf-8")
-    admin = KafkaAdminClient(bootstrap_servers=cli_env.kafka_servers)
+    admin = kafka_admin(cli_env)
     try:
         before = {g for g, *_ in admin.list_consumer_groups()}
         result = CliRunner().invoke(app, ["rules", "backtest", str(draft), "--since", "12h"])

@@ -17,18 +17,19 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import redis
 from pki import ServerFiles, make_server_files
+from polling import poll
 from pydantic import SecretStr
 
 from rasd.connections import KafkaUnreachable, check_kafka, redis_client
 from rasd.console import kafka_view
 from rasd.devstack.kafka import KafkaBroker, SecureListener
+from rasd.keys import RedisKeys
 from rasd.models import Alert
 from rasd.settings import Settings
 
@@ -69,15 +70,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
-    return result
-
-
 class TlsRedis:
     """redis-server with the plain port off: TLS only, a password, the test's certificate."""
 
@@ -111,7 +103,7 @@ class TlsRedis:
             except redis.exceptions.ConnectionError:
                 return False
 
-        wait_for(answers, 20, "redis-server over TLS")
+        poll(answers, 20, "redis-server over TLS")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -215,14 +207,14 @@ def test_connector_worker_and_console_over_sasl_ssl_and_tls_redis(secured, tmp_p
             stderr=subprocess.STDOUT,
         )
     try:
-        client = redis_client(secured.settings, decode_responses=True)
+        client = redis_client(secured.settings)
 
         def alert_written() -> list:
             if worker.poll() is not None:
                 raise AssertionError(f"worker exited:\n{log.read_text()[-3000:]}")
-            return client.xrange(secured.settings.key("outbox"))
+            return client.xrange(RedisKeys(secured.settings).outbox)
 
-        entries = wait_for(alert_written, 120, "the worker's alert in the outbox over TLS")
+        entries = poll(alert_written, 120, "the worker's alert in the outbox over TLS")
         alert = Alert.model_validate_json(entries[0][1]["alert"])
         assert alert.rule == "troop-withdrawal"
         client.close()
@@ -230,7 +222,7 @@ def test_connector_worker_and_console_over_sasl_ssl_and_tls_redis(secured, tmp_p
         # The console's Kafka view reads the topic and the worker's committed offsets.
         articles = kafka_view.last_articles(secured.settings, 5)
         assert [a.title for a in articles] == ["Troops begin to withdraw from the northern base"]
-        lag = wait_for(
+        lag = poll(
             lambda: [
                 p
                 for p in kafka_view.consumer_lag(secured.settings)
@@ -240,6 +232,7 @@ def test_connector_worker_and_console_over_sasl_ssl_and_tls_redis(secured, tmp_p
             ],
             60,
             "the worker's committed offset in the console's lag view",
+            interval=0.2,
         )
         assert sum(p.lag for p in lag) == 0
     finally:

@@ -11,10 +11,10 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import redis
-from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient
 
+from rasd.connections import kafka_admin, kafka_consumer, kafka_producer, redis_client
+from rasd.keys import RedisKeys
 from rasd.models import Alert, Article
 from rasd.settings import Settings
 
@@ -146,7 +146,7 @@ def produce(
     partition: int | None = None,
 ) -> None:
     """Send articles (or raw key/value pairs) to the articles topic and wait for the acks."""
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_servers, acks="all")
+    producer = kafka_producer(settings, acks="all")
     try:
         for record in records:
             if isinstance(record, Article):
@@ -161,9 +161,9 @@ def produce(
 
 def outbox(settings: Settings) -> list[tuple[str, int, Alert]]:
     """Every outbox entry as (key, revision, alert), oldest first."""
-    client = redis.Redis.from_url(settings.redis_dsn, decode_responses=True)
+    client = redis_client(settings)
     try:
-        entries = client.xrange(settings.key("outbox"))
+        entries = client.xrange(RedisKeys(settings).outbox)
     finally:
         client.close()
     return [
@@ -174,9 +174,9 @@ def outbox(settings: Settings) -> list[tuple[str, int, Alert]]:
 
 def read_topic(settings: Settings, name: str, expected: int, timeout: float = 10.0) -> list:
     """At least ``expected`` records of a topic (all it has once that many arrived)."""
-    consumer = KafkaConsumer(
+    consumer = kafka_consumer(
+        settings,
         settings.topic(name),
-        bootstrap_servers=settings.kafka_servers,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         group_id=None,
@@ -198,7 +198,7 @@ def read_topic(settings: Settings, name: str, expected: int, timeout: float = 10
 def group_members(settings: Settings, admin: KafkaAdminClient | None = None) -> int:
     """How many members the workers' consumer group has once it is stable (else 0)."""
     own = admin is None
-    admin = admin or KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
+    admin = admin or kafka_admin(settings)
     try:
         (group,) = admin.describe_consumer_groups([settings.group("streams")])
     finally:
@@ -209,7 +209,7 @@ def group_members(settings: Settings, admin: KafkaAdminClient | None = None) -> 
 
 def wait_group(settings: Settings, members: int, timeout: float) -> None:
     """Wait until the workers' group is stable with ``members`` members."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
+    admin = kafka_admin(settings)
     try:
         wait_for(
             lambda: group_members(settings, admin) == members,
@@ -239,18 +239,18 @@ def wait_outbox(settings: Settings, count: int, timeout: float) -> list[tuple[st
 
 def loaded_rules(settings: Settings) -> list[dict[str, str]]:
     """The rule versions each running worker says it uses."""
-    client = redis.Redis.from_url(settings.redis_dsn, decode_responses=True)
+    client = redis_client(settings)
     try:
-        values = client.hvals(settings.key("rules", "loaded"))
+        values = client.hvals(RedisKeys(settings).rules_loaded)
     finally:
         client.close()
     return [json.loads(v)["rules"] for v in values]
 
 
 def rule_errors(settings: Settings) -> dict[str, list[str]]:
-    client = redis.Redis.from_url(settings.redis_dsn, decode_responses=True)
+    client = redis_client(settings)
     try:
-        errors = client.hgetall(settings.key("rules", "errors"))
+        errors = client.hgetall(RedisKeys(settings).rules_errors)
     finally:
         client.close()
     return {where: json.loads(v) for where, v in errors.items()}

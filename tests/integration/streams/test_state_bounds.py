@@ -8,8 +8,9 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import redis.asyncio
 
+from rasd.connections import async_redis_client
+from rasd.keys import RedisKeys
 from rasd.models import Alert, Severity
 from rasd.outbox import Bounds, Outbox
 
@@ -30,18 +31,18 @@ def alert(n: int, created_at: datetime | None = None) -> Alert:
 
 @pytest.fixture
 async def client(settings):
-    c = redis.asyncio.Redis.from_url(settings.redis_dsn, decode_responses=True)
+    c = async_redis_client(settings)
     yield c
     await c.aclose()
 
 
 async def ids(client, settings) -> list[str]:
-    return [entry_id for entry_id, _ in await client.xrange(settings.key("outbox"))]
+    return [entry_id for entry_id, _ in await client.xrange(RedisKeys(settings).outbox)]
 
 
 async def test_old_entries_go_only_once_every_group_read_and_acknowledged_them(client, settings):
     outbox = Outbox(client, settings, bounds=Bounds(outbox_max_age=60, trim_interval=NEVER))
-    key = settings.key("outbox")
+    key = RedisKeys(settings).outbox
     for n in range(10):
         assert await outbox.write(alert(n), 0)
     written = await ids(client, settings)
@@ -68,7 +69,7 @@ async def test_a_group_that_read_nothing_keeps_everything(client, settings):
     outbox = Outbox(client, settings, bounds=Bounds(outbox_max_age=60, trim_interval=NEVER))
     for n in range(5):
         await outbox.write(alert(n), 0)
-    key = settings.key("outbox")
+    key = RedisKeys(settings).outbox
     await client.xgroup_create(key, "notify", id="0")
     await client.xgroup_create(key, "audit", id="0")
     read = (await client.xreadgroup("notify", "c1", {key: ">"}))[0][1]
@@ -78,7 +79,7 @@ async def test_a_group_that_read_nothing_keeps_everything(client, settings):
 
 
 async def test_length_cap_keeps_the_newest_entries_and_the_writer_trims_by_itself(client, settings):
-    key = settings.key("outbox")
+    key = RedisKeys(settings).outbox
     await client.xgroup_create(key, "notify", id="0", mkstream=True)
     outbox = Outbox(client, settings, bounds=Bounds(outbox_max_entries=3, trim_interval=0))
     for n in range(8):
@@ -107,13 +108,13 @@ async def test_old_alerts_leave_the_hash_the_index_and_the_acknowledgements(clie
     ages = [40, 20, 2, 0.5, 0.4, 0.3, 0.2]  # days
     for n, days in enumerate(ages):
         await outbox.write(alert(n, now - timedelta(days=days)), 0)
-    acks = settings.key("alerts", "acks")
+    acks = RedisKeys(settings).alerts_acks
     await client.hset(acks, mapping={"story:r:0": "{}", "story:r:6": "{}"})
 
     done = await outbox.trim()
     # Three older than a day, then the oldest of the rest beyond the newest three.
     assert done.alerts == 4
     kept = ["story:r:4", "story:r:5", "story:r:6"]
-    assert await client.zrange(settings.key("alerts", "by-time"), 0, -1) == kept
-    assert sorted(await client.hkeys(settings.key("alerts"))) == kept
+    assert await client.zrange(RedisKeys(settings).alerts_by_time, 0, -1) == kept
+    assert sorted(await client.hkeys(RedisKeys(settings).alerts)) == kept
     assert await client.hkeys(acks) == ["story:r:6"]

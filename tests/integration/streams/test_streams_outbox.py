@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-import redis.asyncio
 
+from rasd.connections import async_redis_client
+from rasd.keys import RedisKeys
 from rasd.models import Alert, Severity
 from rasd.outbox import Outbox, Written
 
@@ -24,7 +25,7 @@ def alert(revision_title: str) -> Alert:
 
 
 async def test_each_revision_is_written_once_and_the_state_follows_the_latest(settings):
-    client = redis.asyncio.Redis.from_url(settings.redis_dsn, decode_responses=True)
+    client = async_redis_client(settings)
     try:
         outbox = Outbox(client, settings)
         first, update = alert("first"), alert("update")
@@ -35,17 +36,17 @@ async def test_each_revision_is_written_once_and_the_state_follows_the_latest(se
         await outbox.published(update, 1)
         assert await outbox.write(update, 1) is Written.PRESENT
 
-        entries = await client.xrange(settings.key("outbox"))
+        entries = await client.xrange(RedisKeys(settings).outbox)
         assert [(e["key"], e["revision"]) for _, e in entries] == [
             ("story:withdrawal:a1", "0"),
             ("story:withdrawal:a1", "1"),
         ]
         assert Alert.model_validate_json(entries[1][1]["alert"]) == update
-        latest = await client.hget(settings.key("alerts"), first.key)
+        latest = await client.hget(RedisKeys(settings).alerts, first.key)
         assert Alert.model_validate_json(latest).title == "update"
-        by_time = await client.zrange(settings.key("alerts", "by-time"), 0, -1, withscores=True)
+        by_time = await client.zrange(RedisKeys(settings).alerts_by_time, 0, -1, withscores=True)
         assert by_time == [(first.key, first.created_at.timestamp())]
-        ttl = await client.ttl(settings.key("alert", first.key, "rev", "0"))
+        ttl = await client.ttl(RedisKeys(settings).alert_claim(first.key, 0))
         assert 0 < ttl <= 7 * 86400
     finally:
         await client.aclose()
@@ -54,7 +55,7 @@ async def test_each_revision_is_written_once_and_the_state_follows_the_latest(se
 async def test_a_revision_not_confirmed_on_the_topic_is_published_again_but_written_once(settings):
     """A worker that died between the outbox write and the topic produce: the replay is told
     to publish, and adds nothing to the outbox."""
-    client = redis.asyncio.Redis.from_url(settings.redis_dsn)
+    client = async_redis_client(settings)
     try:
         outbox = Outbox(client, settings)
         first = alert("first")
@@ -64,13 +65,13 @@ async def test_a_revision_not_confirmed_on_the_topic_is_published_again_but_writ
         await outbox.published(first, 0)
         again = await outbox.write(first, 0)
         assert again is Written.PRESENT and not again.publish
-        assert await client.xlen(settings.key("outbox")) == 1
+        assert await client.xlen(RedisKeys(settings).outbox) == 1
     finally:
         await client.aclose()
 
 
 async def test_a_dead_letter_retry_is_queued_once_and_leaves_the_alert_state(settings):
-    client = redis.asyncio.Redis.from_url(settings.redis_dsn)
+    client = async_redis_client(settings)
     try:
         outbox = Outbox(client, settings)
         first, update = alert("first"), alert("update")

@@ -19,6 +19,7 @@ from rasd.rules.gazetteer_build import (
     render,
 )
 from rasd.text import detect_lang
+from rasd.yamlerrors import ConfigInvalid
 
 # Every id of the first, hand-written gazetteer: rules' `places:` and tests name them.
 FIRST_IDS = [
@@ -182,6 +183,12 @@ def test_parse_gazetteer_reads_yaml_and_the_built_json():
     assert parse_gazetteer(json.dumps(document)).ids == ["a"]
     with pytest.raises(ValueError, match="unknown parent"):
         parse_gazetteer("- {id: b, kind: city, in: nowhere}\n")
+
+
+def test_a_gazetteer_with_a_repeated_key_is_refused_where_it_repeats():
+    text = "- id: a\n  kind: country\n  en: [A]\n  en: [B]\n"
+    with pytest.raises(ConfigInvalid, match=r"places.yaml:4:3: duplicate key 'en'"):
+        parse_gazetteer(text, "places.yaml")
 
 
 # The build, on a made-up country and word list (the rules, not GeoNames' data).
