@@ -221,6 +221,8 @@ def test_vetoes_next_to_the_trigger(title, lang):
         "UN ends its peacekeeping mission after a decade",
         "Peacekeepers evacuated from the besieged town",
         "America's withdrawal from the country is over, says the secretary of state",
+        "Rebel fighters move out of the enclave under the truce",
+        "Evacuation of the last defenders from the steel plant",
     ],
 )
 def test_english_withdrawals_in_headline_words(title):
@@ -244,6 +246,7 @@ def test_english_withdrawals_in_headline_words(title):
         "Kyiv says Moscow has broken a promise to pull back troops",
         "Russia threatens to withdraw troops unless talks resume",
         "Israel denies any retreat from the ridge",
+        "France will not withdraw its soldiers, minister says",
         "Lawmakers urge the president to pull troops out of the region",
         # Everyday leaving words next to a soldier word.
         "Army chief quits after the scandal",
