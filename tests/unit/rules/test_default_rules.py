@@ -235,6 +235,7 @@ def test_english_withdrawals_in_headline_words(title):
         # Recalled pull-outs: a year or "ago" a few words from the leaving word.
         "Women barred from work since taking power in 2021, as US forces were pulling out",
         "Two years ago, the last troops left the base",
+        "Ex-president criticised the hasty US withdrawal from the country last year",
         "Veterans mark the anniversary of the withdrawal of troops",
         # What a state withdraws from, or withdraws, other than its troops.
         "Biden regrets the decision to withdraw the United States from the climate accord",
@@ -258,3 +259,20 @@ def test_english_withdrawals_in_headline_words(title):
 )
 def test_english_withdrawal_vetoes(title):
     assert "troop-withdrawal" not in matched(title, lang="en"), title
+
+
+@pytest.mark.parametrize(
+    ("title", "is_attack"),
+    [
+        # A state or armed group that strikes, and the dead a strike leaves.
+        ("Russia strikes port city in deadly overnight attack", True),
+        ("Houthi strikes on army base kill 12 soldiers", True),
+        ("Civilian deaths in drone strike investigated", True),
+        # A strike in a condition or a deal is not one that happened.
+        ("Moscow warns of war if Ukraine strikes inside Russia", False),
+        ("Russia strikes gas deal with China", False),
+    ],
+)
+def test_english_strikes_by_whom(title, is_attack):
+    tags = {t for m in matched(title, lang="en").values() for t in m.tags}
+    assert ("attack" in tags) is is_attack, title
