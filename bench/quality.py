@@ -114,6 +114,7 @@ def main() -> int:
     if not args.eval_dir.is_dir():
         print(f"eval texts not present at {args.eval_dir}; only the cached sets are measured")
     below: list[str] = []
+    measured = 0
     print(
         f"\n{'set':<48} {'tag':<11} {'lang':<4} {'P':>6} {'R':>6} {'F1':>6} "
         f"{'hit':>4} {'miss':>4} {'false':>5} {'side':>4}  target"
@@ -130,6 +131,7 @@ def main() -> int:
             print(f"{s.name:<48} labels not present ({labels})")
             continue
         report = _run_eval(rasd, texts, labels, args.rules)
+        measured += 1
         if isinstance(report, str):
             print(f"{s.name:<48} eval failed: {report}")
             below.append(s.name)
@@ -168,7 +170,9 @@ def main() -> int:
                         + (f"  nearly: {near}" if near else "")
                     )
     print()
-    if below:
+    if not measured:
+        print("no set measured: every text is absent")
+    elif below:
         print("below target on a development set: " + "; ".join(below))
     else:
         print("every development set at or above target")
