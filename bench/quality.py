@@ -85,6 +85,13 @@ SETS = (
         False,
         cached=True,
     ),
+    Set(
+        "RSS-Links EN 2022-24 Kharkiv+Lyman+Shifa (blind)",
+        "en_rsslinks/en_rsslinks_blind.jsonl",
+        LABELS / "en_rsslinks_blind.labels.jsonl",
+        False,
+        cached=True,
+    ),
 )
 
 
