@@ -9,6 +9,7 @@ number of rules that could match, not with the number of rules loaded.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import NamedTuple
 
 from rasd.models import Article, ArticleField, Match, TermHit
 from rasd.rules.gazetteer import Gazetteer, default_gazetteer
-from rasd.rules.schema import Condition, Near, Rule
+from rasd.rules.schema import WORD_CLASSES, Condition, Near, Rule
 from rasd.text import analyse, base_lang
 from rasd.text.analysis import detect_lang
 from rasd.text.normalize import normalize_arabic, normalize_latin
@@ -92,6 +93,7 @@ class Matcher:
         self._term_places: dict[int, list[str]] = defaultdict(list)
         self._rules: list[_CompiledRule] = []
         self._exact = False
+        self._classes = False
         self._ancestors = {p.id: self._gazetteer.ancestors(p.id) for p in self._gazetteer.places}
         for place in self._gazetteer.places:
             for name in place.names:
@@ -111,6 +113,8 @@ class Matcher:
         keys = term_keys(text)
         if any(k.startswith(EXACT) for k in keys):
             self._exact = True
+        if any(k in WORD_CLASSES for k in keys):
+            self._classes = True
         if not keys:
             return None
         if keys not in self._terms:
@@ -139,8 +143,20 @@ class Matcher:
                 alternatives = (entry,) if isinstance(entry, str) else entry
                 ids = (term(t, negated) for t in alternatives)
                 entries.append([i for i in ids if i is not None])
-            vetoes = frozenset(i for t in spec.unless if (i := term(t, not negated)) is not None)
-            return ("near", entries, spec.within, vetoes, spec.unless_within)
+            vetoes = []
+            for veto in spec.unless:
+                texts, reach = (
+                    ((veto,), spec.unless_within)
+                    if isinstance(veto, str)
+                    else (
+                        veto.terms,
+                        veto.within,
+                    )
+                )
+                ids = frozenset(i for t in texts if (i := term(t, not negated)) is not None)
+                if ids:
+                    vetoes.append((ids, reach))
+            return ("near", entries, spec.within, tuple(vetoes))
 
         def items(kind: str, values, negated: bool) -> _Node:
             ids = frozenset(
@@ -194,6 +210,8 @@ class Matcher:
                 if self._exact
                 else [t.forms for t in tokens]
             )
+            if self._classes:
+                readings = [r | word_classes(t.text) for r, t in zip(readings, tokens, strict=True)]
             count = len(tokens)
             lookup = self._index.get
             for token, forms in zip(tokens, readings, strict=True):
@@ -363,11 +381,28 @@ def term_keys(text: str) -> tuple[str, ...]:
     lang = detect_lang(text)
     keys: list[str] = []
     for word in text.split():
-        if word.startswith(EXACT) and len(word) > 1:
+        if word in WORD_CLASSES:
+            keys.append(word)
+        elif word.startswith(EXACT) and len(word) > 1:
             keys.append(EXACT + exact_form(word[1:]))
         else:
             keys.extend(t.key for t in analyse(word, lang, as_term=True))
     return tuple(keys)
+
+
+_YEAR = re.compile(r"(1[89]|20)\d\d")
+
+
+def word_classes(text: str) -> frozenset[str]:
+    """The word classes (``schema.WORD_CLASSES``) a token written ``text`` belongs to.
+
+    >>> sorted(word_classes("2021")), sorted(word_classes("2,000"))
+    (['<year>'], [])
+    """
+    return _YEAR_CLASS if _YEAR.fullmatch(text) else frozenset()
+
+
+_YEAR_CLASS = frozenset({"<year>"})
 
 
 def _anchor(node: _Node) -> frozenset[int]:
@@ -412,7 +447,7 @@ def _satisfied(node: _Node, hits: dict[int, list[_Hit]]) -> set[int] | None:
     """
     kind = node[0]
     if kind == "near":
-        return _near(node[1], node[2], hits, node[3], node[4])
+        return _near(node[1], node[2], hits, node[3])
     _, ids, groups = node
     found = {t for t in ids if t in hits}
     if kind == "none":
@@ -441,11 +476,10 @@ def _near(
     entries: list[list[int]],
     within: int,
     hits: dict[int, list[_Hit]],
-    vetoes: frozenset[int] = frozenset(),
-    veto_within: int = 0,
+    vetoes: tuple[tuple[frozenset[int], int], ...] = (),
 ) -> set[int] | None:
     """One hit of every entry inside a window of ``within`` tokens, in one field, with no veto
-    term within ``veto_within`` tokens of that window.
+    term within its reach of that window (``vetoes``: groups of term ids and their reach).
 
     Returns the term ids of the first such window, or None.
     """
@@ -454,10 +488,11 @@ def _near(
         for term_id in term_ids:
             for hit in hits.get(term_id, ()):
                 events[hit.field].append((hit.position, entry, term_id))
-    veto_at: dict[str, list[int]] = defaultdict(list)
-    for term_id in vetoes:
-        for hit in hits.get(term_id, ()):
-            veto_at[hit.field].append(hit.position)
+    veto_at: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for term_ids, reach in vetoes:
+        for term_id in term_ids:
+            for hit in hits.get(term_id, ()):
+                veto_at[hit.field].append((hit.position, reach))
     need = len(entries)
     for field, field_events in events.items():
         field_events.sort()
@@ -484,7 +519,7 @@ def _near(
                 for pos, ent, _ in window:
                     last[ent] = pos
                 lo, hi = min(last.values()), position
-                if any(lo - veto_within <= v <= hi + veto_within for v in vetoed):
+                if any(lo - reach <= v <= hi + reach for v, reach in vetoed):
                     continue
                 window = [e for e in window if e[0] >= lo]
             return {term_id for _, _, term_id in window}

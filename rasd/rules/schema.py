@@ -40,10 +40,20 @@ from pydantic import (
 from rasd.durations import Duration
 from rasd.models import ArticleField, Severity
 
+# Words that stand for a kind of token rather than a word. One class for now: a year, which
+# near a withdrawal or an attack word marks a recalled event ("since the 2021 withdrawal").
+WORD_CLASSES = {"<year>": "a year in four digits, 1800 to 2099"}
+
 
 def _has_a_word(term: str) -> str:
     from rasd.text import analyse
 
+    for word in term.split():
+        if word.startswith("<") and word.endswith(">") and word not in WORD_CLASSES:
+            close = difflib.get_close_matches(word, WORD_CLASSES, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            known = ", ".join(f"{k} ({v})" for k, v in WORD_CLASSES.items())
+            raise ValueError(f"unknown word class {word!r}{hint} (known: {known})")
     if not analyse(term, as_term=True):
         raise ValueError(f"{term!r} has no letters or digits to match")
     return term
@@ -61,6 +71,14 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Veto(Strict):
+    """Vetoes with their own reach, among a ``near``'s ``unless``: ``{terms: [<year>], within: 8}``
+    is a year up to 8 tokens from the window, however far the other vetoes reach."""
+
+    terms: tuple[Term, ...] = Field(min_length=1)
+    within: int = Field(ge=0, le=50, description="How many tokens around the window it reaches.")
+
+
 class Near(Strict):
     """Terms that must occur within ``within`` tokens of each other, in one field, and none of
     ``unless`` within ``unless_within`` tokens of them.
@@ -68,11 +86,12 @@ class Near(Strict):
     Each entry is a term or a list of alternative terms. One entry alone is a term with a veto
     close to it: ``{terms: [[missile]], unless: [test, drill]}`` is a missile that is not one
     being tested, even when the article mentions a drill elsewhere (``none`` would veto that).
+    An ``unless`` item may be a group with its own reach (``Veto``).
     """
 
     terms: tuple[Term | tuple[Term, ...], ...] = Field(min_length=1, max_length=8)
     within: int = Field(5, ge=1, le=50)
-    unless: tuple[Term, ...] = Field(
+    unless: tuple[Term | Veto, ...] = Field(
         default=(), description="Vetoes: the window does not count when one is this close."
     )
     unless_within: int = Field(

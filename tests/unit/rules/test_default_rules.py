@@ -199,3 +199,80 @@ def test_the_core_words_of_each_family(tag, title, lang):
 def test_vetoes_next_to_the_trigger(title, lang):
     tags = {t for m in matched(title, lang=lang).values() for t in m.tags}
     assert not tags & {"attack", "withdrawal"}, title
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        # Written for issue 10's English withdrawal set (variants, not copies of its items):
+        # a troop word with any leaving word, or the state that leaves, or a base handed over.
+        "Moscow orders retreat from the city after months of occupation",
+        "Russians prepare pullout from the regional capital",
+        "Ukraine wary of Russia's announced withdrawal from the south",
+        "Israel pulls a division of troops out of southern Gaza",
+        "Israeli forces withdraw from the camp after a two-week raid",
+        "Army reduces troops in the north as the offensive winds down",
+        "Israel scales back troop presence in the strip",
+        "Last American soldier leaves the country on the final flight",
+        "Final US military flight departs the capital",
+        "Coalition forces leave the sprawling airbase after 20 years",
+        "Pentagon hands over its last drone base to the army",
+        "Germany to bring home its troops from the Sahel",
+        "UN ends its peacekeeping mission after a decade",
+        "Peacekeepers evacuated from the besieged town",
+        "America's withdrawal from the country is over, says the secretary of state",
+        "Rebel fighters move out of the enclave under the truce",
+        "Evacuation of the last defenders from the steel plant",
+    ],
+)
+def test_english_withdrawals_in_headline_words(title):
+    assert "troop-withdrawal" in matched(title, lang="en"), title
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        # Recalled pull-outs: a year or "ago" a few words from the leaving word.
+        "Women barred from work since taking power in 2021, as US forces were pulling out",
+        "Two years ago, the last troops left the base",
+        "Ex-president criticised the hasty US withdrawal from the country last year",
+        "Veterans mark the anniversary of the withdrawal of troops",
+        # What a state withdraws from, or withdraws, other than its troops.
+        "Biden regrets the decision to withdraw the United States from the climate accord",
+        "Russia withdraws from the grain deal",
+        "US withdraws its ambassador after the row",
+        "Russian stocks retreat as sanctions bite",
+        "Israel withdraws its delegation from the talks in Doha",
+        # Others' calls, threats, denials and broken pledges.
+        "Kyiv says Moscow has broken a promise to pull back troops",
+        "Russia threatens to withdraw troops unless talks resume",
+        "Israel denies any retreat from the ridge",
+        "France will not withdraw its soldiers, minister says",
+        "Lawmakers urge the president to pull troops out of the region",
+        # Everyday leaving words next to a soldier word.
+        "Army chief quits after the scandal",
+        "Far-left militants claim the bombing",
+        "Soldiers pulled survivors out of the rubble",
+        "Candidate pulls out of the race for mayor",
+        "Hospital patients evacuated as the fire nears",
+    ],
+)
+def test_english_withdrawal_vetoes(title):
+    assert "troop-withdrawal" not in matched(title, lang="en"), title
+
+
+@pytest.mark.parametrize(
+    ("title", "is_attack"),
+    [
+        # A state or armed group that strikes, and the dead a strike leaves.
+        ("Russia strikes port city in deadly overnight attack", True),
+        ("Houthi strikes on army base kill 12 soldiers", True),
+        ("Civilian deaths in drone strike investigated", True),
+        # A strike in a condition or a deal is not one that happened.
+        ("Moscow warns of war if Ukraine strikes inside Russia", False),
+        ("Russia strikes gas deal with China", False),
+    ],
+)
+def test_english_strikes_by_whom(title, is_attack):
+    tags = {t for m in matched(title, lang="en").values() for t in m.tags}
+    assert ("attack" in tags) is is_attack, title

@@ -281,3 +281,45 @@ def test_hashtag_words_are_read_one_by_one():
     matcher = Matcher(rules("id: h\ntitle: H\nmatch: {any: [مروحية]}\n"))
     (match,) = matcher.match(article("حلقت #مروحيات_الأباتشي فوق المدينة"))
     assert match.terms[0].text == "مروحيات"
+
+
+RECALLED = """\
+id: pull-out
+title: Pull-out
+tags: [withdrawal]
+match:
+  near:
+    terms: [[pull out, withdrawal], [troops, =forces]]
+    within: 4
+    unless: [calls, {terms: [<year>, ago], within: 7}]
+    unless_within: 1
+"""
+
+
+def test_a_veto_group_reaches_as_far_as_its_own_within():
+    matcher = Matcher(rules(RECALLED))
+    assert matcher.match(article("US troops pull out of the last base", lang="en"))
+    # The year is 5 tokens from the window: beyond unless_within, within the group's reach.
+    recalled = "Rule since taking power in 2021, as US and NATO forces pull out"
+    assert not matcher.match(article(recalled, lang="en"))
+    assert not matcher.match(article("Years after the 2021 withdrawal of US troops", lang="en"))
+    # The plain vetoes keep their own, shorter reach.
+    assert not matcher.match(article("Senator calls troops pull out a mistake", lang="en"))
+    assert matcher.match(article("Troops pull out of the town as a senator calls", lang="en"))
+
+
+def test_year_is_a_word_class_of_four_digit_years_only():
+    matcher = Matcher(rules(RECALLED))
+    assert not matcher.match(article("The 1990 pull out of troops", lang="en"))
+    # Counts and other numbers are not years.
+    assert matcher.match(article("2,000 troops pull out of the town", lang="en"))
+    assert matcher.match(article("Troops pull out of Route 2300 town", lang="en"))
+
+
+def test_an_unknown_word_class_is_an_error_with_a_suggestion():
+    result = parse_rules(
+        "id: s\ntitle: S\nmatch:\n  near: {terms: [[withdraw]], unless: [<yaer>]}\n", "s.yaml"
+    )
+    assert result.rules == []
+    message = str(result.errors[0])
+    assert "unknown word class '<yaer>'" in message and "did you mean '<year>'" in message
