@@ -10,16 +10,16 @@ number of rules that could match, not with the number of rules loaded.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import NamedTuple
 
 from rasd.models import Article, ArticleField, Match, TermHit
 from rasd.rules.gazetteer import Gazetteer, default_gazetteer
 from rasd.rules.schema import Condition, Near, Rule
-from rasd.text import analyse, base_lang
-from rasd.text.analysis import detect_lang
+from rasd.text import analyse, base_lang, script_language
+from rasd.text.analysis import analyse_word, chunks, split_chunk, stemmer_lang
 from rasd.text.normalize import normalize_arabic, normalize_latin
 
 
@@ -52,6 +52,15 @@ class _Hit(NamedTuple):
     start: int
     end: int
 
+
+# A word of a chunk as the matcher reads it: (start, end) in the chunk, its readings (with its
+# written form when some rule uses "="), and the index entries (term id, keys) its readings meet.
+_Word = tuple[int, int, frozenset[str], tuple[tuple[int, tuple[str, ...]], ...]]
+_Index = dict[str, list[tuple[int, tuple[str, ...]]]]
+
+# Chunks read per Matcher and language (an LRU each): what a chunk's words meet in the index
+# only changes with the rules, so a chunk seen before costs one dictionary lookup.
+_CHUNK_CACHE = 131_072
 
 # A compiled condition: ("any"|"all"|"none", term ids, [sub-conditions]) with the plain terms of
 # a list as one frozenset (set operations instead of one call per term), or
@@ -102,6 +111,7 @@ class Matcher:
             if rule.enabled:
                 self._add(rule)
         self._fields = frozenset(f for r in self._rules for f in r.fields)
+        self._readers: dict[str, Callable[[str], tuple[_Word, ...]]] = {}
 
     @property
     def rules(self) -> list[Rule]:
@@ -180,27 +190,33 @@ class Matcher:
         for term_id in _anchor(tree):
             self._term_rules[term_id].append(index)
 
+    def _reader(self, lang: str) -> Callable[[str], tuple[_Word, ...]]:
+        reader = self._readers.get(lang)
+        if reader is None:
+            read = partial(_read_chunk, lang=lang, index=self._index, exact=self._exact)
+            reader = self._readers[lang] = lru_cache(maxsize=_CHUNK_CACHE)(read)
+        return reader
+
     def _find(self, article: Article) -> tuple[dict[int, list[_Hit]], dict[str, str]]:
         hits: dict[int, list[_Hit]] = defaultdict(list)
         texts: dict[str, str] = {}
+        read = self._reader(stemmer_lang(article.lang))
         for field in ("title", "summary", "body"):
             text = getattr(article, field)
             if field not in self._fields or not text:
                 continue
             texts[field] = text
-            tokens = analyse(text, article.lang)
-            readings = (
-                [_with_exact(t.text, t.forms) for t in tokens]
-                if self._exact
-                else [t.forms for t in tokens]
-            )
-            count = len(tokens)
-            lookup = self._index.get
-            for token, forms in zip(tokens, readings, strict=True):
-                entries = [e for form in forms for e in lookup(form, ())]
-                if not entries:
-                    continue
-                position = token.position
+            readings: list[frozenset[str]] = []  # per token position, for phrases
+            ends: list[int] = []
+            found_at: list[tuple[int, int, tuple[tuple[int, tuple[str, ...]], ...]]] = []
+            for offset, chunk in chunks(text):
+                for start, end, forms, entries in read(chunk):
+                    if entries:
+                        found_at.append((len(readings), offset + start, entries))
+                    readings.append(forms)
+                    ends.append(offset + end)
+            count = len(readings)
+            for position, start, entries in found_at:
                 found: set[int] = set()
                 for term_id, keys in entries:
                     if term_id in found:
@@ -213,7 +229,7 @@ class Matcher:
                     ):
                         continue
                     found.add(term_id)
-                    hits[term_id].append(_Hit(field, position, token.start, tokens[last].end))
+                    hits[term_id].append(_Hit(field, position, start, ends[last]))
         return hits, texts
 
     def match(self, article: Article) -> list[Match]:
@@ -340,15 +356,22 @@ class Matcher:
 EXACT = "="
 
 
-@lru_cache(maxsize=262_144)
-def _with_exact(text: str, forms: frozenset[str]) -> frozenset[str]:
-    """A token's readings and its written form (cached: words repeat, as analysis does)."""
-    return forms | {EXACT + exact_form(text)}
+def _read_chunk(chunk: str, lang: str, index: _Index, exact: bool) -> tuple[_Word, ...]:
+    words: list[_Word] = []
+    for start, end, word in split_chunk(chunk):
+        key, forms, _ = analyse_word(word, lang)
+        if not key:
+            continue
+        if exact:
+            forms = forms | {EXACT + exact_form(word)}
+        entries = tuple(entry for form in forms for entry in index.get(form, ()))
+        words.append((start, end, forms, entries))
+    return tuple(words)
 
 
 def exact_form(word: str) -> str:
     """A word as written, only normalised: what a term written ``=word`` must meet."""
-    return normalize_arabic(word) if detect_lang(word) == "ar" else normalize_latin(word)
+    return normalize_arabic(word) if script_language(word) == "ar" else normalize_latin(word)
 
 
 def term_keys(text: str) -> tuple[str, ...]:
@@ -360,13 +383,12 @@ def term_keys(text: str) -> tuple[str, ...]:
     >>> term_keys("=forced out")
     ('=forced', 'out')
     """
-    lang = detect_lang(text)
     keys: list[str] = []
     for word in text.split():
         if word.startswith(EXACT) and len(word) > 1:
             keys.append(EXACT + exact_form(word[1:]))
         else:
-            keys.extend(t.key for t in analyse(word, lang, as_term=True))
+            keys.extend(t.key for t in analyse(word, as_term=True))
     return tuple(keys)
 
 

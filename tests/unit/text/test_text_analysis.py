@@ -10,7 +10,7 @@ import rasd.text
 import rasd.text.analysis
 import rasd.text.arabic
 import rasd.text.normalize
-from rasd.text import analyse, detect_lang
+from rasd.text import analyse, script_language
 
 
 def keys(text: str, lang: str | None = "ar") -> list[frozenset[str]]:
@@ -118,9 +118,15 @@ def test_english_is_casefolded_and_stemmed():
 
 
 def test_language_is_detected_from_script_when_missing():
-    assert detect_lang("التحالف الدولي يسحب قواته") == "ar"
-    assert detect_lang("Coalition withdraws from K1 base") == "en"
+    assert script_language("التحالف الدولي يسحب قواته") == "ar"
+    assert script_language("Coalition withdraws from K1 base") == "en"
     assert analyse("Rockets hit Erbil", None)[0].key == "rocket"
+
+
+def test_one_language_detector_and_ties_go_to_arabic():
+    assert script_language("USA قوة") == "ar"  # three letters of each script
+    assert script_language("2026 - 11") is None
+    assert not hasattr(rasd.text, "detect_lang")
 
 
 def test_mixed_script_text_analyses_each_word_by_its_script():
