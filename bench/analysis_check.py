@@ -8,7 +8,7 @@ worktree's in both. Then it counts what differs:
 
 - token streams: ``analyse(text, lang)`` of every title, summary and body (the item's language,
   and none) of ../shared/eval: the ANT Arabic RSS sample (its ``text`` as the body), Arab News,
-  the ACLED notes and the two RSS documents (every token's text, span, position, key, readings
+  the ACLED notes (as summaries) and the two RSS documents (every token's text, span, position, key, readings
   and script);
 - matches of the default rules on those items (rule, version, severity, tags, places and term
   hits; hits are compared in their order and, separately, as a set) and ``near_misses``;
@@ -62,6 +62,8 @@ def articles(eval_dir: Path) -> Iterator[tuple[str, object]]:
                 title = row.get("title") or ""
                 summary = row.get("description") or ""
                 body = row.get("text") or ""
+                if not summary:  # ACLED's notes: read by the rules on title + summary too
+                    summary, body = body, ""
                 if body in (summary, title):
                     body = ""
                 yield (

@@ -9,17 +9,21 @@ number of rules that could match, not with the number of rules loaded.
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import partial
+from itertools import accumulate, compress
+from operator import itemgetter
 from typing import NamedTuple
 
 from rasd.models import Article, ArticleField, Match, TermHit
 from rasd.rules.gazetteer import Gazetteer, default_gazetteer
 from rasd.rules.schema import Condition, Near, Rule
 from rasd.text import analyse, base_lang, script_language
-from rasd.text.analysis import analyse_word, chunks, split_chunk, stemmer_lang
+from rasd.text.analysis import analyse_word, split_chunk, stemmer_lang
 from rasd.text.normalize import normalize_arabic, normalize_latin
 
 
@@ -53,14 +57,52 @@ class _Hit(NamedTuple):
     end: int
 
 
-# A word of a chunk as the matcher reads it: (start, end) in the chunk, its readings (with its
-# written form when some rule uses "="), and the index entries (term id, keys) its readings meet.
-_Word = tuple[int, int, frozenset[str], tuple[tuple[int, tuple[str, ...]], ...]]
-_Index = dict[str, list[tuple[int, tuple[str, ...]]]]
+# Terms by their first key: the one-word terms' ids, and the phrases by their second key, so a
+# phrase is only checked when the next token reads as its second word (many place names start
+# with محافظة, مدينة, Kafr or Al).
+_Phrases = dict[str, tuple[tuple[int, tuple[str, ...]], ...]]
+_Lookup = dict[str, tuple[tuple[int, ...], _Phrases]]
 
-# Chunks read per Matcher and language (an LRU each): what a chunk's words meet in the index
-# only changes with the rules, so a chunk seen before costs one dictionary lookup.
-_CHUNK_CACHE = 131_072
+# A chunk as the matcher reads it: each word's readings (with its written form when some rule
+# uses "="), each word's end in the chunk, and the words whose readings start a term: (index in
+# the chunk, start, end, one-word term ids, phrases by second key).
+_Found = tuple[int, int, int, tuple[int, ...], _Phrases]
+_Chunk = tuple[tuple[tuple[str, ...], ...], tuple[int, ...], tuple[_Found, ...]]
+
+_FORMS = itemgetter(0)
+_FOUND = itemgetter(2)
+# Whitespace and underscores separate chunks (as rasd.text.analysis splits text).
+_CHUNK_START = re.compile(r"[^\s_]")
+
+
+class _ChunkCache:
+    """The chunks one Matcher has read in one language, bounded: two generations of at most
+    ``size`` chunks; a chunk of the older one is moved to the newer when seen again, and the
+    older is dropped when the newer is full (an approximate LRU at the cost of dict lookups).
+
+    What a chunk's words meet in the index only changes with the rules, so a chunk seen before
+    costs one dictionary lookup, done in C for the whole text.
+    """
+
+    def __init__(self, read: Callable[[str], _Chunk], size: int = 65_536) -> None:
+        self._read = read
+        self._size = size
+        self._new: dict[str, _Chunk] = {}
+        self._old: dict[str, _Chunk] = {}
+
+    def read_all(self, chunks: list[str]) -> list[_Chunk]:
+        values = list(map(self._new.get, chunks))
+        if None in values:
+            new, old = self._new, self._old
+            for i, value in enumerate(values):
+                if value is None:
+                    chunk = chunks[i]
+                    value = new.get(chunk) or old.get(chunk) or self._read(chunk)
+                    new[chunk] = values[i] = value
+            if len(new) > self._size:
+                self._old, self._new = new, {}
+        return values  # type: ignore[return-value]
+
 
 # A compiled condition: ("any"|"all"|"none", term ids, [sub-conditions]) with the plain terms of
 # a list as one frozenset (set operations instead of one call per term), or
@@ -111,7 +153,8 @@ class Matcher:
             if rule.enabled:
                 self._add(rule)
         self._fields = frozenset(f for r in self._rules for f in r.fields)
-        self._readers: dict[str, Callable[[str], tuple[_Word, ...]]] = {}
+        self._lookup = _lookup(self._index)
+        self._readers: dict[str, _ChunkCache] = {}
 
     @property
     def rules(self) -> list[Rule]:
@@ -190,46 +233,52 @@ class Matcher:
         for term_id in _anchor(tree):
             self._term_rules[term_id].append(index)
 
-    def _reader(self, lang: str) -> Callable[[str], tuple[_Word, ...]]:
+    def _reader(self, lang: str) -> _ChunkCache:
         reader = self._readers.get(lang)
         if reader is None:
-            read = partial(_read_chunk, lang=lang, index=self._index, exact=self._exact)
-            reader = self._readers[lang] = lru_cache(maxsize=_CHUNK_CACHE)(read)
+            read = partial(_read_chunk, lang=lang, lookup=self._lookup, exact=self._exact)
+            reader = self._readers[lang] = _ChunkCache(read)
         return reader
 
     def _find(self, article: Article) -> tuple[dict[int, list[_Hit]], dict[str, str]]:
         hits: dict[int, list[_Hit]] = defaultdict(list)
         texts: dict[str, str] = {}
-        read = self._reader(stemmer_lang(article.lang))
+        reader = self._reader(stemmer_lang(article.lang))
         for field in ("title", "summary", "body"):
             text = getattr(article, field)
             if field not in self._fields or not text:
                 continue
             texts[field] = text
-            readings: list[frozenset[str]] = []  # per token position, for phrases
-            ends: list[int] = []
-            found_at: list[tuple[int, int, tuple[tuple[int, tuple[str, ...]], ...]]] = []
-            for offset, chunk in chunks(text):
-                for start, end, forms, entries in read(chunk):
-                    if entries:
-                        found_at.append((len(readings), offset + start, entries))
-                    readings.append(forms)
-                    ends.append(offset + end)
-            count = len(readings)
-            for position, start, entries in found_at:
-                found: set[int] = set()
-                for term_id, keys in entries:
-                    if term_id in found:
+            # The text chunk by chunk in C (split, cached reads, a filter); Python only for the
+            # chunks with a word that starts a term. Offsets and positions are found for those.
+            words = (text.replace("_", " ") if "_" in text else text).split()
+            chunks = reader.read_all(words)
+            starting = list(compress(range(len(chunks)), map(_FOUND, chunks)))
+            if not starting:
+                continue
+            bases = list(accumulate(map(len, map(_FORMS, chunks)), initial=0))
+            count = bases[-1]
+            cursor = 0
+            for index in starting:
+                offset = cursor = _locate(text, words[index], cursor)
+                base = bases[index]
+                for i, start, end, singles, phrases in chunks[index][2]:
+                    position = base + i
+                    for term_id in singles:
+                        hits[term_id].append(_Hit(field, position, offset + start, offset + end))
+                    if not phrases or position + 1 >= count:
                         continue
-                    last = position + len(keys) - 1
-                    # A phrase: the following tokens must read as its following words.
-                    if len(keys) > 1 and (
-                        last >= count
-                        or any(keys[k] not in readings[position + k] for k in range(1, len(keys)))
-                    ):
-                        continue
-                    found.add(term_id)
-                    hits[term_id].append(_Hit(field, position, start, ends[last]))
+                    for second in _reading(chunks, bases, position + 1):
+                        for term_id, keys in phrases.get(second, ()):
+                            last = position + len(keys) - 1
+                            # The phrase's further words must follow in order.
+                            if last >= count or any(
+                                keys[k] not in _reading(chunks, bases, position + k)
+                                for k in range(2, len(keys))
+                            ):
+                                continue
+                            last_end = _end_of(text, words, chunks, bases, index, offset, last)
+                            hits[term_id].append(_Hit(field, position, offset + start, last_end))
         return hits, texts
 
     def match(self, article: Article) -> list[Match]:
@@ -356,17 +405,85 @@ class Matcher:
 EXACT = "="
 
 
-def _read_chunk(chunk: str, lang: str, index: _Index, exact: bool) -> tuple[_Word, ...]:
-    words: list[_Word] = []
+def _locate(text: str, chunk: str, cursor: int) -> int:
+    """The offset of the first whole chunk ``chunk`` of ``text`` at or after ``cursor``.
+
+    Called for the chunks that start a term, in order: a chunk with the same text between the
+    cursor and the one sought would start a term too, so it would have been located first.
+    """
+    at = text.find(chunk, cursor)
+    end = at + len(chunk)
+    while (at > 0 and not _is_separator(text[at - 1])) or (
+        end < len(text) and not _is_separator(text[end])
+    ):
+        at = text.find(chunk, at + 1)
+        end = at + len(chunk)
+    return at
+
+
+def _is_separator(char: str) -> bool:
+    return char == "_" or char.isspace()
+
+
+def _reading(chunks: list[_Chunk], bases: list[int], position: int) -> tuple[str, ...]:
+    """The readings of the token at ``position`` (``bases``: each chunk's first position)."""
+    index = bisect_right(bases, position) - 1
+    return chunks[index][0][position - bases[index]]
+
+
+def _end_of(
+    text: str,
+    words: list[str],
+    chunks: list[_Chunk],
+    bases: list[int],
+    index: int,
+    offset: int,
+    position: int,
+) -> int:
+    """The end offset of the token at ``position``, in chunk ``index`` (at ``offset``) or after."""
+    while bases[index + 1] <= position:
+        offset = _CHUNK_START.search(text, offset + len(words[index])).start()
+        index += 1
+    return offset + chunks[index][1][position - bases[index]]
+
+
+def _lookup(index: dict[str, list[tuple[int, tuple[str, ...]]]]) -> _Lookup:
+    lookup: _Lookup = {}
+    for first, entries in index.items():
+        phrases: dict[str, list[tuple[int, tuple[str, ...]]]] = defaultdict(list)
+        for term_id, keys in entries:
+            if len(keys) > 1:
+                phrases[keys[1]].append((term_id, keys))
+        singles = tuple(term_id for term_id, keys in entries if len(keys) == 1)
+        lookup[first] = (singles, {second: tuple(p) for second, p in phrases.items()})
+    return lookup
+
+
+def _read_chunk(chunk: str, lang: str, lookup: _Lookup, exact: bool) -> _Chunk:
+    readings: list[tuple[str, ...]] = []
+    ends: list[int] = []
+    found: list[_Found] = []
     for start, end, word in split_chunk(chunk):
         key, forms, _ = analyse_word(word, lang)
         if not key:
             continue
-        if exact:
-            forms = forms | {EXACT + exact_form(word)}
-        entries = tuple(entry for form in forms for entry in index.get(form, ()))
-        words.append((start, end, forms, entries))
-    return tuple(words)
+        # A tuple, not the analyser's frozenset: a few readings are searched as fast, and the
+        # garbage collector stops tracking a tuple of strings (cold passes create thousands).
+        forms = (*forms, EXACT + exact_form(word)) if exact else tuple(forms)
+        starts = [entry for form in forms if (entry := lookup.get(form))]
+        if starts:
+            singles = tuple(term_id for entry in starts for term_id in entry[0])
+            phrases = [entry[1] for entry in starts if entry[1]]
+            if len(phrases) > 1:
+                merged: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {}
+                for by_second in phrases:
+                    for second, terms in by_second.items():
+                        merged[second] = merged.get(second, ()) + terms
+                phrases = [merged]
+            found.append((len(readings), start, end, singles, phrases[0] if phrases else {}))
+        readings.append(forms)
+        ends.append(end)
+    return tuple(readings), tuple(ends), tuple(found)
 
 
 def exact_form(word: str) -> str:

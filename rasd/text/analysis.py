@@ -95,23 +95,33 @@ def analyse_word(word: str, lang: str, as_term: bool = False) -> tuple[str, froz
     return key, frozenset((key,)), "latin"
 
 
-# Hashtags join words with underscores (#ميليشيات_الحوثي); each word is read on its own.
-_CHUNK = re.compile(r"[^\s_]+")
+# Chunks are separated by whitespace and underscores: hashtags join words with underscores
+# (#ميليشيات_الحوثي), and each word is read on its own.
+_SEPARATORS = re.compile(r"([\s_]+)")
 
 # camel-tools splits a chunk only where a symbol starts (a punctuation mark, a symbol or an
 # emoji sequence in its charsets). A one-character symbol is that character; a longer emoji
 # sequence cannot be in a chunk that lacks its second character. A chunk with none of these
-# characters is therefore one word, which most chunks are, and only the others pay for the
-# tokeniser's character-by-character regex.
-_SYMBOL_CHARS = frozenset(
-    symbol if len(symbol) == 1 else symbol[1]
-    for symbol in UNICODE_PUNCT_SYMBOL_CHARSET | EMOJI_ALL_CHARSET
+# characters is therefore one word, which most chunks are.
+_SYMBOLS = UNICODE_PUNCT_SYMBOL_CHARSET | EMOJI_ALL_CHARSET
+# What can continue an emoji sequence: the second characters of camel-tools' sequences (joiner,
+# variation selector, keycap, skin tones, regional indicators) and every tag character.
+_SEQUENCE_CHARS = frozenset(s[1] for s in _SYMBOLS if len(s) > 1) | frozenset(
+    map(chr, range(0xE0020, 0xE0080))
 )
+_SYMBOL_CHARS = frozenset(s for s in _SYMBOLS if len(s) == 1) | _SEQUENCE_CHARS
 
 
-def chunks(text: str) -> list[tuple[int, str]]:
-    """The whitespace- and underscore-separated chunks of ``text`` with their offsets."""
-    return [(m.start(), m.group()) for m in _CHUNK.finditer(text)]
+def split_text(text: str) -> list[str]:
+    """``text`` as chunks and the separators between them, alternating, chunks at even indexes.
+
+    Joined, the parts are ``text`` again, so a part's offset is the sum of the lengths before
+    it; only the first and the last chunk can be empty.
+
+    >>> split_text(" قصف #قاعدة_عسكرية")
+    ['', ' ', 'قصف', ' ', '#قاعدة', '_', 'عسكرية']
+    """
+    return _SEPARATORS.split(text)
 
 
 def split_chunk(chunk: str) -> tuple[tuple[int, int, str], ...]:
@@ -127,6 +137,19 @@ def split_chunk(chunk: str) -> tuple[tuple[int, int, str], ...]:
 
 @lru_cache(maxsize=65_536)
 def _split_symbols(chunk: str) -> tuple[tuple[int, int, str], ...]:
+    symbols = [i for i, char in enumerate(chunk) if char in _SYMBOL_CHARS]
+    if all(_splits_alone(chunk[i]) for i in symbols):
+        # Punctuation only (القوات، "(AFP)"): every such character is a word of its own.
+        words = []
+        start = 0
+        for i in symbols:
+            if i > start:
+                words.append((start, i, chunk[start:i]))
+            words.append((i, i + 1, chunk[i]))
+            start = i + 1
+        if start < len(chunk):
+            words.append((start, len(chunk), chunk[start:]))
+        return tuple(words)
     words = []
     cursor = 0
     for word in simple_word_tokenize(chunk):
@@ -134,6 +157,14 @@ def _split_symbols(chunk: str) -> tuple[tuple[int, int, str], ...]:
         cursor = start + len(word)
         words.append((start, cursor, word))
     return tuple(words)
+
+
+@lru_cache(maxsize=4096)
+def _splits_alone(char: str) -> bool:
+    """Whether camel-tools makes ``char`` a word of its own wherever it stands in a chunk
+    without emoji-sequence characters (its symbol pattern then matches one character only,
+    whatever follows), asked of camel-tools itself."""
+    return char not in _SEQUENCE_CHARS and simple_word_tokenize(f"a{char}b") == ["a", char, "b"]
 
 
 def analyse(text: str, lang: str | None = None, *, as_term: bool = False) -> list[Token]:
@@ -144,11 +175,14 @@ def analyse(text: str, lang: str | None = None, *, as_term: bool = False) -> lis
     """
     lang = stemmer_lang(lang)
     tokens: list[Token] = []
-    for offset, chunk in chunks(text):
-        for start, end, word in split_chunk(chunk):
-            key, forms, script = analyse_word(word, lang, as_term)
-            if key:
-                tokens.append(
-                    Token(word, offset + start, offset + end, len(tokens), key, forms, script)
-                )
+    offset = 0
+    for index, part in enumerate(split_text(text)):
+        if not index % 2:
+            for start, end, word in split_chunk(part):
+                key, forms, script = analyse_word(word, lang, as_term)
+                if key:
+                    tokens.append(
+                        Token(word, offset + start, offset + end, len(tokens), key, forms, script)
+                    )
+        offset += len(part)
     return tokens
