@@ -8,8 +8,8 @@ worktree's in both. Then it counts what differs:
 
 - token streams: ``analyse(text, lang)`` of every title, summary and body (the item's language,
   and none) of ../shared/eval: the ANT Arabic RSS sample (its ``text`` as the body), Arab News,
-  the ACLED notes (as summaries) and the two RSS documents (every token's text, span, position, key, readings
-  and script);
+  the ACLED notes (as summaries) and the two RSS documents (every token's text, span,
+  position, key, readings and script);
 - matches of the default rules on those items (rule, version, severity, tags, places and term
   hits; hits are compared in their order and, separately, as a set) and ``near_misses``;
 - term keys (``term_keys``) of every rule term and every gazetteer name (the shipped gazetteer

@@ -488,6 +488,8 @@ def _read_chunk(chunk: str, lang: str, lookup: _Lookup, exact: bool) -> _Chunk:
 
 def exact_form(word: str) -> str:
     """A word as written, only normalised: what a term written ``=word`` must meet."""
+    if word.isascii():  # no Arabic letters: what script_language would say, without counting
+        return normalize_latin(word)
     return normalize_arabic(word) if script_language(word) == "ar" else normalize_latin(word)
 
 

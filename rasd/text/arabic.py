@@ -288,6 +288,11 @@ _NOT_TANWEEN = frozenset(
 )
 
 
+# The last letters of every ending below (pronouns, -iyyat, -ti, tanween, -uu): a word ending
+# otherwise (قاعدة, صاروخ) hides nothing.
+_VARIANT_ENDINGS = frozenset("امنهتيو")
+
+
 def _ending_variants(word: str, bare: bool) -> set[str]:
     """The word, and what its ending may hide; only ever extra readings of an article word.
 
@@ -295,6 +300,8 @@ def _ending_variants(word: str, bare: bool) -> set[str]:
     (سوريا would be سوري); the rule terms decide which reading is meant. ``bare``: the word
     has no article, preposition or verb prefix, as tanween and construct endings require.
     """
+    if word[-1:] not in _VARIANT_ENDINGS:
+        return {word}
     variants = {word}
     core = _without_pronoun(word, 3)
     if core.endswith("يات") and len(core) >= 6:
