@@ -1,6 +1,7 @@
 """Articles per second for analysis + matching, and how it changes with the number of rules.
 
-    python bench/match.py [--eval-dir ../shared/eval] [--items 2000]
+    python bench/match.py [--eval-dir ../shared/eval] [--items 2000] [--baseline main]
+        [--rounds 3]
 
 Items are real RSS titles + descriptions (Arabic from the ANT corpus, English from Arab News)
 when ../shared/eval is present, else built-in sentences. Measured on one core, after one
@@ -9,7 +10,12 @@ Baseline in the same run: one compiled regex per rule (its terms as alternatives
 proclitics allowed), applied rule after rule, the way a loop over rules works.
 Rates are per CPU second of this process (time.process_time), so other load on a shared
 machine disturbs them less than wall-clock time would.
+The default rules are measured on the first pass (a fresh process: the analysis caches are
+empty, as in a worker that starts) and warm, side by side with the code of git ref
+``--baseline`` (``main`` by default; ``--baseline ''`` skips it), ``--rounds`` times each, in
+alternating child processes (bench/baseline.py), so both sides meet the same machine load.
 Targets (issue 3): >= 5,000 articles/s with the default rules; < 1.5x slowdown 10 -> 1,000 rules.
+Target (issue 15): >= 6,000 articles/s on the first pass, warm no lower than the baseline's.
 """
 
 from __future__ import annotations
@@ -24,6 +30,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.baseline import exported, revision, run_child, use_code  # noqa: E402
+
+use_code()  # a child measuring the baseline imports its rasd
 
 from rasd.models import Article  # noqa: E402
 from rasd.rules import Matcher, Rule, load_rules, parse_rules  # noqa: E402
@@ -168,24 +178,62 @@ def candidates_per_article(matcher: Matcher, articles: list[Article]) -> float:
     return total / min(len(articles), 300)
 
 
+def first_and_warm(articles: list[Article]) -> dict[str, float]:
+    """The default rules' rate on the first pass and warm (call in a fresh process)."""
+    matcher = Matcher(load_rules(ROOT / "rules").rules)
+    cold = rate(matcher.match, articles, budget=30, repeat=1)
+    return {"first": cold, "warm": rate(matcher.match, articles)}
+
+
+def side_by_side(args: argparse.Namespace) -> None:
+    """First-pass and warm rates of the baseline and of this code, rounds alternated."""
+    child = ["--eval-dir", str(args.eval_dir), "--items", str(args.items), "--default-only"]
+    sides = {"baseline": [], "this code": []}
+    with exported(args.baseline) as code:
+        for _ in range(args.rounds):
+            sides["baseline"].append(run_child(Path(__file__), child, code))
+            sides["this code"].append(run_child(Path(__file__), child, ROOT))
+    print(f"\ndefault rules, fresh process per round, baseline = {revision(args.baseline)}")
+    print("code | first pass art/s (each round) | warm art/s (each round)")
+    best: dict[str, dict[str, float]] = {}
+    for side, rounds in sides.items():
+        best[side] = {k: max(r[k] for r in rounds) for k in ("first", "warm")}
+        first = " / ".join(f"{r['first']:,.0f}" for r in rounds)
+        warm = " / ".join(f"{r['warm']:,.0f}" for r in rounds)
+        print(f"{side} | {first} | {warm}")
+    old, new = best["baseline"], best["this code"]
+    print(
+        f"best of {args.rounds}: first pass {new['first']:,.0f} vs {old['first']:,.0f} "
+        f"({new['first'] / old['first']:.2f}x; target >= 6,000), warm {new['warm']:,.0f} vs "
+        f"{old['warm']:,.0f} ({new['warm'] / old['warm']:.2f}x; target >= 1x)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "eval")
     parser.add_argument("--items", type=int, default=2000)
+    parser.add_argument("--baseline", default="main", help="git ref compared with ('' for none)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--default-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     articles, source = load_items(args.eval_dir, args.items)
+    if args.default_only:  # a child of side_by_side
+        print(json.dumps(first_and_warm(articles)))
+        return
     defaults = load_rules(ROOT / "rules").rules
     print(f"# match benchmark: {len(articles)} items, {source}")
     mean = sum(len(a.title) + len(a.summary) for a in articles) / len(articles)
     print(f"  mean length: {mean:.0f} characters (title + summary)")
 
-    matcher = Matcher(defaults)
-    cold = rate(matcher.match, articles, budget=30, repeat=1)
-    warm = rate(matcher.match, articles)
-    print(
-        f"\ndefault rules ({len(defaults)}): first pass {cold:,.0f} articles/s, "
-        f"warm {warm:,.0f} articles/s (target >= 5,000)"
-    )
+    if args.baseline:
+        side_by_side(args)
+    else:
+        rates = first_and_warm(articles)
+        print(
+            f"\ndefault rules ({len(defaults)}): first pass {rates['first']:,.0f} articles/s "
+            f"(target >= 6,000), warm {rates['warm']:,.0f} articles/s (target >= 5,000)"
+        )
 
     for name, words in vocabularies(articles).items():
         print(f"\n{name} generated terms ({len(words):,} candidate words)")

@@ -44,7 +44,7 @@ from typing import Any
 
 from rasd.rules.gazetteer import Gazetteer, Place
 from rasd.text import analyse
-from rasd.text.analysis import detect_lang
+from rasd.text.language import script_language
 from rasd.text.normalize import normalize_arabic
 from rasd.yamlerrors import load
 
@@ -88,7 +88,7 @@ def _ascii(text: str) -> str:
 
 def key(name: str) -> tuple[str, ...]:
     """How the matcher will read a name (the analysed keys of its words)."""
-    return tuple(t.key for t in analyse(name, detect_lang(name), as_term=True))
+    return tuple(t.key for t in analyse(name, as_term=True))
 
 
 def slug(text: str) -> str:
@@ -247,7 +247,7 @@ class Curation:
         k = key(name)
         if len(k) != 1:
             return None
-        lang = detect_lang(name)
+        lang = script_language(name) or "en"
         if lang == "ar":
             norm = normalize_arabic(name)
             bare = norm[2:] if norm.startswith("ال") else norm

@@ -10,17 +10,20 @@ number of rules that could match, not with the number of rules loaded.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import partial
+from itertools import accumulate, compress
+from operator import itemgetter
 from typing import NamedTuple
 
 from rasd.models import Article, ArticleField, Match, TermHit
 from rasd.rules.gazetteer import Gazetteer, default_gazetteer
 from rasd.rules.schema import WORD_CLASSES, Condition, Near, Rule
-from rasd.text import analyse, base_lang
-from rasd.text.analysis import detect_lang
+from rasd.text import analyse, base_lang, script_language
+from rasd.text.analysis import analyse_word, split_chunk, stemmer_lang
 from rasd.text.normalize import normalize_arabic, normalize_latin
 
 
@@ -52,6 +55,53 @@ class _Hit(NamedTuple):
     position: int
     start: int
     end: int
+
+
+# Terms by their first key: the one-word terms' ids, and the phrases by their second key, so a
+# phrase is only checked when the next token reads as its second word (many place names start
+# with محافظة, مدينة, Kafr or Al).
+_Phrases = dict[str, tuple[tuple[int, tuple[str, ...]], ...]]
+_Lookup = dict[str, tuple[tuple[int, ...], _Phrases]]
+
+# A chunk as the matcher reads it: each word's readings (with its written form when some rule
+# uses "="), each word's end in the chunk, and the words whose readings start a term: (index in
+# the chunk, start, end, one-word term ids, phrases by second key).
+_Found = tuple[int, int, int, tuple[int, ...], _Phrases]
+_Chunk = tuple[tuple[tuple[str, ...], ...], tuple[int, ...], tuple[_Found, ...]]
+
+_FORMS = itemgetter(0)
+_FOUND = itemgetter(2)
+# Whitespace and underscores separate chunks (as rasd.text.analysis splits text).
+_CHUNK_START = re.compile(r"[^\s_]")
+
+
+class _ChunkCache:
+    """The chunks one Matcher has read in one language, bounded: two generations of at most
+    ``size`` chunks; a chunk of the older one is moved to the newer when seen again, and the
+    older is dropped when the newer is full (an approximate LRU at the cost of dict lookups).
+
+    What a chunk's words meet in the index only changes with the rules, so a chunk seen before
+    costs one dictionary lookup, done in C for the whole text.
+    """
+
+    def __init__(self, read: Callable[[str], _Chunk], size: int = 65_536) -> None:
+        self._read = read
+        self._size = size
+        self._new: dict[str, _Chunk] = {}
+        self._old: dict[str, _Chunk] = {}
+
+    def read_all(self, chunks: list[str]) -> list[_Chunk]:
+        values = list(map(self._new.get, chunks))
+        if None in values:
+            new, old = self._new, self._old
+            for i, value in enumerate(values):
+                if value is None:
+                    chunk = chunks[i]
+                    value = new.get(chunk) or old.get(chunk) or self._read(chunk)
+                    new[chunk] = values[i] = value
+            if len(new) > self._size:
+                self._old, self._new = new, {}
+        return values  # type: ignore[return-value]
 
 
 # A compiled condition: ("any"|"all"|"none", term ids, [sub-conditions]) with the plain terms of
@@ -104,6 +154,8 @@ class Matcher:
             if rule.enabled:
                 self._add(rule)
         self._fields = frozenset(f for r in self._rules for f in r.fields)
+        self._lookup = _lookup(self._index)
+        self._readers: dict[str, _ChunkCache] = {}
 
     @property
     def rules(self) -> list[Rule]:
@@ -196,42 +248,58 @@ class Matcher:
         for term_id in _anchor(tree):
             self._term_rules[term_id].append(index)
 
+    def _reader(self, lang: str) -> _ChunkCache:
+        reader = self._readers.get(lang)
+        if reader is None:
+            read = partial(
+                _read_chunk,
+                lang=lang,
+                lookup=self._lookup,
+                exact=self._exact,
+                classes=self._classes,
+            )
+            reader = self._readers[lang] = _ChunkCache(read)
+        return reader
+
     def _find(self, article: Article) -> tuple[dict[int, list[_Hit]], dict[str, str]]:
         hits: dict[int, list[_Hit]] = defaultdict(list)
         texts: dict[str, str] = {}
+        reader = self._reader(stemmer_lang(article.lang))
         for field in ("title", "summary", "body"):
             text = getattr(article, field)
             if field not in self._fields or not text:
                 continue
             texts[field] = text
-            tokens = analyse(text, article.lang)
-            readings = (
-                [_with_exact(t.text, t.forms) for t in tokens]
-                if self._exact
-                else [t.forms for t in tokens]
-            )
-            if self._classes:
-                readings = [r | word_classes(t.text) for r, t in zip(readings, tokens, strict=True)]
-            count = len(tokens)
-            lookup = self._index.get
-            for token, forms in zip(tokens, readings, strict=True):
-                entries = [e for form in forms for e in lookup(form, ())]
-                if not entries:
-                    continue
-                position = token.position
-                found: set[int] = set()
-                for term_id, keys in entries:
-                    if term_id in found:
+            # The text chunk by chunk in C (split, cached reads, a filter); Python only for the
+            # chunks with a word that starts a term. Offsets and positions are found for those.
+            words = (text.replace("_", " ") if "_" in text else text).split()
+            chunks = reader.read_all(words)
+            starting = list(compress(range(len(chunks)), map(_FOUND, chunks)))
+            if not starting:
+                continue
+            bases = list(accumulate(map(len, map(_FORMS, chunks)), initial=0))
+            count = bases[-1]
+            cursor = 0
+            for index in starting:
+                offset = cursor = _locate(text, words[index], cursor)
+                base = bases[index]
+                for i, start, end, singles, phrases in chunks[index][2]:
+                    position = base + i
+                    for term_id in singles:
+                        hits[term_id].append(_Hit(field, position, offset + start, offset + end))
+                    if not phrases or position + 1 >= count:
                         continue
-                    last = position + len(keys) - 1
-                    # A phrase: the following tokens must read as its following words.
-                    if len(keys) > 1 and (
-                        last >= count
-                        or any(keys[k] not in readings[position + k] for k in range(1, len(keys)))
-                    ):
-                        continue
-                    found.add(term_id)
-                    hits[term_id].append(_Hit(field, position, token.start, tokens[last].end))
+                    for second in _reading(chunks, bases, position + 1):
+                        for term_id, keys in phrases.get(second, ()):
+                            last = position + len(keys) - 1
+                            # The phrase's further words must follow in order.
+                            if last >= count or any(
+                                keys[k] not in _reading(chunks, bases, position + k)
+                                for k in range(2, len(keys))
+                            ):
+                                continue
+                            last_end = _end_of(text, words, chunks, bases, index, offset, last)
+                            hits[term_id].append(_Hit(field, position, offset + start, last_end))
         return hits, texts
 
     def match(self, article: Article) -> list[Match]:
@@ -358,15 +426,96 @@ class Matcher:
 EXACT = "="
 
 
-@lru_cache(maxsize=262_144)
-def _with_exact(text: str, forms: frozenset[str]) -> frozenset[str]:
-    """A token's readings and its written form (cached: words repeat, as analysis does)."""
-    return forms | {EXACT + exact_form(text)}
+def _locate(text: str, chunk: str, cursor: int) -> int:
+    """The offset of the first whole chunk ``chunk`` of ``text`` at or after ``cursor``.
+
+    Called for the chunks that start a term, in order: a chunk with the same text between the
+    cursor and the one sought would start a term too, so it would have been located first.
+    """
+    at = text.find(chunk, cursor)
+    end = at + len(chunk)
+    while (at > 0 and not _is_separator(text[at - 1])) or (
+        end < len(text) and not _is_separator(text[end])
+    ):
+        at = text.find(chunk, at + 1)
+        end = at + len(chunk)
+    return at
+
+
+def _is_separator(char: str) -> bool:
+    return char == "_" or char.isspace()
+
+
+def _reading(chunks: list[_Chunk], bases: list[int], position: int) -> tuple[str, ...]:
+    """The readings of the token at ``position`` (``bases``: each chunk's first position)."""
+    index = bisect_right(bases, position) - 1
+    return chunks[index][0][position - bases[index]]
+
+
+def _end_of(
+    text: str,
+    words: list[str],
+    chunks: list[_Chunk],
+    bases: list[int],
+    index: int,
+    offset: int,
+    position: int,
+) -> int:
+    """The end offset of the token at ``position``, in chunk ``index`` (at ``offset``) or after."""
+    while bases[index + 1] <= position:
+        offset = _CHUNK_START.search(text, offset + len(words[index])).start()
+        index += 1
+    return offset + chunks[index][1][position - bases[index]]
+
+
+def _lookup(index: dict[str, list[tuple[int, tuple[str, ...]]]]) -> _Lookup:
+    lookup: _Lookup = {}
+    for first, entries in index.items():
+        phrases: dict[str, list[tuple[int, tuple[str, ...]]]] = defaultdict(list)
+        for term_id, keys in entries:
+            if len(keys) > 1:
+                phrases[keys[1]].append((term_id, keys))
+        singles = tuple(term_id for term_id, keys in entries if len(keys) == 1)
+        lookup[first] = (singles, {second: tuple(p) for second, p in phrases.items()})
+    return lookup
+
+
+def _read_chunk(
+    chunk: str, lang: str, lookup: _Lookup, exact: bool, classes: bool = False
+) -> _Chunk:
+    readings: list[tuple[str, ...]] = []
+    ends: list[int] = []
+    found: list[_Found] = []
+    for start, end, word in split_chunk(chunk):
+        key, forms, _ = analyse_word(word, lang)
+        if not key:
+            continue
+        # A tuple, not the analyser's frozenset: a few readings are searched as fast, and the
+        # garbage collector stops tracking a tuple of strings (cold passes create thousands).
+        forms = (*forms, EXACT + exact_form(word)) if exact else tuple(forms)
+        if classes:
+            forms = (*forms, *word_classes(word))
+        starts = [entry for form in forms if (entry := lookup.get(form))]
+        if starts:
+            singles = tuple(term_id for entry in starts for term_id in entry[0])
+            phrases = [entry[1] for entry in starts if entry[1]]
+            if len(phrases) > 1:
+                merged: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {}
+                for by_second in phrases:
+                    for second, terms in by_second.items():
+                        merged[second] = merged.get(second, ()) + terms
+                phrases = [merged]
+            found.append((len(readings), start, end, singles, phrases[0] if phrases else {}))
+        readings.append(forms)
+        ends.append(end)
+    return tuple(readings), tuple(ends), tuple(found)
 
 
 def exact_form(word: str) -> str:
     """A word as written, only normalised: what a term written ``=word`` must meet."""
-    return normalize_arabic(word) if detect_lang(word) == "ar" else normalize_latin(word)
+    if word.isascii():  # no Arabic letters: what script_language would say, without counting
+        return normalize_latin(word)
+    return normalize_arabic(word) if script_language(word) == "ar" else normalize_latin(word)
 
 
 def term_keys(text: str) -> tuple[str, ...]:
@@ -378,7 +527,6 @@ def term_keys(text: str) -> tuple[str, ...]:
     >>> term_keys("=forced out")
     ('=forced', 'out')
     """
-    lang = detect_lang(text)
     keys: list[str] = []
     for word in text.split():
         if word in WORD_CLASSES:
@@ -386,7 +534,7 @@ def term_keys(text: str) -> tuple[str, ...]:
         elif word.startswith(EXACT) and len(word) > 1:
             keys.append(EXACT + exact_form(word[1:]))
         else:
-            keys.extend(t.key for t in analyse(word, lang, as_term=True))
+            keys.extend(t.key for t in analyse(word, as_term=True))
     return tuple(keys)
 
 

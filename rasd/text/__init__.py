@@ -5,6 +5,7 @@
 [('والقوات', 'قوا'), ('انسحبت', 'انسحب')]
 """
 
-from rasd.text.analysis import Token, analyse, analyse_word, base_lang, detect_lang
+from rasd.text.analysis import Token, analyse, analyse_word, base_lang
+from rasd.text.language import item_language, script_language
 
-__all__ = ["Token", "analyse", "analyse_word", "base_lang", "detect_lang"]
+__all__ = ["Token", "analyse", "analyse_word", "base_lang", "item_language", "script_language"]

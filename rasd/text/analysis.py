@@ -3,7 +3,8 @@
 Arabic-script tokens go through the Arabic normaliser and light stemmer; Latin-script tokens
 through casefolding and the Snowball stemmer of the article's language (English when the
 language is unknown or has no Snowball stemmer). Word frequencies follow Zipf's law, so the
-analysis of each whitespace-separated chunk (tokenisation included) is cached.
+analysis of each word is cached: headlines share most of their words, and a chunk of text
+("القوات،", "(AFP)") is split into words only when it holds a symbol.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import NamedTuple
 
 import Stemmer
 from camel_tools.tokenizers.word import simple_word_tokenize
+from camel_tools.utils.charsets import EMOJI_ALL_CHARSET, UNICODE_PUNCT_SYMBOL_CHARSET
 
 from rasd.text import arabic
 from rasd.text.normalize import normalize_arabic, normalize_latin
@@ -47,28 +49,23 @@ class Token(NamedTuple):
 
 
 _ARABIC_CHAR = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufeff]")
-
-
-def _is_arabic_char(ch: str) -> bool:
-    o = ord(ch)
-    return 0x0600 <= o <= 0x06FF or 0x0750 <= o <= 0x077F or 0xFB50 <= o <= 0xFEFF
-
-
-def detect_lang(text: str) -> str:
-    """``ar`` when Arabic letters outnumber Latin ones, else ``en``."""
-    arabic_count = latin = 0
-    for ch in text:
-        if ch.isalpha():
-            if _is_arabic_char(ch):
-                arabic_count += 1
-            else:
-                latin += 1
-    return "ar" if arabic_count > latin else "en"
+# str.isalnum as a regex (\w is isalnum plus "_"): one search instead of a Python loop.
+_ALNUM = re.compile(r"[^\W_]")
 
 
 def base_lang(lang: str | None) -> str | None:
     """``ar-IQ`` -> ``ar``; empty -> None."""
     return lang.split("-")[0].split("_")[0].lower() if lang else None
+
+
+def stemmer_lang(lang: str | None) -> str:
+    """The language whose Snowball stemmer reads Latin-script words: ``en`` unless there is one.
+
+    Arabic-script words are read the same in every language, so analyses are shared across
+    languages that end up with the same stemmer (an English word in an Arabic article).
+    """
+    base = base_lang(lang)
+    return base if base in _SNOWBALL else "en"
 
 
 @lru_cache(maxsize=32)
@@ -80,13 +77,14 @@ def _stemmer(lang: str) -> Stemmer.Stemmer:
 def analyse_word(word: str, lang: str, as_term: bool = False) -> tuple[str, frozenset[str], str]:
     """(primary key, all readings, script) for one token; ("", ..) when it has no letters/digits.
 
-    ``as_term`` reads an Arabic word as written (a rule term is a lemma, not a cliticised form).
+    ``lang`` picks the Snowball stemmer (see `stemmer_lang`). ``as_term`` reads an Arabic word
+    as written (a rule term is a lemma, not a cliticised form).
     """
-    if not any(ch.isalnum() for ch in word):
+    if not _ALNUM.search(word):
         return "", frozenset(), ""
     if _ARABIC_CHAR.search(word):
         norm = normalize_arabic(word)
-        if not any(ch.isalnum() for ch in norm):
+        if not _ALNUM.search(norm):
             return "", frozenset(), ""
         if as_term:
             key = arabic.term_stem(norm)
@@ -97,46 +95,94 @@ def analyse_word(word: str, lang: str, as_term: bool = False) -> tuple[str, froz
     return key, frozenset((key,)), "latin"
 
 
-# Hashtags join words with underscores (#ميليشيات_الحوثي); each word is read on its own.
-_CHUNK = re.compile(r"[^\s_]+")
+# Chunks are separated by whitespace and underscores: hashtags join words with underscores
+# (#ميليشيات_الحوثي), and each word is read on its own.
+_SEPARATORS = re.compile(r"([\s_]+)")
 
-_Piece = tuple[int, int, str, frozenset[str], str]
+# camel-tools splits a chunk only where a symbol starts (a punctuation mark, a symbol or an
+# emoji sequence in its charsets). A one-character symbol is that character; a longer emoji
+# sequence cannot be in a chunk that lacks its second character. A chunk with none of these
+# characters is therefore one word, which most chunks are.
+_SYMBOLS = UNICODE_PUNCT_SYMBOL_CHARSET | EMOJI_ALL_CHARSET
+# What can continue an emoji sequence: the second characters of camel-tools' sequences (joiner,
+# variation selector, keycap, skin tones, regional indicators) and every tag character.
+_SEQUENCE_CHARS = frozenset(s[1] for s in _SYMBOLS if len(s) > 1) | frozenset(
+    map(chr, range(0xE0020, 0xE0080))
+)
+_SYMBOL_CHARS = frozenset(s for s in _SYMBOLS if len(s) == 1) | _SEQUENCE_CHARS
 
 
-@lru_cache(maxsize=262_144)
-def _analyse_chunk(chunk: str, lang: str, as_term: bool) -> tuple[_Piece, ...]:
-    """camel-tools tokenisation of one whitespace-free chunk, each piece analysed."""
-    pieces: list[_Piece] = []
+def split_text(text: str) -> list[str]:
+    """``text`` as chunks and the separators between them, alternating, chunks at even indexes.
+
+    Joined, the parts are ``text`` again, so a part's offset is the sum of the lengths before
+    it; only the first and the last chunk can be empty.
+
+    >>> split_text(" قصف #قاعدة_عسكرية")
+    ['', ' ', 'قصف', ' ', '#قاعدة', '_', 'عسكرية']
+    """
+    return _SEPARATORS.split(text)
+
+
+def split_chunk(chunk: str) -> tuple[tuple[int, int, str], ...]:
+    """camel-tools' ``simple_word_tokenize`` of one chunk, each word with its span in the chunk.
+
+    >>> split_chunk("(القوات)،")
+    ((0, 1, '('), (1, 7, 'القوات'), (7, 8, ')'), (8, 9, '،'))
+    """
+    if _SYMBOL_CHARS.isdisjoint(chunk):
+        return ((0, len(chunk), chunk),)
+    return _split_symbols(chunk)
+
+
+@lru_cache(maxsize=65_536)
+def _split_symbols(chunk: str) -> tuple[tuple[int, int, str], ...]:
+    symbols = [i for i, char in enumerate(chunk) if char in _SYMBOL_CHARS]
+    if all(_splits_alone(chunk[i]) for i in symbols):
+        # Punctuation only (القوات، "(AFP)"): every such character is a word of its own.
+        words = []
+        start = 0
+        for i in symbols:
+            if i > start:
+                words.append((start, i, chunk[start:i]))
+            words.append((i, i + 1, chunk[i]))
+            start = i + 1
+        if start < len(chunk):
+            words.append((start, len(chunk), chunk[start:]))
+        return tuple(words)
+    words = []
     cursor = 0
-    for piece in simple_word_tokenize(chunk):
-        start = chunk.find(piece, cursor)
-        cursor = start + len(piece)
-        key, forms, script = analyse_word(piece, lang, as_term)
-        if key:
-            pieces.append((start, cursor, key, forms, script))
-    return tuple(pieces)
+    for word in simple_word_tokenize(chunk):
+        start = chunk.find(word, cursor)
+        cursor = start + len(word)
+        words.append((start, cursor, word))
+    return tuple(words)
+
+
+@lru_cache(maxsize=4096)
+def _splits_alone(char: str) -> bool:
+    """Whether camel-tools makes ``char`` a word of its own wherever it stands in a chunk
+    without emoji-sequence characters (its symbol pattern then matches one character only,
+    whatever follows), asked of camel-tools itself."""
+    return char not in _SEQUENCE_CHARS and simple_word_tokenize(f"a{char}b") == ["a", char, "b"]
 
 
 def analyse(text: str, lang: str | None = None, *, as_term: bool = False) -> list[Token]:
-    """Analyse ``text``; ``lang`` comes from the article (``ar``, ``en``...), else the script.
+    """Analyse ``text``; ``lang`` (``ar``, ``en``...) picks the stemmer of Latin-script words.
 
     >>> [t.key for t in analyse("انسحبت القوات", "ar")] == [t.key for t in analyse("انسحاب قواته")]
     True
     """
-    lang = base_lang(lang) or detect_lang(text)
+    lang = stemmer_lang(lang)
     tokens: list[Token] = []
-    for chunk in _CHUNK.finditer(text):
-        offset = chunk.start()
-        for start, end, key, forms, script in _analyse_chunk(chunk.group(), lang, as_term):
-            tokens.append(
-                Token(
-                    text[offset + start : offset + end],
-                    offset + start,
-                    offset + end,
-                    len(tokens),
-                    key,
-                    forms,
-                    script,
-                )
-            )
+    offset = 0
+    for index, part in enumerate(split_text(text)):
+        if not index % 2:
+            for start, end, word in split_chunk(part):
+                key, forms, script = analyse_word(word, lang, as_term)
+                if key:
+                    tokens.append(
+                        Token(word, offset + start, offset + end, len(tokens), key, forms, script)
+                    )
+        offset += len(part)
     return tokens

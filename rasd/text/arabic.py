@@ -144,12 +144,19 @@ _IRREGULAR = {
 }
 
 
+# The article groups by length, longest first: a word starts with at most one of each length.
+_ARTICLES_BY_LENGTH = tuple(
+    (n, frozenset(a for a in _ARTICLES if len(a) == n))
+    for n in sorted({len(a) for a in _ARTICLES}, reverse=True)
+)
+
+
 def _without_article(word: str) -> tuple[str, bool]:
     if not word.startswith(_ARTICLES):
         return word, False
-    for article in _ARTICLES:
-        if word.startswith(article) and len(word) - len(article) >= _MIN_STEM:
-            return word[len(article) :], True
+    for n, articles in _ARTICLES_BY_LENGTH:
+        if word[:n] in articles and len(word) - n >= _MIN_STEM:
+            return word[n:], True
     return word, False
 
 
@@ -189,54 +196,63 @@ def readings(word: str) -> frozenset[str]:
     # Each base says whether it is the word as written or without a conjunction only: the
     # endings of _ending_variants belong to such words (no tanween after ال or a preposition).
     bases = {word: True}
-    for conj in ("", *_CONJUNCTIONS):
-        if conj and not word.startswith(conj):
-            continue
-        rest = word[len(conj) :]
-        if conj and rest in _GEMINATE_VERBS:
+    _add_segmentations(word, bases)
+    if word[:1] in _CONJUNCTIONS:
+        rest = word[1:]
+        if rest in _GEMINATE_VERBS:
             bases.setdefault(rest, False)  # وشن
-        if len(rest) < _MIN_STEM + 1:
-            continue
-        bases[rest] = True
-        _add_verb_bases(rest, bases)
-        for prep in _PREPOSITIONS:
-            if rest.startswith(prep) and len(rest) > 3:
-                bases.setdefault(rest[1:], False)
-                if prep == "ل" and rest.startswith("لي"):
-                    # The lam of purpose before an imperfect: ليسحب, لينسحب. Not before ت:
-                    # لت is mostly ل + a noun of the تفعيل pattern (لتحرير, لتجنب, لتحديث).
-                    _add_verb_bases(rest[1:], bases)
-    keys = {stem(word)}
-    for base, as_written in bases.items():
-        geminate = _GEMINATE_FORMS.get(base)
-        if geminate:
-            keys.add(geminate)
-        stripped, had_article = _without_article(base)
-        for variant in _ending_variants(stripped, as_written and not had_article):
-            keys.add(_strip_suffixes(variant))
-        if had_article and as_written and not base.startswith("ال"):
-            # بال, وال ... may be the word's own letters (باليستيا, بالونات, والدة).
-            for variant in _ending_variants(base, True):
-                keys.add(_strip_suffixes(variant))
-    return frozenset(keys)
+        _add_segmentations(rest, bases)
+    return frozenset({stem(word)}.union(*map(_base_keys, bases, bases.values())))
+
+
+def _add_segmentations(rest: str, bases: dict[str, bool]) -> None:
+    """``rest`` (a word, or a word without و/ف) as written, as a verb, without a preposition."""
+    if len(rest) < _MIN_STEM + 1:
+        return
+    bases[rest] = True
+    _add_verb_bases(rest, bases)
+    if len(rest) > 3 and rest[0] in _PREPOSITIONS:
+        bases.setdefault(rest[1:], False)
+        if rest.startswith("لي"):
+            # The lam of purpose before an imperfect: ليسحب, لينسحب. Not before ت:
+            # لت is mostly ل + a noun of the تفعيل pattern (لتحرير, لتجنب, لتحديث).
+            _add_verb_bases(rest[1:], bases)
+
+
+@lru_cache(maxsize=131_072)
+def _base_keys(base: str, as_written: bool) -> tuple[str, ...]:
+    """The stems one segmentation of a word gives. Cached: the words of a text share their
+    segmentations (والقوات, بالقوات and القوات all have القوات). A tuple of strings, which the
+    garbage collector stops tracking, where a frozenset would be traversed at every collection."""
+    keys: set[str] = set()
+    geminate = _GEMINATE_FORMS.get(base)
+    if geminate:
+        keys.add(geminate)
+    stripped, had_article = _without_article(base)
+    keys.update(map(_strip_suffixes, _ending_variants(stripped, as_written and not had_article)))
+    if had_article and as_written and not base.startswith("ال"):
+        # بال, وال ... may be the word's own letters (باليستيا, بالونات, والدة).
+        keys.update(map(_strip_suffixes, _ending_variants(base, True)))
+    return tuple(keys)
 
 
 def _add_verb_bases(word: str, bases: dict[str, bool]) -> None:
     """Readings of ``word`` as an imperfect verb (prefix off, and its plural or dual ending)."""
-    for prefix in _VERB_PREFIXES:
-        if not word.startswith(prefix) or len(word) - len(prefix) < 3:
-            continue
-        verb = word[len(prefix) :]
-        # Derived forms carry an alef in the perfect that the imperfect drops
-        # (ينسحب / انسحب, يستهدف / استهدف), so try both.
-        bases.setdefault(verb, False)
-        bases.setdefault("ا" + verb, False)
-        # After a verb prefix, -un/-aa/-an are verb endings (يضربون, يضربان), not the end of a
-        # short name (غارون), so three letters may stay; also before a pronoun (يقصفونها).
-        core = _without_pronoun(verb, 5)
-        for form in (verb, core):
-            if form.endswith(("ون", "وا", "ان")) and len(form) >= 5:
-                bases.setdefault(form[:-2], False)
+    # At most one prefix applies: سي ست سن, else ي ت ن.
+    prefix = word[:2] if word[:2] in _VERB_PREFIXES else word[:1]
+    if prefix not in _VERB_PREFIXES or len(word) - len(prefix) < 3:
+        return
+    verb = word[len(prefix) :]
+    # Derived forms carry an alef in the perfect that the imperfect drops
+    # (ينسحب / انسحب, يستهدف / استهدف), so try both.
+    bases.setdefault(verb, False)
+    bases.setdefault("ا" + verb, False)
+    # After a verb prefix, -un/-aa/-an are verb endings (يضربون, يضربان), not the end of a
+    # short name (غارون), so three letters may stay; also before a pronoun (يقصفونها).
+    core = _without_pronoun(verb, 5)
+    for form in (verb, core):
+        if form.endswith(("ون", "وا", "ان")) and len(form) >= 5:
+            bases.setdefault(form[:-2], False)
 
 
 def _without_pronoun(word: str, keep: int) -> str:
@@ -272,6 +288,11 @@ _NOT_TANWEEN = frozenset(
 )
 
 
+# The last letters of every ending below (pronouns, -iyyat, -ti, tanween, -uu): a word ending
+# otherwise (قاعدة, صاروخ) hides nothing.
+_VARIANT_ENDINGS = frozenset("امنهتيو")
+
+
 def _ending_variants(word: str, bare: bool) -> set[str]:
     """The word, and what its ending may hide; only ever extra readings of an article word.
 
@@ -279,6 +300,8 @@ def _ending_variants(word: str, bare: bool) -> set[str]:
     (سوريا would be سوري); the rule terms decide which reading is meant. ``bare``: the word
     has no article, preposition or verb prefix, as tanween and construct endings require.
     """
+    if word[-1:] not in _VARIANT_ENDINGS:
+        return {word}
     variants = {word}
     core = _without_pronoun(word, 3)
     if core.endswith("يات") and len(core) >= 6:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from camel_tools.utils.dediac import dediac_ar
+from camel_tools.utils.charsets import AR_DIAC_CHARSET
 
 # Presentation forms (ligatures such as U+FEFB "ﻻ") only decompose under NFKC. NFKC is applied
 # only to tokens that contain them: a few expand to whole phrases (U+FDFA), which we then keep
@@ -39,6 +39,9 @@ _CHAR_MAP = str.maketrans(
         "\u200f": None,
         **{chr(0x0660 + d): str(d) for d in range(10)},  # Arabic-Indic digits
         **{chr(0x06F0 + d): str(d) for d in range(10)},  # Extended (Persian) digits
+        # camel-tools' diacritics (what its dediac_ar removes), in the same table: one pass of
+        # str.translate instead of a regex substitution and a translation.
+        **dict.fromkeys(AR_DIAC_CHARSET),
     }
 )
 
@@ -56,9 +59,11 @@ def normalize_arabic(token: str) -> str:
         expanded = unicodedata.normalize("NFKC", token)
         if not any(ch.isspace() for ch in expanded):
             token = expanded
-    return dediac_ar(token).translate(_CHAR_MAP)
+    return token.translate(_CHAR_MAP)
 
 
 def normalize_latin(token: str) -> str:
     """Compatibility forms (full-width letters, ligatures) and case."""
+    if token.isascii():  # NFKC leaves ASCII as it is, and casefold is lower there
+        return token.lower()
     return unicodedata.normalize("NFKC", token).casefold()

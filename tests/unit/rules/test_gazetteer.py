@@ -18,7 +18,7 @@ from rasd.rules.gazetteer_build import (
     geonames_cities,
     render,
 )
-from rasd.text import detect_lang
+from rasd.text import script_language
 from rasd.yamlerrors import ConfigInvalid
 
 # Every id of the first, hand-written gazetteer: rules' `places:` and tests name them.
@@ -120,7 +120,7 @@ def matcher() -> Matcher:
 
 
 def places_in(matcher: Matcher, title: str) -> list[str]:
-    article = Article(id="1", outlet="o", feed="f", lang=detect_lang(title), title=title)
+    article = Article(id="1", outlet="o", feed="f", lang=script_language(title), title=title)
     hits, _ = matcher._find(article)
     return matcher._places(hits, frozenset({"title"}))
 

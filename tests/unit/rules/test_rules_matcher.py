@@ -323,3 +323,44 @@ def test_an_unknown_word_class_is_an_error_with_a_suggestion():
     assert result.rules == []
     message = str(result.errors[0])
     assert "unknown word class '<yaer>'" in message and "did you mean '<year>'" in message
+
+
+def test_phrase_spans_cross_chunks_punctuation_and_repeated_words():
+    matcher = Matcher(rules("id: p\ntitle: P\nmatch: {any: [قاعدة عين الأسد, قصف قصف]}\n"))
+    title = "قصف، قصف قصف على «قاعدة   عين_الأسد» ثم قاعدة عين الأسد."
+    (match,) = matcher.match(article(title))
+    found = [(h.term, title[h.start : h.end]) for h in match.terms]
+    assert found == [
+        ("قصف قصف", "قصف، قصف"),  # punctuation is no token: it does not break a phrase
+        ("قصف قصف", "قصف قصف"),  # the second قصف starts the next hit as well
+        ("قاعدة عين الأسد", "قاعدة   عين_الأسد"),
+        ("قاعدة عين الأسد", "قاعدة عين الأسد"),
+    ]
+    assert all(h.text == title[h.start : h.end] for h in match.terms)
+
+
+def test_matches_do_not_depend_on_what_was_read_before():
+    matcher = Matcher(rules(WITHDRAWAL))
+    seen = "انسحاب القوات من قاعدة كركوك"
+
+    def found(title: str) -> list[tuple]:
+        return [(m.rule_id, m.places, m.terms) for m in matcher.match(article(title))]
+
+    first = found(seen)
+    for other in ("قاعدة", "انسحاب القوات", seen + " " + seen):
+        found(other)
+    assert first and found(seen) == first
+
+
+def test_the_chunk_cache_is_bounded():
+    from rasd.rules.matcher import _ChunkCache
+
+    reads: list[str] = []
+    cache = _ChunkCache(lambda chunk: reads.append(chunk) or ((), (), ()), size=2)
+    cache.read_all(["a", "b", "a"])
+    assert reads == ["a", "b"]
+    for chunk in ["c", "a", "d", "e", "f", "g", "h", "a"]:
+        cache.read_all([chunk])
+        assert len(cache._new) + len(cache._old) <= 2 * (2 + 1)
+    # "a" was kept while it was seen again, then dropped with its generation and read again.
+    assert reads == ["a", "b", "c", "d", "e", "f", "g", "h", "a"]

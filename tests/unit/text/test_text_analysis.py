@@ -10,7 +10,7 @@ import rasd.text
 import rasd.text.analysis
 import rasd.text.arabic
 import rasd.text.normalize
-from rasd.text import analyse, detect_lang
+from rasd.text import analyse, script_language
 
 
 def keys(text: str, lang: str | None = "ar") -> list[frozenset[str]]:
@@ -118,9 +118,15 @@ def test_english_is_casefolded_and_stemmed():
 
 
 def test_language_is_detected_from_script_when_missing():
-    assert detect_lang("التحالف الدولي يسحب قواته") == "ar"
-    assert detect_lang("Coalition withdraws from K1 base") == "en"
+    assert script_language("التحالف الدولي يسحب قواته") == "ar"
+    assert script_language("Coalition withdraws from K1 base") == "en"
     assert analyse("Rockets hit Erbil", None)[0].key == "rocket"
+
+
+def test_one_language_detector_and_ties_go_to_arabic():
+    assert script_language("USA قوة") == "ar"  # three letters of each script
+    assert script_language("2026 - 11") is None
+    assert not hasattr(rasd.text, "detect_lang")
 
 
 def test_mixed_script_text_analyses_each_word_by_its_script():
@@ -157,3 +163,28 @@ def test_english_form_family_reaches_the_term(term, sentence):
     words = [t for t in analyse(sentence, "en") if t.text.lower().startswith(term[:5])]
     assert len(words) >= 2
     assert all(key in t.forms for t in words), [(t.text, t.key) for t in words]
+
+
+def test_chunks_are_split_as_camel_tools_splits_them():
+    import random
+
+    from camel_tools.tokenizers.word import simple_word_tokenize
+
+    from rasd.text.analysis import _SYMBOLS, split_chunk
+
+    chunks = ["(القوات)،", "U.S.", "al-Asad", "#قاعدة", "1\u20e3x", "a\U0001f1ee\U0001f1f6b"]
+    chunks += ["👍🏽ok", "x‼\ufe0fy", "©x", "a😀b", "...", "١٢٣؟", "x#\ufe0f\u20e3", "a\u200db"]
+    symbols = sorted(_SYMBOLS)
+    rng = random.Random(7)
+    for _ in range(3000):
+        chunks.append(
+            "".join(
+                rng.choice(symbols) if rng.random() < 0.4 else rng.choice("ab1ق٣")
+                for _ in range(rng.randint(1, 6))
+            )
+        )
+    for chunk in chunks:
+        if chunk and not any(c.isspace() for c in chunk):
+            words = split_chunk(chunk)
+            assert [w for _, _, w in words] == simple_word_tokenize(chunk), chunk
+            assert all(chunk[start:end] == w for start, end, w in words)
