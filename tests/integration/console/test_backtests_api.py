@@ -4,46 +4,17 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
+from backtest_articles import NOW, article, many, produce
 from console_server import WITHDRAWAL_RULE
 
-from rasd.connections import kafka_producer
-from rasd.models import Article
-
 pytestmark = pytest.mark.integration
-
-NOW = datetime.now(UTC)
 
 
 def csrf(client) -> dict[str, str]:
     return {"X-CSRF-Token": client.csrf}
-
-
-def produce(settings, articles: list[tuple[Article, datetime]]) -> None:
-    producer = kafka_producer(settings, compression_type="gzip", linger_ms=20)
-    try:
-        for article, when in articles:
-            producer.send(
-                settings.topic("articles"),
-                key=article.id.encode(),
-                value=article.model_dump_json().encode(),
-                timestamp_ms=int(when.timestamp() * 1000),
-            )
-        producer.flush(timeout=60)
-    finally:
-        producer.close()
-
-
-def article(article_id: str, title: str, ago: timedelta, body: str | None = None):
-    when = NOW - ago
-    return (
-        Article(
-            id=article_id, outlet="o", feed="f", lang="", title=title, body=body, published_at=when
-        ),
-        when,
-    )
 
 
 def wait_for(client, run_id: str, until, timeout: float = 60.0) -> dict:
@@ -105,16 +76,7 @@ def test_a_backtest_reports_matches_per_day_and_the_eval(console, client):
 
 
 def test_a_long_backtest_shows_progress_and_stops_when_cancelled(console, client):
-    body = " ".join(
-        f"قالت مصادر محلية إن القوات انسحبت من القاعدة رقم {i} في ريف المحافظة" for i in range(12)
-    )
-    produce(
-        console.settings,
-        [
-            article(f"n{i}", f"Report {i} on the bases in Iraq", timedelta(minutes=i % 600), body)
-            for i in range(20_000)
-        ],
-    )
+    produce(console.settings, many(20_000))
     started = start(client, "1d")
     assert started.status_code == 202, started.text
     run_id = started.json()["id"]
