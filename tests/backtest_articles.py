@@ -30,7 +30,7 @@ def article(
 
 
 def many(n: int) -> list[tuple[Article, datetime]]:
-    """``n`` long articles of the last ten hours that the withdrawal rule matches."""
+    """``n`` long articles of the last ten hours."""
     return [
         article(f"n{i}", f"Report {i} on the bases in Iraq", timedelta(minutes=i % 600), LONG_BODY)
         for i in range(n)

@@ -15,6 +15,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import Field
+from starlette.concurrency import run_in_threadpool
 
 from rasd.console.api import (
     ConsoleDep,
@@ -176,7 +177,11 @@ async def start_backtest(
     if window.total_seconds() <= 0:
         raise HTTPException(422, "since: the window must be longer than nothing")
     label_errors: list[str] = []
-    labels = parse_labels(req.labels, "labels", label_errors.append) if req.labels else None
+    labels = (
+        await run_in_threadpool(parse_labels, req.labels, "labels", label_errors.append)
+        if req.labels
+        else None
+    )
     try:
         run = runs.start(
             user.name,
