@@ -25,7 +25,7 @@ from rasd.settings import Settings
 
 log = logging.getLogger("rasd.console")
 
-# The newest this many articles of a window at most: about two minutes of matching.
+# The newest this many articles of a window at most: a few minutes of matching (about 1 ms each).
 MAX_ARTICLES = 200_000
 MAX_RUNNING = 2
 
