@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException
 
-from rasd.console import api, pages
+from rasd.console import api, backtest_api, pages
 from rasd.console.auth import (
     CsrfFailed,
     LoginRequired,
@@ -209,5 +209,6 @@ def create_app(settings: Settings) -> FastAPI:
         return JSONResponse(app.openapi())
 
     app.include_router(api.router)
+    app.include_router(backtest_api.router)
     app.include_router(pages.router)
     return app

@@ -21,6 +21,7 @@ from rasd.connections import async_redis_client, redis_client
 from rasd.console import kafka_view
 from rasd.console.alerts import AlertBoard
 from rasd.console.auth import Sessions, Users
+from rasd.console.backtests import BacktestRuns
 from rasd.console.deadletters import DeadLetterActions
 from rasd.console.feedback import FeedbackStore
 from rasd.console.login_limit import LoginLimiter
@@ -69,6 +70,8 @@ class Console:
     # Pages that need Redis answer 503 while it is down; the console itself keeps running.
     outage: RedisOutage
     status: StatusFile
+    # Dry runs over a time window, on threads of their own (the rule editor's backtest).
+    backtests: BacktestRuns
 
     @classmethod
     def build(cls, settings: Settings) -> Console:
@@ -93,6 +96,7 @@ class Console:
             metrics=metrics,
             outage=RedisOutage("console", log, status=status, registry=metrics.registry),
             status=status,
+            backtests=BacktestRuns(settings),
         )
 
     async def watch_redis(self, interval: float = 2.0) -> None:
@@ -136,6 +140,7 @@ class Console:
                 log.debug("lag sample skipped: %s", exc)
 
     async def close(self) -> None:
+        await run_in_threadpool(self.backtests.close)
         self.status.remove()
         await self.redis.aclose()
         self.redis_sync.close()

@@ -231,10 +231,9 @@ def backtest_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from rasd.durations import parse_duration
-    from rasd.rules.backtest import backtest, retained_articles, since_from
+    from rasd.rules.backtest import run_backtest, since_from
     from rasd.rules.evaluation import LabelError, format_report, read_labels
     from rasd.rules.loader import load_rules, parse_rules
-    from rasd.rules.matcher import Matcher
 
     def warn(message: str) -> None:
         typer.echo(message, err=True)
@@ -266,8 +265,8 @@ def backtest_command(
             raise typer.Exit(2) from None
 
     start = since_from(window)
-    matcher = Matcher(result.rules)
     began = time.perf_counter()
+    # Drawn on a terminal only and wiped at the end, so piped or --json output stays clean.
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -278,21 +277,14 @@ def backtest_command(
         console=None,
     ) as progress:
         task = progress.add_task("articles", total=None)
-
-        def on_span(span) -> None:
-            progress.update(task, total=span.total)
-
-        def on_article(n: int) -> None:
-            if n % 500 == 0:
-                progress.update(task, completed=n)
-
         try:
-            found = backtest(
-                retained_articles(settings(), start, on_span=on_span),
-                matcher,
+            found = run_backtest(
+                settings(),
+                result.rules,
                 start,
                 labels,
-                on_article=on_article,
+                on_span=lambda span: progress.update(task, total=span.total),
+                on_progress=lambda n: progress.update(task, completed=n),
             )
         except LookupError as exc:
             warn(f"error: {exc}")

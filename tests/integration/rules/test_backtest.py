@@ -113,3 +113,32 @@ def test_a_bad_window_or_rule_is_a_clear_error(cli_env, tmp_path):
     broken.write_text("id: x\ntitle: X\nmatch: {anyy: [y]}\n")
     result = CliRunner().invoke(app, ["rules", "backtest", str(broken)])
     assert result.exit_code == 1 and f"{broken}:3:" in result.stderr
+
+
+def test_a_cap_keeps_the_newest_and_says_how_many_there_were(cli_env):
+    from rasd.rules import parse_rules
+    from rasd.rules.backtest import run_backtest
+
+    rules = parse_rules(DRAFT, "draft.yaml").rules
+    spans = []
+    found = run_backtest(cli_env, rules, NOW - timedelta(days=30), limit=3, on_span=spans.append)
+    # Six records in the window (the junk one included); three read, the others counted.
+    (span,) = spans
+    assert (span.total, span.available) == (3, 6)
+    assert found.as_dict()["available"] == 6
+    assert found.articles in (2, 3)  # 2 when the junk record is among the three
+    assert all(end - start <= 3 for start, end in span.partitions.values())
+
+
+def test_a_cancelled_backtest_stops(cli_env):
+    import threading
+
+    from rasd.rules import parse_rules
+    from rasd.rules.backtest import Cancelled, run_backtest
+
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        run_backtest(
+            cli_env, parse_rules(DRAFT, "d.yaml").rules, NOW - timedelta(days=30), cancel=cancel
+        )
