@@ -44,12 +44,12 @@ from rasd.topics import ensure_topics  # noqa: E402
 EVAL = REPO.parent / "shared" / "eval"
 
 
-def corpus() -> tuple[list[Article], str]:
+def corpus(eval_dir: Path) -> tuple[list[Article], str]:
     """Real news items (title + summary), and where they came from."""
     items = []
     sources = [
-        (EVAL / "ar" / "ant_multisource_rss_2018_sample.jsonl", "ar"),
-        (EVAL / "en" / "arabnews_rss_2023Q4.jsonl", "en"),
+        (eval_dir / "ar" / "ant_multisource_rss_2018_sample.jsonl", "ar"),
+        (eval_dir / "en" / "arabnews_rss_2023Q4.jsonl", "en"),
     ]
     if all(path.exists() for path, _ in sources):
         for path, lang in sources:
@@ -58,7 +58,7 @@ def corpus() -> tuple[list[Article], str]:
                     continue
                 row = json.loads(line)
                 items.append((lang, row.get("outlet") or "eval", row["title"], row["description"]))
-        where = "../shared/eval (ANT Arabic RSS sample, Arab News RSS)"
+        where = f"{eval_dir} (ANT Arabic RSS sample, Arab News RSS)"
     else:
         fixture = REPO / "tests" / "fixtures" / "streams" / "seed_story.jsonl"
         for line in fixture.read_text(encoding="utf-8").split("\n"):
@@ -66,7 +66,7 @@ def corpus() -> tuple[list[Article], str]:
                 continue
             row = json.loads(line)
             items.append((row["lang"], row["outlet"], row["title"], row.get("summary", "")))
-        where = "tests/fixtures/streams (../shared/eval not present)"
+        where = f"tests/fixtures/streams ({eval_dir} not present)"
     articles = [
         Article(id=f"c{i}", outlet=o, feed=o, lang=lang, title=t[:300], summary=(s or "")[:1500])
         for i, (lang, o, t, s) in enumerate(items)
@@ -270,7 +270,34 @@ async def match_times(settings: Settings, sentinels: set[str], timeout: float) -
     return times
 
 
-def worker_throughput(settings: Settings, articles: list[Article], sentinel: Article, log: Path):
+def start_profiler(worker: subprocess.Popen, out: Path) -> subprocess.Popen:
+    """py-spy sampling ``worker`` (without pausing it) into ``out``, collapsed stacks."""
+    pyspy = Path(sys.executable).with_name("py-spy")
+    if not pyspy.exists():
+        raise SystemExit(
+            f"--profile needs py-spy: {Path(sys.executable).parent}/pip install py-spy"
+        )
+    command = [pyspy, "record", "--nonblocking", "-r", "200", "-f", "raw", "-o", out]
+    return subprocess.Popen(
+        [*map(str, command), "-p", str(worker.pid)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_profiler(profiler: subprocess.Popen | None) -> None:
+    if profiler is not None:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(timeout=60)
+
+
+def worker_throughput(
+    settings: Settings,
+    articles: list[Article],
+    sentinel: Article,
+    log: Path,
+    profile: Path | None = None,
+):
     """Articles/s through a backlog, timed by the worker's own Match records.
 
     The backlog ends with a matching article in every partition; the time from the first Match
@@ -284,11 +311,14 @@ def worker_throughput(settings: Settings, articles: list[Article], sentinel: Art
     for p, a in enumerate(sentinels):
         asyncio.run(produce_all(settings, [a], partition=p))
     worker = start_worker(settings, log)
+    profiler = start_profiler(worker, profile) if profile else None
     try:
         times = asyncio.run(match_times(settings, {a.id for a in sentinels}, 300))
     except BaseException:
         stop_worker(worker)
         raise SystemExit(f"worker did not finish the backlog; see {log}") from None
+    finally:
+        stop_profiler(profiler)
     first = min(t for t, _ in times)
     last = max(t for t, article_id in times if article_id.startswith("sentinel"))
     return worker, len(articles) / (last - first)
@@ -335,18 +365,71 @@ def matching(articles: list[Article], rules_dir: Path) -> tuple[list[Article], f
     return found, len(found) / len(articles)
 
 
+def matcher_alone(path: Path, rules_dir: Path) -> float:
+    """Articles/s of the matcher alone over the records in ``path``, in a fresh process.
+
+    A fresh interpreter starts with the analyser's caches as cold as the worker's, and the
+    articles are the worker's backlog in the worker's order; parsing is left out (it is part of
+    what a worker does besides matching). Wall-clock time, like the worker's rate.
+    """
+    code = (
+        "import sys, time; sys.path.insert(0, sys.argv[3])\n"
+        "from rasd.models import Article\n"
+        "from rasd.rules import Matcher, load_rules\n"
+        "matcher = Matcher(load_rules(sys.argv[2]).rules)\n"
+        "lines = open(sys.argv[1], encoding='utf-8').read().split(chr(10))[:-1]\n"
+        "articles = [Article.model_validate_json(line) for line in lines]\n"
+        "start = time.perf_counter()\n"
+        "for article in articles:\n"
+        "    matcher.match(article)\n"
+        "print(len(articles) / (time.perf_counter() - start))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path), str(rules_dir), str(REPO)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        raise SystemExit(f"the matcher-alone run failed:\n{done.stderr}")
+    return float(done.stdout.split()[-1])
+
+
+# Issue 15's targets: (label, unit, limit, whether the figure must be above the limit).
+TARGETS = {
+    "ratio": ("one worker / matcher alone (backlog)", "", 0.60, True),
+    "p99": ("p99 produce -> outbox at the steady rate", " ms", 100.0, False),
+    "warmup": ("warm-up max (first seconds after the backlog)", " ms", 200.0, False),
+}
+
+
+def verdict(name: str, value: float) -> str:
+    label, unit, limit, above = TARGETS[name]
+    ok = value >= limit if above else value < limit
+    sign = ">=" if above else "<"
+    result = "PASS" if ok else "BELOW"
+    return f"  {label:48} {value:8.2f}{unit:3}  target {sign} {limit:g}{unit}  {result}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, default=5000)
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rules", type=Path, default=REPO / "rules", help="rules directory")
+    parser.add_argument("--eval-dir", type=Path, default=EVAL, help="the shared eval set")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="directory for py-spy profiles of the worker (backlog.txt, steady.txt)",
+    )
     args = parser.parse_args()
 
     base = Settings()
-    articles, where = corpus()
+    articles, where = corpus(args.eval_dir)
     hits, share = matching(articles, args.rules)
     run = uuid.uuid4().hex[:8]
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         spaces = {
             name: Settings(
@@ -372,12 +455,23 @@ def main() -> None:
             ]
             steady = [a.model_copy(update={"id": f"s{i}"}) for i, a in enumerate(steady)]
 
+            records = Path(tmp) / "backlog.jsonl"
+            records.write_text("".join(a.model_dump_json() + "\n" for a in backlog), "utf-8")
+            alone_rate = matcher_alone(records, args.rules)
             bare_rate = asyncio.run(bare_throughput(spaces["bare"], backlog))
             bare_lat = asyncio.run(bare_latency(spaces["bare"], steady, args.rate))
             worker, worker_rate = worker_throughput(
-                spaces["worker"], backlog, hits[0], Path(tmp) / "worker.log"
+                spaces["worker"],
+                backlog,
+                hits[0],
+                Path(tmp) / "worker.log",
+                args.profile / "backlog.txt" if args.profile else None,
             )
-            worker_lat = worker_latency(spaces["worker"], steady, args.rate)
+            profiler = start_profiler(worker, args.profile / "steady.txt") if args.profile else None
+            try:
+                worker_lat = worker_latency(spaces["worker"], steady, args.rate)
+            finally:
+                stop_profiler(profiler)
         finally:
             if worker is not None:
                 stop_worker(worker)
@@ -388,6 +482,8 @@ def main() -> None:
     print(f"backlog {args.articles} articles; steady {args.rate:g}/s for {args.seconds:g} s")
     header = f"{'articles/s':>10} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'n':>6}"
     print(f"{'':34} {header} {'warm-up max ms':>15}")
+    print(f"{'matcher alone (1 process, cold)':34} {alone_rate:10.0f}")
+    figures = {}
     for name, rate, lat in (
         ("bare aiokafka loop (ceiling)", bare_rate, bare_lat),
         ("rasd worker (faust, 1 process)", worker_rate, worker_lat),
@@ -397,10 +493,17 @@ def main() -> None:
         p50, p95, p99 = (v * 1000 for v in percentiles(steady_lat))
         row = f"{rate:10.0f} {p50:8.1f} {p95:8.1f} {p99:8.1f} {len(steady_lat):6}"
         print(f"{name:34} {row} {warm:15.1f}")
+        figures = {"p99": p99, "warmup": warm}
     print("latency: bare loop = produce -> output topic; worker = produce -> outbox entry;")
     print(
         f"percentiles after the first {WARMUP:g} s of the steady stream (warm-up max shown apart)"
     )
+    lost = steady_n - len(worker_lat)
+    missing = f"; {lost} steady articles never reached the outbox" if lost else ""
+    print(f"targets (issue 15), this run{missing}:")
+    print(verdict("ratio", worker_rate / alone_rate))
+    for name, value in figures.items():
+        print(verdict(name, value))
 
 
 if __name__ == "__main__":
