@@ -29,7 +29,7 @@ from rasd.streams.deadletters import dead_letter
 from rasd.streams.metrics import ALERTS, ARTICLES, DEAD_LETTERS, MATCHES
 from rasd.streams.rulesync import RuleSync
 from rasd.streams.similarity import Fingerprint
-from rasd.streams.stories import Candidate, Limits, RuleState, StateEncoder, advance
+from rasd.streams.stories import Candidate, Limits, Revision, RuleState, StateEncoder, advance
 from rasd.streams.transport import finished
 
 log = logging.getLogger(__name__)
@@ -207,7 +207,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
         """
         changed: dict[str, RuleState] = {}
         last_event = {}  # per rule: a table write goes to the changelog partition of its event
-        delivering = []
+        found: list[Revision] = []
         try:
             for event in events:
                 rule_id = event.key.decode()
@@ -218,19 +218,22 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
                 state, revisions = advance(
                     state, candidate, runtime.rule_sync.rules.get(rule_id), limits
                 )
-                for revision in revisions:
-                    alert = revision.alert
-                    written = await runtime.outbox.write(alert, revision.revision)
-                    if written is Written.NEW:
-                        ALERTS.labels(alert.kind).inc()
-                    if written.publish:
-                        sent = await alerts.send(
-                            key=alert.key.encode(), value=alert.model_dump_json().encode()
-                        )
-                        delivering.append((sent, revision))
-            for sent, revision in delivering:
+                found += revisions
+            pairs = [(r.alert, r.revision) for r in found]
+            delivering = []
+            for (alert, revision), written in zip(
+                pairs, await runtime.outbox.write_many(pairs), strict=True
+            ):
+                if written is Written.NEW:
+                    ALERTS.labels(alert.kind).inc()
+                if written.publish:
+                    sent = await alerts.send(
+                        key=alert.key.encode(), value=alert.model_dump_json().encode()
+                    )
+                    delivering.append((sent, (alert, revision)))
+            for sent, _ in delivering:
                 await sent  # delivered to Kafka before the outbox says so
-                await runtime.outbox.published(revision.alert, revision.revision)
+            await runtime.outbox.published_many([pair for _, pair in delivering])
         except BaseException:
             for rule_id in changed:
                 states.forget(rule_id)  # the cached objects may be half-changed
