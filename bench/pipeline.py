@@ -352,7 +352,10 @@ def _cpu_at(samples: list[tuple[float, float]], when: float) -> float:
     return min(samples, key=lambda sample: abs(sample[0] - when))[1]
 
 
-def worker_latency(settings: Settings, articles: list[Article], rate: float) -> list[float]:
+def worker_latency(
+    settings: Settings, articles: list[Article], rate: float, pid: int
+) -> tuple[list[tuple[float, float]], float]:
+    """Latencies, and the share of one core the worker used while the stream was produced."""
     client = redis_client(settings, decode_responses=True)
     stop = asyncio.Event()
     received: dict[str, float] = {}
@@ -372,7 +375,9 @@ def worker_latency(settings: Settings, articles: list[Article], rate: float) -> 
 
     async def run():
         task = asyncio.create_task(read())
+        start, cpu = time.monotonic(), cpu_seconds(pid)
         sent = await produce_steadily(settings, articles, rate)
+        usage.append((cpu_seconds(pid) - cpu) / (time.monotonic() - start))
         deadline = time.monotonic() + 10
         while len([k for k in sent if k in received]) < len(sent) and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
@@ -380,9 +385,10 @@ def worker_latency(settings: Settings, articles: list[Article], rate: float) -> 
         await task
         return sent
 
+    usage: list[float] = []
     sent = asyncio.run(run())
     client.close()
-    return _latencies(sent, received)
+    return _latencies(sent, received), usage[0]
 
 
 def matching(articles: list[Article], rules_dir: Path) -> tuple[list[Article], float]:
@@ -500,7 +506,9 @@ def main() -> None:
             )
             profiler = start_profiler(worker, args.profile / "steady.txt") if args.profile else None
             try:
-                worker_lat = worker_latency(spaces["worker"], steady, args.rate)
+                worker_lat, worker_load = worker_latency(
+                    spaces["worker"], steady, args.rate, worker.pid
+                )
             finally:
                 stop_profiler(profiler)
         finally:
@@ -538,6 +546,10 @@ def main() -> None:
     print(
         f"  throughput per CPU second: matcher alone {alone_cpu_rate:.0f}/s, worker "
         f"{worker_cpu_rate:.0f}/s (wall-clock ratio {worker_rate / alone_rate:.2f})"
+    )
+    print(
+        f"  worker CPU at the steady {args.rate:g}/s: {worker_load:.0%} of a core (the machine's"
+        f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
     )
     print(verdict("ratio", worker_cpu_rate / alone_cpu_rate))
     for name, value in figures.items():

@@ -140,6 +140,9 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
         broker_session_timeout=config.session_timeout,
         broker_heartbeat_interval=config.heartbeat_interval,
         broker_commit_interval=config.commit_interval,
+        # A matching article sends a Match, a candidate per rule, then a changelog write and
+        # its alerts: gathered into one produce request rather than one request each.
+        producer_linger=config.producer_linger,
         web_enabled=config.web_port > 0,
         web_port=config.web_port or 6066,
         datadir=str(settings.state_dir / "faust"),
