@@ -18,7 +18,8 @@ consume-and-produce loop, all measured in the same run:
   with other people's load; the wall-clock ratio is printed beside it.
 
 ``--profile DIR`` samples the worker with py-spy (``pip install py-spy``) into
-``DIR/backlog.txt`` and ``DIR/steady.txt`` (collapsed stacks, one per line with its count).
+``DIR/backlog.txt`` and ``DIR/steady.txt`` (collapsed stacks, one per line with its count), and
+writes the worker's latencies to ``DIR/latencies.tsv`` (seconds into the steady stream, ms).
 
 Articles come from ``--eval-dir`` (real Arabic and English news; default ../shared/eval beside
 the checkout) when it is present, else from tests/fixtures/streams; rules are the shipped
@@ -542,6 +543,9 @@ def main() -> None:
     matched = {(a.title, a.summary) for a in hits}
     lost = sum((a.title, a.summary) in matched for a in steady) - len(worker_lat)
     missing = f"; {lost} matching steady articles not in the outbox in time" if lost else ""
+    if args.profile:
+        rows = "".join(f"{t:.3f}\t{v * 1000:.1f}\n" for t, v in sorted(worker_lat))
+        (args.profile / "latencies.tsv").write_text("seconds\tlatency_ms\n" + rows)
     print(f"targets (issue 15), this run{missing}:")
     print(
         f"  throughput per CPU second: matcher alone {alone_cpu_rate:.0f}/s, worker "
