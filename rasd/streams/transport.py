@@ -13,13 +13,16 @@ commit logic to itself for the agents' input topics:
 - a record never handed to the agent shows as a position behind finished offsets: the partition
   is sought back to it and read again (replays are harmless, see ARCHITECTURE.md).
 
-Its consumer thread also waits less for an empty fetch (:data:`FETCH_MAX_WAIT_MS`).
+It also makes the first records after a backlog wait less: its consumer thread's fetches wait
+:data:`FETCH_MAX_WAIT_MS` for new records, and the consumer looks again as soon as an agent's
+buffer drains rather than a second later (:meth:`Consumer._wait_next_records`).
 Everything else in faust's aiokafka driver is used as shipped. faust finds this transport by
 the URL scheme ``rasd://`` through the ``faust.transports`` entry point (pyproject.toml).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterator, Mapping
@@ -54,8 +57,24 @@ class Consumer(aiokafka_driver.Consumer):
         super().__init__(*args, **kwargs)
         self.processed: ProcessedOffsets[TP] = ProcessedOffsets()
 
+        self._buffer_dropped = asyncio.Event()
+
     def _new_consumer_thread(self) -> ConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    def on_buffer_drop(self, tp: TP) -> None:
+        super().on_buffer_drop(tp)
+        self._buffer_dropped.set()
+
+    async def _wait_next_records(self, timeout: float) -> Any:
+        if self.flow_active and self._buffered_partitions and not self._get_active_partitions():
+            # Every partition is out of the fetch because the agents' buffers are full (a
+            # backlog): faust sleeps a whole second before it looks again, and the first records
+            # after a backlog waited for it. Here it looks again once a buffer has drained.
+            self._buffer_dropped.clear()
+            await self.wait_for_stopped(self._buffer_dropped, timeout=1.0)
+            return {}, set()
+        return await super()._wait_next_records(timeout)
 
     def _guarded(self, tp: TP) -> bool:
         # Transactions put control records between offsets; changelogs are compacted.
