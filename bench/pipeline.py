@@ -7,8 +7,9 @@ Prints, for one `rasd worker` process, for the matcher alone and for a bare aiok
 consume-and-produce loop, all measured in the same run:
 - throughput: articles/s working through a backlog of ``--articles`` articles: the worker's,
   the matcher's alone on the same articles and rules in a fresh process (its analysis caches as
-  cold as the worker's; run before and after the worker, the faster pass counts), and the bare
-  loop's (the ceiling: Kafka I/O with no parsing, matching or state);
+  cold as the worker's, with the worker's garbage collection settings; run before and after
+  the worker, the faster pass counts), and the bare loop's (the ceiling: Kafka I/O with no
+  parsing, matching or state);
 - latency at a steady ``--rate`` articles/s: from producing an article to its alert in the
   outbox (worker) or to its copy on the output topic (bare loop), p50/p95/p99 after a warm-up
   of a few seconds right after the backlog (the largest warm-up latency is printed apart);
@@ -412,7 +413,9 @@ def matcher_alone(path: Path, rules_dir: Path) -> tuple[float, float]:
         "import sys, time; sys.path.insert(0, sys.argv[3])\n"
         "from rasd.models import Article\n"
         "from rasd.rules import Matcher, load_rules\n"
+        "from rasd.streams.worker import keep_full_collections_short\n"
         "matcher = Matcher(load_rules(sys.argv[2]).rules)\n"
+        "import gc; gc.collect(); gc.freeze(); keep_full_collections_short()\n"
         "lines = open(sys.argv[1], encoding='utf-8').read().split(chr(10))[:-1]\n"
         "articles = [Article.model_validate_json(line) for line in lines]\n"
         "start, cpu = time.perf_counter(), time.process_time()\n"

@@ -11,7 +11,6 @@ about all reports of a rule, whichever partition the articles came from.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import weakref
 from contextlib import contextmanager
@@ -257,9 +256,6 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
             await match_one(event)
             finished(app, event)
             event.ack()
-            # In a backlog nothing here waits: without a turn of the loop the stories agent
-            # took the backlog's candidates only after its last article (and alerts came late).
-            await asyncio.sleep(0)
 
     # Candidates come in batches (whatever arrived while the last batch was processed, up to
     # `batch_max`), so that a busy rule's state is written once per batch rather than once per
