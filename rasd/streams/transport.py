@@ -16,6 +16,7 @@ commit logic to itself for the agents' input topics:
 It also makes the first records after a backlog wait less: its consumer thread's fetches wait
 :data:`FETCH_MAX_WAIT_MS` for new records, and the consumer looks again as soon as an agent's
 buffer drains rather than a second later (:meth:`Consumer._wait_next_records`).
+
 Everything else in faust's aiokafka driver is used as shipped. faust finds this transport by
 the URL scheme ``rasd://`` through the ``faust.transports`` entry point (pyproject.toml).
 """
@@ -56,7 +57,6 @@ class Consumer(aiokafka_driver.Consumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.processed: ProcessedOffsets[TP] = ProcessedOffsets()
-
         self._buffer_dropped = asyncio.Event()
 
     def _new_consumer_thread(self) -> ConsumerThread:

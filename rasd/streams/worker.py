@@ -33,7 +33,7 @@ def run_worker(settings: Settings, config: StreamsSettings, publish_rules: bool 
     worker = Worker(app, runtime, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
     # At WARNING and above faust keeps a terminal spinner that turns with every log record, and
     # sets the root logger to DEBUG to feed it: every debug call of faust and aiokafka then
-    # built a record for nothing (a few per article; up to 6% of a busy worker's time).
+    # built a record for nothing (a few per article; 2-6% of a busy worker's time).
     worker.spinner = None
     # The start-up objects (the analyser's tables, faust, pydantic) live as long as the process:
     # moved out of the collector's reach, full collections no longer stall the agents for
