@@ -78,6 +78,8 @@ def _wait_for_kafka(step: Callable[[], object], max_delay: float = 10.0) -> None
         RequestTimedOutError,
     )
 
+    from rasd.connections import KafkaUnreachable
+
     delay = 0.5
     while True:
         try:
@@ -89,7 +91,11 @@ def _wait_for_kafka(step: Callable[[], object], max_delay: float = 10.0) -> None
             KafkaTimeoutError,
             NodeNotReadyError,
             RequestTimedOutError,
+            KafkaUnreachable,
         ) as exc:
+            # A refused login or TLS handshake is a setting to fix, not an outage to wait out.
+            if isinstance(exc, KafkaUnreachable) and exc.refused:
+                raise
             log.warning("Kafka unreachable (%s); retrying in %.1fs", type(exc).__name__, delay)
             time.sleep(delay)
             delay = min(delay * 2, max_delay)

@@ -28,3 +28,36 @@ def test_other_errors_are_not_retried():
 
     with pytest.raises(ValueError):
         worker._wait_for_kafka(check)
+
+
+def test_the_connection_check_of_a_broker_not_up_yet_is_retried(monkeypatch):
+    """The topic check starts with rasd's own connection check: a broker that does not answer
+    (here a port nobody listens on, really connected to) is waited for like the others."""
+    import socket
+
+    from rasd.connections import check_kafka
+    from rasd.settings import Settings
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    down = Settings(kafka_bootstrap=f"127.0.0.1:{port}")
+    waits: list[float] = []
+    monkeypatch.setattr(worker.time, "sleep", waits.append)
+
+    def check():
+        if len(waits) < 2:
+            check_kafka(down, timeout=2)
+
+    worker._wait_for_kafka(check)
+    assert waits == [0.5, 1.0]
+
+
+def test_a_refused_login_is_not_retried():
+    from rasd.connections import KafkaUnreachable
+
+    def check():
+        raise KafkaUnreachable("SASL authentication failed", refused=True)
+
+    with pytest.raises(KafkaUnreachable):
+        worker._wait_for_kafka(check)
