@@ -11,6 +11,7 @@ about all reports of a rule, whichever partition the articles came from.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import weakref
 from contextlib import contextmanager
@@ -49,6 +50,7 @@ class Runtime(mode.Service):
 
     async def on_start(self) -> None:
         self.redis = async_redis_client(self.settings, decode_responses=True)
+        await wait_for_redis(self.redis.ping)
         c = self.config
         bounds = Bounds(
             outbox_max_age=c.outbox_max_age,
@@ -67,6 +69,25 @@ class Runtime(mode.Service):
             await self.rule_sync.stop()
         if self.redis is not None:
             await self.redis.aclose()
+
+
+async def wait_for_redis(ping, max_delay: float = 10.0) -> None:
+    """Call ``ping`` until Redis answers: a worker started during an outage waits it out.
+
+    The rule set reports itself to Redis and the outbox lives there, so a worker cannot start
+    without it; a start-up that fails exits, and would do so again at each restart.
+    """
+    import redis.exceptions
+
+    delay = 0.5
+    while True:
+        try:
+            await ping()
+            return
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            log.warning("Redis unreachable (%s); retrying in %.1fs", type(exc).__name__, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_delay)
 
 
 class _StateCache:

@@ -61,3 +61,38 @@ def test_a_refused_login_is_not_retried():
 
     with pytest.raises(KafkaUnreachable):
         worker._wait_for_kafka(check)
+
+
+def test_a_worker_started_while_redis_is_down_waits_for_it(monkeypatch):
+    """Really refused connections first (a port nobody listens on), then Redis answers."""
+    import asyncio
+    import socket
+
+    import redis.asyncio
+
+    from rasd.streams import app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    waits: list[float] = []
+
+    async def no_wait(delay):
+        waits.append(delay)
+
+    monkeypatch.setattr(app.asyncio, "sleep", no_wait)
+
+    async def run():
+        down = redis.asyncio.Redis(host="127.0.0.1", port=port, socket_connect_timeout=2)
+        try:
+
+            async def ping():
+                if len(waits) < 2:
+                    await down.ping()
+
+            await app.wait_for_redis(ping, max_delay=0.75)
+        finally:
+            await down.aclose()
+
+    asyncio.run(run())
+    assert waits == [0.5, 0.75]
