@@ -28,10 +28,11 @@ import asyncio
 import enum
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -272,12 +273,30 @@ class Outbox:
         The agent waits rather than skips: its input offset is not committed meanwhile, so
         nothing is lost if the worker is stopped while Redis is down.
         """
+        return (await self.write_many([(alert, revision)]))[0]
+
+    async def write_many(self, revisions: Sequence[tuple[Alert, int]]) -> list[Written]:
+        """:meth:`write` for several alert revisions in one round trip, each as it would be alone
+        (written in this order; retried as a whole, which is harmless: a revision written before
+        reads as written)."""
         import redis.exceptions
 
+        if not revisions:
+            return []
         delay = 0.1
         while True:
             try:
-                written = await self.try_write(alert, revision)
+                written = await self._pipelined(
+                    [
+                        partial(
+                            self._write_in,
+                            claim=self.keys.alert_claim(a.key, r),
+                            alert=a,
+                            revision=r,
+                        )
+                        for a, r in revisions
+                    ]
+                )
                 break
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
                 log.warning("outbox unreachable (%s); retrying in %.1fs", exc, delay)
@@ -287,7 +306,16 @@ class Outbox:
             await self._trim_now_and_then()
         except redis.exceptions.RedisError as exc:  # trimming waits for the next interval
             log.warning("outbox trim failed: %s", exc)
-        return written
+        return [Written(int(w)) for w in written]
+
+    async def _pipelined(self, calls: Sequence[Callable[[Any], Awaitable[Any]]]) -> list:
+        """Replies of ``call(client)`` for each call, in one round trip (a pipeline)."""
+        if len(calls) == 1:
+            return [await calls[0](self._client)]
+        async with self._client.pipeline(transaction=False) as pipe:
+            for call in calls:
+                await call(pipe)  # queued: a pipeline's commands return it, not a reply
+            return await pipe.execute()
 
     async def try_write(self, alert: Alert, revision: int) -> Written:
         """Append ``alert`` as ``revision`` of its key, unless that revision is already there."""
@@ -296,8 +324,14 @@ class Outbox:
         )
 
     async def _write(self, claim: str, alert: Alert, revision: int, *, state: bool) -> Written:
+        return Written(int(await self._write_in(self._client, claim, alert, revision, state=state)))
+
+    def _write_in(
+        self, client: Any, claim: str, alert: Alert, revision: int, *, state: bool = True
+    ) -> Awaitable[Any]:
+        """The write script's call on ``client`` (the client itself, or a pipeline)."""
         k = self.keys
-        written = await self._script(
+        return self._script(
             keys=[claim, k.outbox, k.alerts, k.alerts_by_time],
             args=[
                 alert.key,
@@ -307,12 +341,25 @@ class Outbox:
                 self._ttl,
                 "1" if state else "0",
             ],
+            client=client,
         )
-        return Written(int(written))
 
     async def published(self, alert: Alert, revision: int) -> None:
         """Record that ``revision`` of ``alert`` is on the ``alerts`` topic too."""
-        await self._published(keys=[self.keys.alert_claim(alert.key, revision)])
+        await self.published_many([(alert, revision)])
+
+    async def published_many(self, revisions: Sequence[tuple[Alert, int]]) -> None:
+        """:meth:`published` for several alert revisions in one round trip."""
+        if revisions:
+            await self._pipelined(
+                [
+                    partial(self._published_in, claim=self.keys.alert_claim(a.key, r))
+                    for a, r in revisions
+                ]
+            )
+
+    def _published_in(self, client: Any, claim: str) -> Awaitable[Any]:
+        return self._published(keys=[claim], client=client)
 
     async def retry(self, dead_letter_id: str, alerts: Iterable[Alert]) -> int:
         """Queue a dead letter's alerts again as new stream entries (revision 0, so that every

@@ -11,9 +11,13 @@ about all reports of a rule, whichever partition the articles came from.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
+from contextlib import contextmanager
 
 import faust
+import faust.streams as faust_streams
 import mode
 from pydantic import ValidationError
 
@@ -26,7 +30,7 @@ from rasd.streams.deadletters import dead_letter
 from rasd.streams.metrics import ALERTS, ARTICLES, DEAD_LETTERS, MATCHES
 from rasd.streams.rulesync import RuleSync
 from rasd.streams.similarity import Fingerprint
-from rasd.streams.stories import Candidate, Limits, RuleState, advance
+from rasd.streams.stories import Candidate, Limits, Revision, RuleState, StateEncoder, advance
 from rasd.streams.transport import finished
 
 log = logging.getLogger(__name__)
@@ -46,6 +50,7 @@ class Runtime(mode.Service):
 
     async def on_start(self) -> None:
         self.redis = async_redis_client(self.settings)
+        await wait_for_redis(self.redis.ping)
         c = self.config
         bounds = Bounds(
             outbox_max_age=c.outbox_max_age,
@@ -66,32 +71,73 @@ class Runtime(mode.Service):
             await self.redis.aclose()
 
 
+async def wait_for_redis(ping, max_delay: float = 10.0) -> None:
+    """Call ``ping`` until Redis answers: a worker started during an outage waits it out.
+
+    The rule set reports itself to Redis and the outbox lives there, so a worker cannot start
+    without it; a start-up that fails exits, and would do so again at each restart.
+    """
+    import redis.exceptions
+
+    delay = 0.5
+    while True:
+        try:
+            await ping()
+            return
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            log.warning("Redis unreachable (%s); retrying in %.1fs", type(exc).__name__, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_delay)
+
+
 class _StateCache:
     """Rule states as objects, in front of the changelogged table of their JSON.
 
     Decoding a rule's state on every event would cost as much as the grouping itself. The
     cache remembers which table value each object came from: after a rebalance or a recovery
-    the table holds other values, and the object is decoded afresh from the table.
+    the table holds other values, and the object is decoded afresh from the table. Values are
+    the state's JSON as bytes, from :class:`~rasd.streams.stories.StateEncoder` (faust's own
+    JSON codec took four times as long as pydantic, and a busy rule's state is hundreds of
+    kilobytes). Values that faust's codec wrote before are the same JSON, so a changelog of
+    either kind recovers.
     """
 
     def __init__(self, table):
         self._table = table
         self._objects: dict[str, tuple[object, RuleState]] = {}
+        self._encoder = StateEncoder()
 
     def get(self, rule_id: str) -> RuleState:
         stored = self._table.get(rule_id)
         cached = self._objects.get(rule_id)
         if cached is not None and stored is not None and cached[0] is stored:
             return cached[1]
-        return RuleState.model_validate(stored) if stored else RuleState(rule_id=rule_id)
+        self._encoder.forget(rule_id)  # a new line of states starts from the table's
+        return RuleState.model_validate_json(stored) if stored else RuleState(rule_id=rule_id)
 
     def put(self, rule_id: str, state: RuleState) -> None:
-        stored = state.model_dump(mode="json")
+        stored = self._encoder.encode(state)
         self._table[rule_id] = stored
         self._objects[rule_id] = (stored, state)
 
     def forget(self, rule_id: str) -> None:
         self._objects.pop(rule_id, None)
+        self._encoder.forget(rule_id)
+
+
+@contextmanager
+def _current(event):
+    """Make ``event`` faust's current event, as inside ``async for event in stream``.
+
+    A table write goes to the changelog partition of the current event's partition, which
+    faust knows only while a stream hands over one event at a time; a batch body has to say
+    which event a write belongs to (all candidates of a rule share its partition).
+    """
+    token = faust_streams._current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        faust_streams._current_event.reset(token)
 
 
 def _reason(exc: Exception) -> str:
@@ -115,6 +161,9 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
         broker_session_timeout=config.session_timeout,
         broker_heartbeat_interval=config.heartbeat_interval,
         broker_commit_interval=config.commit_interval,
+        # A matching article sends a Match, a candidate per rule, then a changelog write and
+        # its alerts: gathered into one produce request rather than one request each.
+        producer_linger=config.producer_linger,
         web_enabled=config.web_port > 0,
         web_port=config.web_port or 6066,
         datadir=str(settings.state_dir / "faust"),
@@ -132,8 +181,9 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
     )
     rule_state = app.Table(
         "rule-state",
-        # Keys and values in faust's default JSON: changelog recovery decodes with the defaults.
+        # Keys in faust's default JSON; values are the states' JSON, written by _StateCache.
         key_type=str,
+        value_type=bytes,
         partitions=settings.topic_partitions,
     )
     states = _StateCache(rule_state)
@@ -170,32 +220,51 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
             candidate = Candidate.from_match(m, article, fingerprint)
             await candidates.send(key=key, value=candidate.model_dump_json().encode())
 
-    async def group_one(event) -> None:
-        rule_id = event.key.decode()
-        candidate = Candidate.model_validate_json(event.value)
-        state = states.get(rule_id)
+    async def group(events) -> None:
+        """Advance the rule states by a batch of candidates; each rule's state is written once.
+
+        Outbox first, topic second, state last: if the worker dies in between, the replay
+        computes the same revisions, the outbox recognises them and says whether the topic
+        still lacks one (at least once on the topic, exactly once in Redis). A batch keeps that
+        order as a whole: every alert is in the outbox, then delivered to Kafka and marked
+        published, then the states are written, and only then are the records finished.
+        """
+        changed: dict[str, RuleState] = {}
+        last_event = {}  # per rule: a table write goes to the changelog partition of its event
+        found: list[Revision] = []
         try:
-            state, revisions = advance(
-                state, candidate, runtime.rule_sync.rules.get(rule_id), limits
-            )
-            # Outbox first, topic second, state last: if the worker dies in between, the
-            # replay computes the same revisions, the outbox recognises them and says whether
-            # the topic still lacks one (at least once on the topic, exactly once in Redis).
-            for revision in revisions:
-                alert = revision.alert
-                written = await runtime.outbox.write(alert, revision.revision)
+            for event in events:
+                rule_id = event.key.decode()
+                candidate = Candidate.model_validate_json(event.value)
+                # advance() changes the state in place: it is `changed` from here on.
+                state = changed[rule_id] if rule_id in changed else states.get(rule_id)
+                changed[rule_id], last_event[rule_id] = state, event
+                state, revisions = advance(
+                    state, candidate, runtime.rule_sync.rules.get(rule_id), limits
+                )
+                found += revisions
+            pairs = [(r.alert, r.revision) for r in found]
+            delivering = []
+            for (alert, revision), written in zip(
+                pairs, await runtime.outbox.write_many(pairs), strict=True
+            ):
                 if written is Written.NEW:
                     ALERTS.labels(alert.kind).inc()
                 if written.publish:
                     sent = await alerts.send(
                         key=alert.key.encode(), value=alert.model_dump_json().encode()
                     )
-                    await sent  # delivered to Kafka before the outbox says so
-                    await runtime.outbox.published(alert, revision.revision)
+                    delivering.append((sent, (alert, revision)))
+            for sent, _ in delivering:
+                await sent  # delivered to Kafka before the outbox says so
+            await runtime.outbox.published_many([pair for _, pair in delivering])
         except BaseException:
-            states.forget(rule_id)  # the cached object may be half-changed
+            for rule_id in changed:
+                states.forget(rule_id)  # the cached objects may be half-changed
             raise
-        states.put(rule_id, state)
+        for rule_id, state in changed.items():
+            with _current(last_event[rule_id]):
+                states.put(rule_id, state)
 
     # Acks are manual: faust acks an event when the agent leaves it, even when the agent was
     # cancelled (shutdown, rebalance) half-way through it, and a half-processed record whose
@@ -209,13 +278,17 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
             finished(app, event)
             event.ack()
 
+    # Candidates come in batches (whatever arrived while the last batch was processed, up to
+    # `batch_max`), so that a busy rule's state is written once per batch rather than once per
+    # match. take_events acks a batch's events itself when the loop body leaves it, even
+    # half-way; the commit guard ignores acks, and only `finished` lets an offset be committed.
     @app.agent(candidates)
     async def stories(stream):
         await runtime.rule_sync.ready.wait()
-        async for event in stream.noack().events():
-            await group_one(event)
-            finished(app, event)
-            event.ack()
+        async for events in stream.noack().take_events(config.batch_max, config.batch_wait):
+            await group(events)
+            for event in events:
+                finished(app, event)
 
     @app.timer(interval=config.rules_poll_interval, on_leader=True)
     async def publish_rules():

@@ -48,6 +48,14 @@ class StreamsSettings(BaseSettings):
     heartbeat_interval: float = Field(1.0, gt=0.0)
     commit_interval: float = Field(1.0, gt=0.0)
 
+    # The stories agent takes candidates in batches: whatever arrived meanwhile, at most
+    # `batch_max`, waiting at most `batch_wait` s for more (a rule's state is written once per
+    # batch; see ARCHITECTURE.md, Streams, "Where a worker's time goes").
+    batch_max: int = Field(500, ge=1)
+    batch_wait: float = Field(0.005, gt=0.0)
+    # How long the producer gathers records into one request (faust's producer_linger).
+    producer_linger: float = Field(0.002, ge=0.0)
+
     # faust's web server (0 = off, so that several workers share a machine without clashing).
     web_port: int = Field(0, ge=0, le=65535)
     # Prometheus metrics endpoint (0 = off).

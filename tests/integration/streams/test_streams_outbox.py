@@ -70,6 +70,35 @@ async def test_a_revision_not_confirmed_on_the_topic_is_published_again_but_writ
         await client.aclose()
 
 
+async def test_a_batch_of_revisions_is_written_in_one_go_as_each_would_be_alone(settings):
+    """The stories agent writes a batch's revisions in one round trip: in order, each told
+    apart (new, written before, not yet on the topic), and confirmed on the topic together."""
+    client = async_redis_client(settings)
+    try:
+        outbox = Outbox(client, settings)
+        first, update = alert("first"), alert("update")
+        other = alert("other").model_copy(update={"key": "story:withdrawal:b1"})
+        assert await outbox.write(first, 0) is Written.NEW
+        await outbox.published(first, 0)
+        assert await outbox.write(other, 0) is Written.NEW  # not confirmed on the topic
+        written = await outbox.write_many([(first, 0), (update, 1), (other, 0)])
+        assert written == [Written.PRESENT, Written.NEW, Written.UNPUBLISHED]
+        await outbox.published_many([(update, 1), (other, 0)])
+        assert await outbox.write_many([(update, 1), (other, 0)]) == [Written.PRESENT] * 2
+        assert await outbox.write_many([]) == []
+
+        entries = await client.xrange(RedisKeys(settings).outbox)
+        assert [(e["key"], e["revision"]) for _, e in entries] == [
+            ("story:withdrawal:a1", "0"),
+            ("story:withdrawal:b1", "0"),
+            ("story:withdrawal:a1", "1"),
+        ]
+        latest = await client.hget(RedisKeys(settings).alerts, first.key)
+        assert Alert.model_validate_json(latest).title == "update"
+    finally:
+        await client.aclose()
+
+
 async def test_a_dead_letter_retry_is_queued_once_and_leaves_the_alert_state(settings):
     client = async_redis_client(settings)
     try:
