@@ -257,7 +257,6 @@ class Matcher:
                 lookup=self._lookup,
                 exact=self._exact,
                 classes=self._classes,
-                words={},
             )
             reader = self._readers[lang] = _ChunkCache(read)
         return reader
@@ -482,64 +481,34 @@ def _lookup(index: dict[str, list[tuple[int, tuple[str, ...]]]]) -> _Lookup:
 
 
 def _read_chunk(
-    chunk: str,
-    lang: str,
-    lookup: _Lookup,
-    exact: bool,
-    classes: bool = False,
-    words: dict[str, _Word] | None = None,
+    chunk: str, lang: str, lookup: _Lookup, exact: bool, classes: bool = False
 ) -> _Chunk:
-    """How the matcher reads a chunk; ``words``: the words already read by this reader (a new
-    chunk mostly holds words seen in other chunks: القوات، and القوات)."""
     readings: list[tuple[str, ...]] = []
     ends: list[int] = []
     found: list[_Found] = []
-    if words is None:
-        words = {}
     for start, end, word in split_chunk(chunk):
-        read = words.get(word)
-        if read is None:
-            if len(words) >= _WORDS:
-                words.clear()
-            read = words[word] = _read_word(word, lang, lookup, exact, classes)
-        forms, singles, phrases = read
-        if forms is None:
+        key, forms, _ = analyse_word(word, lang)
+        if not key:
             continue
-        if singles is not None:
-            found.append((len(readings), start, end, singles, phrases))
+        # A tuple, not the analyser's frozenset: a few readings are searched as fast, and the
+        # garbage collector stops tracking a tuple of strings (cold passes create thousands).
+        forms = (*forms, EXACT + exact_form(word)) if exact else tuple(forms)
+        if classes:
+            forms = (*forms, *word_classes(word))
+        starts = [entry for form in forms if (entry := lookup.get(form))]
+        if starts:
+            singles = tuple(term_id for entry in starts for term_id in entry[0])
+            phrases = [entry[1] for entry in starts if entry[1]]
+            if len(phrases) > 1:
+                merged: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {}
+                for by_second in phrases:
+                    for second, terms in by_second.items():
+                        merged[second] = merged.get(second, ()) + terms
+                phrases = [merged]
+            found.append((len(readings), start, end, singles, phrases[0] if phrases else {}))
         readings.append(forms)
         ends.append(end)
     return tuple(readings), tuple(ends), tuple(found)
-
-
-# A word as the matcher reads it: its readings (None: not a token), and when they start a
-# term, the one-word term ids and the phrases by second key (else None, {}).
-_Word = tuple[tuple[str, ...] | None, tuple[int, ...] | None, _Phrases]
-_WORDS = 131_072  # words kept per reader; the cache starts again when full
-_NOT_A_TOKEN: _Word = (None, None, {})
-
-
-def _read_word(word: str, lang: str, lookup: _Lookup, exact: bool, classes: bool) -> _Word:
-    key, forms, _ = analyse_word(word, lang)
-    if not key:
-        return _NOT_A_TOKEN
-    # A tuple, not the analyser's frozenset: a few readings are searched as fast, and the
-    # garbage collector stops tracking a tuple of strings (cold passes create thousands).
-    forms = (*forms, EXACT + exact_form(word)) if exact else tuple(forms)
-    if classes:
-        forms = (*forms, *word_classes(word))
-    starts = [entry for form in forms if (entry := lookup.get(form))]
-    if not starts:
-        return forms, None, {}
-    singles = tuple(term_id for entry in starts for term_id in entry[0])
-    phrases = [entry[1] for entry in starts if entry[1]]
-    if len(phrases) > 1:
-        merged: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {}
-        for by_second in phrases:
-            for second, terms in by_second.items():
-                merged[second] = merged.get(second, ()) + terms
-        phrases = [merged]
-    return forms, singles, phrases[0] if phrases else {}
 
 
 def exact_form(word: str) -> str:

@@ -376,22 +376,3 @@ def test_a_possessive_is_read_as_its_name_in_phrases_and_near():
     assert [(t.text, t.start, t.end) for t in found.terms] == [("Israel's strike", 0, 15)]
     assert matcher.match(article("Russia’s retreat from Kherson", lang="en"))
     assert not matcher.match(article("Israel said a strike", lang="en"))
-
-
-def test_the_word_cache_is_bounded_and_reads_a_word_once(monkeypatch):
-    import rasd.rules.matcher as matcher_module
-
-    read: list[str] = []
-    real = matcher_module._read_word
-    monkeypatch.setattr(matcher_module, "_WORDS", 3)
-    monkeypatch.setattr(
-        matcher_module, "_read_word", lambda word, *args: read.append(word) or real(word, *args)
-    )
-    words: dict = {}
-    lookup = matcher_module._lookup({"rocket": [(0, ("rocket",))]})
-    chunk = matcher_module._read_chunk("rockets,", "en", lookup, exact=False, words=words)
-    again = matcher_module._read_chunk("(rockets)", "en", lookup, exact=False, words=words)
-    assert read == ["rockets", ",", "(", ")"]
-    assert chunk[2][0][3] == again[2][0][3] == (0,)
-    matcher_module._read_chunk("a b c d", "en", lookup, exact=False, words=words)
-    assert len(words) <= 3
