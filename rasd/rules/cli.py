@@ -95,6 +95,7 @@ def test(
     from rasd.rules.loader import load_rules
     from rasd.rules.matcher import Matcher
     from rasd.rules.testinput import InputError, read_articles
+    from rasd.startup import freeze_loaded
 
     rules_dir = _rules_dir(rules_dir)
     result = load_rules(rules_dir)
@@ -109,6 +110,7 @@ def test(
     except InputError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    freeze_loaded()  # rules, gazetteer and articles live as long as the command
     count = matched = 0
     for article in articles:
         count += 1
@@ -167,6 +169,7 @@ def evaluate(
     from rasd.rules.loader import load_rules
     from rasd.rules.matcher import Matcher
     from rasd.rules.testinput import InputError, read_articles
+    from rasd.startup import freeze_loaded
 
     def warn(message: str) -> None:
         typer.echo(message, err=True)
@@ -190,7 +193,9 @@ def evaluate(
     if not labels:
         warn(f"error: no label could be read from {labels_file}")
         raise typer.Exit(2)
-    report = evaluate(articles, labels, Matcher(result.rules), tags or None)
+    matcher = Matcher(result.rules)
+    freeze_loaded()  # rules, gazetteer and articles live as long as the command
+    report = evaluate(articles, labels, matcher, tags or None)
     if report.articles == report.unlabelled:
         warn(f"error: no article of {input_file} has a label in {labels_file} (ids differ?)")
         raise typer.Exit(2)

@@ -15,8 +15,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from itertools import accumulate, compress
-from operator import itemgetter
+from itertools import accumulate, compress, repeat
+from operator import is_, itemgetter
 from typing import NamedTuple
 
 from rasd.models import Article, ArticleField, Match, TermHit
@@ -94,11 +94,11 @@ class _ChunkCache:
         values = list(map(self._new.get, chunks))
         if None in values:
             new, old = self._new, self._old
-            for i, value in enumerate(values):
-                if value is None:
-                    chunk = chunks[i]
-                    value = new.get(chunk) or old.get(chunk) or self._read(chunk)
-                    new[chunk] = values[i] = value
+            # Only the chunks not found, picked in C (a first pass has a few per text).
+            for i in compress(range(len(values)), map(is_, values, repeat(None))):
+                chunk = chunks[i]
+                value = new.get(chunk) or old.get(chunk) or self._read(chunk)
+                new[chunk] = values[i] = value
             if len(new) > self._size:
                 self._old, self._new = new, {}
         return values  # type: ignore[return-value]

@@ -125,18 +125,59 @@ def split_text(text: str) -> list[str]:
 
 
 def split_chunk(chunk: str) -> tuple[tuple[int, int, str], ...]:
-    """camel-tools' ``simple_word_tokenize`` of one chunk, each word with its span in the chunk.
+    """camel-tools' ``simple_word_tokenize`` of one chunk, each word with its span in the chunk
+    and the text that is analysed: ``chunk[start:end]``, except for a possessive.
+
+    The possessive clitic ('s, ’s) is part of its word, which reads as the word without it:
+    camel-tools makes it two tokens (an apostrophe, dropped, and "s"), which would put a word
+    between a name and the next one ("Israel's strike") and break phrases and near windows.
 
     >>> split_chunk("(القوات)،")
     ((0, 1, '('), (1, 7, 'القوات'), (7, 8, ')'), (8, 9, '،'))
+    >>> split_chunk("Israel’s,")
+    ((0, 8, 'Israel'), (8, 9, ','))
     """
     if _SYMBOL_CHARS.isdisjoint(chunk):
         return ((0, len(chunk), chunk),)
     return _split_symbols(chunk)
 
 
+_APOSTROPHES = frozenset("'’")
+
+
+def _join_possessives(
+    words: tuple[tuple[int, int, str], ...],
+) -> tuple[tuple[int, int, str], ...]:
+    """A word, an apostrophe right after it and "s" (the chunk's end or a symbol after it: the
+    split's words end only there) become the word, its span over the three."""
+    joined: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(words):
+        start, end, word = words[i]
+        if (
+            i + 2 < len(words)
+            and (word[-1].isalnum() or word == ".")  # U.S.'s
+            and words[i + 1][0] == end
+            and words[i + 1][2] in _APOSTROPHES
+            and words[i + 2][2] in ("s", "S")
+        ):
+            joined.append((start, words[i + 2][1], word))
+            i += 3
+            continue
+        joined.append(words[i])
+        i += 1
+    return tuple(joined)
+
+
 @lru_cache(maxsize=65_536)
 def _split_symbols(chunk: str) -> tuple[tuple[int, int, str], ...]:
+    words = _split_at_symbols(chunk)
+    if len(words) > 2 and not _APOSTROPHES.isdisjoint(chunk):
+        return _join_possessives(words)
+    return words
+
+
+def _split_at_symbols(chunk: str) -> tuple[tuple[int, int, str], ...]:
     symbols = [i for i, char in enumerate(chunk) if char in _SYMBOL_CHARS]
     if all(_splits_alone(chunk[i]) for i in symbols):
         # Punctuation only (القوات، "(AFP)"): every such character is a word of its own.
@@ -181,8 +222,8 @@ def analyse(text: str, lang: str | None = None, *, as_term: bool = False) -> lis
             for start, end, word in split_chunk(part):
                 key, forms, script = analyse_word(word, lang, as_term)
                 if key:
-                    tokens.append(
-                        Token(word, offset + start, offset + end, len(tokens), key, forms, script)
-                    )
+                    written = part[start:end] if end - start != len(word) else word
+                    at = offset + start
+                    tokens.append(Token(written, at, offset + end, len(tokens), key, forms, script))
         offset += len(part)
     return tokens

@@ -364,3 +364,15 @@ def test_the_chunk_cache_is_bounded():
         assert len(cache._new) + len(cache._old) <= 2 * (2 + 1)
     # "a" was kept while it was seen again, then dropped with its generation and read again.
     assert reads == ["a", "b", "c", "d", "e", "f", "g", "h", "a"]
+
+
+def test_a_possessive_is_read_as_its_name_in_phrases_and_near():
+    text = (
+        "id: s\ntitle: S\nmatch:\n  any:\n    - israel strike\n"
+        "    - near: {terms: [[=russia], [retreat]], within: 1}\n"
+    )
+    matcher = Matcher(rules(text))
+    (found,) = matcher.match(article("Israel's strike on the port", lang="en"))
+    assert [(t.text, t.start, t.end) for t in found.terms] == [("Israel's strike", 0, 15)]
+    assert matcher.match(article("Russia’s retreat from Kherson", lang="en"))
+    assert not matcher.match(article("Israel said a strike", lang="en"))

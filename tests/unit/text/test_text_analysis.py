@@ -183,8 +183,49 @@ def test_chunks_are_split_as_camel_tools_splits_them():
                 for _ in range(rng.randint(1, 6))
             )
         )
+    chunks += ["Israel's", "(Gaza’s)", "U.S.'s", "'s-Hertogenbosch", "Hamas’", "it's", "a's's"]
+    for _ in range(1000):
+        chunks.append("".join(rng.choice("asS.'’(ق") for _ in range(6)))
     for chunk in chunks:
         if chunk and not any(c.isspace() for c in chunk):
             words = split_chunk(chunk)
-            assert [w for _, _, w in words] == simple_word_tokenize(chunk), chunk
-            assert all(chunk[start:end] == w for start, end, w in words)
+            assert [w for _, _, w in words] == with_possessives(simple_word_tokenize(chunk)), chunk
+            endings = ("", "'s", "'S", "’s", "’S")
+            assert all(chunk[start:end] in {w + e for e in endings} for start, end, w in words)
+
+
+def with_possessives(words: list[str]) -> list[str]:
+    """camel-tools' words with a possessive ('s, ’s) joined to the word before it (read as that
+    word): written independently of rasd's splitter, from the words alone."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        if (
+            i + 2 < len(words)
+            and (words[i][-1].isalnum() or words[i] == ".")
+            and words[i + 1] in ("'", "’")
+            and words[i + 2] in ("s", "S")
+        ):
+            out.append(words[i])
+            i += 3
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Israel's strike", [("Israel's", "israel"), ("strike", "strike")]),
+        ("Russia’s retreat.", [("Russia’s", "russia"), ("retreat", "retreat")]),
+        ("(Iran's) U.S.'s", [("Iran's", "iran"), ("U", "u"), ("S", "s")]),
+        ("Hamas’ fighters", [("Hamas", "hama"), ("fighters", "fighter")]),
+        ("'s-Hertogenbosch", [("s", "s"), ("Hertogenbosch", "hertogenbosch")]),
+    ],
+)
+def test_possessive_is_part_of_its_word(text, expected):
+    tokens = analyse(text, "en")
+    assert [(t.text, t.key) for t in tokens] == expected
+    assert all(text[t.start : t.end] == t.text for t in tokens)
+    assert [t.position for t in tokens] == list(range(len(tokens)))
