@@ -22,3 +22,23 @@ def freeze_loaded() -> int:
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
+
+
+def keep_full_collections_short() -> None:
+    """From now on, move what survives a full collection out of the collector's reach.
+
+    The analyser's caches grow by hundreds of thousands of objects while a process meets new
+    text, and every full collection scanned them all: 250-480 ms each on the shared development
+    machine, four times in a worker's first 5,000 articles, with the agents stalled meanwhile.
+    What survives a full collection is long-lived (caches, rule states, connections); frozen, it
+    is not scanned again, and a full collection scans only what is newer (under 30 ms). Frozen
+    objects are still freed by reference counting; only a reference cycle among them that
+    becomes garbage later would stay in memory (the long-lived data holds none we know of).
+    """
+    if _freeze_survivors not in gc.callbacks:
+        gc.callbacks.append(_freeze_survivors)
+
+
+def _freeze_survivors(phase: str, info: dict) -> None:
+    if phase == "stop" and info["generation"] == 2:
+        gc.freeze()

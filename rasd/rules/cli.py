@@ -239,6 +239,7 @@ def backtest_command(
     from rasd.rules.backtest import run_backtest, since_from
     from rasd.rules.evaluation import LabelError, format_report, read_labels
     from rasd.rules.loader import load_rules, parse_rules
+    from rasd.startup import freeze_loaded, keep_full_collections_short
 
     def warn(message: str) -> None:
         typer.echo(message, err=True)
@@ -270,6 +271,8 @@ def backtest_command(
             raise typer.Exit(2) from None
 
     start = since_from(window)
+    freeze_loaded()  # rules and gazetteer live as long as the command
+    keep_full_collections_short()  # the analyser's caches grow with every unseen article
     began = time.perf_counter()
     # Drawn on a terminal only and wiped at the end, so piped or --json output stays clean.
     with Progress(

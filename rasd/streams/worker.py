@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
 from collections.abc import Callable
 
 from rasd.settings import Settings
+from rasd.startup import freeze_loaded, keep_full_collections_short
 from rasd.streams.config import StreamsSettings
 
 log = logging.getLogger(__name__)
@@ -38,30 +38,9 @@ def run_worker(settings: Settings, config: StreamsSettings, publish_rules: bool 
     # The start-up objects (the analyser's tables, faust, pydantic) live as long as the process:
     # moved out of the collector's reach, full collections no longer stall the agents for
     # hundreds of milliseconds.
-    gc.collect()
-    gc.freeze()
+    freeze_loaded()
     keep_full_collections_short()
     worker.execute_from_commandline()
-
-
-def keep_full_collections_short() -> None:
-    """From now on, move what survives a full collection out of the collector's reach.
-
-    The analyser's caches grow by hundreds of thousands of objects while a worker meets new
-    text, and every full collection scanned them all: 250-480 ms each on the shared development
-    machine, four times in the first 5,000 articles, with the agents stalled meanwhile. What
-    survives a full collection is long-lived (caches, rule states, connections); frozen, it is
-    not scanned again, and a full collection scans only what is newer (under 30 ms). Frozen
-    objects are still freed by reference counting; only a reference cycle among them that
-    becomes garbage later would stay in memory (the long-lived data holds none we know of).
-    """
-    if _freeze_survivors not in gc.callbacks:
-        gc.callbacks.append(_freeze_survivors)
-
-
-def _freeze_survivors(phase: str, info: dict) -> None:
-    if phase == "stop" and info["generation"] == 2:
-        gc.freeze()
 
 
 def _wait_for_kafka(step: Callable[[], object], max_delay: float = 10.0) -> None:
