@@ -242,6 +242,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
                 state, revisions = advance(
                     state, candidate, runtime.rule_sync.rules.get(rule_id), limits
                 )
+                changed[rule_id] = state
                 found += revisions
             pairs = [(r.alert, r.revision) for r in found]
             delivering = []
