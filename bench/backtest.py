@@ -46,6 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._stack import start_local_stack, stop_local_stack  # noqa: E402
 from rasd.connections import kafka_producer  # noqa: E402
 from rasd.devstack.namespace import drop_namespace  # noqa: E402
 from rasd.models import Article  # noqa: E402
@@ -122,21 +123,6 @@ def topic_bytes(local: Settings, topic: str) -> int | None:
     if not logs.is_dir():
         return None
     return sum(f.stat().st_size for d in logs.glob(topic + "-*") for f in d.glob("*.log"))
-
-
-def start_local_stack(base: Settings) -> bool:
-    """Start the local Kafka and Redis when they are local and not running (as the tests'
-    session fixture does); True when this run started them and should stop them."""
-    from rasd.devstack.kafka import KafkaBroker
-    from rasd.devstack.redis import RedisServer
-    from rasd.devstack.stack import services_up
-
-    running = (not base.kafka_is_local or KafkaBroker(base).process.pid() is not None) and (
-        not base.redis_is_local or RedisServer(base).process.pid() is not None
-    )
-    if not running:
-        services_up(base, log=lambda _msg: None)
-    return not running
 
 
 def clear_analysis_caches() -> int:
@@ -328,9 +314,7 @@ def main() -> int:
         drop_namespace(settings)
         drop_namespace(quiet_feed)
         if started:
-            from rasd.devstack.stack import services_down
-
-            services_down(base, log=lambda _msg: None)
+            stop_local_stack(base)
     if args.json:
         print(json.dumps(figures, indent=1))
     verdicts = [row["verdict"] for row in figures.get("passes", {}).values()]

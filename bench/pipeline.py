@@ -24,8 +24,9 @@ writes the worker's latencies to ``DIR/latencies.tsv`` (seconds into the steady 
 
 Articles come from ``--eval-dir`` (real Arabic and English news; default ../shared/eval beside
 the checkout) when it is present, else from tests/fixtures/streams; rules are the shipped
-``rules/``. Kafka and Redis come from RASD_KAFKA_BOOTSTRAP / RASD_REDIS_URL (or the local dev
-stack). Everything the benchmark creates lives in its own namespace and is removed at the end.
+``rules/``. Kafka and Redis come from RASD_KAFKA_BOOTSTRAP / RASD_REDIS_URL, else the local dev
+stack (started when it is not running, and stopped again at the end). Everything the
+benchmark creates lives in its own namespace and is removed at the end.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench._stack import local_stack  # noqa: E402
 from rasd.connections import aiokafka_consumer, aiokafka_producer, redis_client  # noqa: E402
 from rasd.devstack.namespace import drop_namespace  # noqa: E402
 from rasd.keys import RedisKeys  # noqa: E402
@@ -472,7 +474,7 @@ def main() -> None:
     run = uuid.uuid4().hex[:8]
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
+    with local_stack(base), tempfile.TemporaryDirectory() as tmp:
         spaces = {
             name: Settings(
                 kafka_bootstrap=base.kafka_servers,
