@@ -37,6 +37,7 @@ from console_server import (  # noqa: E402
     PASSWORD,
     USER,
     console_settings,
+    fill_editor,
     launch_chromium,
     login,
     running_console,
@@ -308,13 +309,13 @@ def photograph(url: str, rules_dir: Path, rule_file: str) -> None:
             page.goto(f"{url}/rules/edit/{rule_file}")
             # The server's copy of the file; the CodeMirror editor replaces the textarea.
             text = page.locator("#rule-text").input_value()
-            paste_into_editor(page, text.replace("severity: high", "severity: hgh", 1))
+            fill_editor(page, text.replace("severity: high", "severity: hgh", 1))
             # The error's line is out of view after the paste (CodeMirror draws only the lines
             # in view): clicking the listed error scrolls to it and draws its marker.
             page.locator("#rule-errors li").first.click()
             page.locator("#rule-code .cm-lintRange-error").first.wait_for()
             page.screenshot(path=OUT / "rule-editor-error.png")
-            paste_into_editor(page, text)
+            fill_editor(page, text)
             page.locator("#rule-ok").wait_for()
             page.fill("#dry-run-n", "2000")
             page.click("#dry-run")
@@ -326,7 +327,7 @@ def photograph(url: str, rules_dir: Path, rule_file: str) -> None:
                 "    - الدوري\n", "    - الدوري\n    - بطولة\n    - كأس العالم\n", 1
             )
             if edited != text:
-                paste_into_editor(page, edited)
+                fill_editor(page, edited)
                 page.click("#save")
                 page.locator("#save-status", has_text="Saved.").wait_for()
                 page.goto(f"{url}/rules/history/{rule_file}")
@@ -338,21 +339,6 @@ def photograph(url: str, rules_dir: Path, rule_file: str) -> None:
             page.screenshot(path=OUT / "health.png", full_page=True)
         finally:
             context.close()
-
-
-def paste_into_editor(page, text: str) -> None:
-    """Replaces the rule editor's text as a paste does (fill() would turn spaces into nbsp)."""
-    content = page.locator("#rule-code .cm-content")
-    content.click()
-    page.keyboard.press("Control+A")
-    content.evaluate(
-        """(el, text) => {
-          const data = new DataTransfer();
-          data.setData("text/plain", text);
-          el.dispatchEvent(new ClipboardEvent("paste", {clipboardData: data, bubbles: true}));
-        }""",
-        text,
-    )
 
 
 def main() -> None:

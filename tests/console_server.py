@@ -201,3 +201,19 @@ def console(settings, tmp_path) -> Iterator[RunningConsole]:
     """A running console on the test's namespace, its rules in ``tmp_path/rules``."""
     with running_console(console_settings(settings, tmp_path / "rules")) as running:
         yield running
+
+
+def fill_editor(page, text: str) -> None:
+    """Replaces the editor's text by pasting it (Playwright's fill() and insert_text() on a
+    contenteditable turn runs of spaces into no-break spaces)."""
+    content = page.locator("#rule-code .cm-content")
+    content.click()
+    page.keyboard.press("Control+A")
+    content.evaluate(
+        """(el, text) => {
+          const data = new DataTransfer();
+          data.setData("text/plain", text);
+          el.dispatchEvent(new ClipboardEvent("paste", {clipboardData: data, bubbles: true}));
+        }""",
+        text,
+    )

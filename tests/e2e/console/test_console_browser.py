@@ -15,6 +15,7 @@ from console_server import (
     USER,
     WITHDRAWAL_RULE,
     alert_for,
+    fill_editor,
     ingest_feed,
     publish_alert,
 )
@@ -89,22 +90,6 @@ def editor_text(page) -> str:
     return page.evaluate(
         "() => Array.from(document.querySelectorAll('#rule-code .cm-line'),"
         " l => l.textContent).join('\\n')"
-    )
-
-
-def fill_editor(page, text: str) -> None:
-    """Replaces the editor's text by pasting it (Playwright's fill() and insert_text() on a
-    contenteditable turn runs of spaces into no-break spaces)."""
-    content = page.locator("#rule-code .cm-content")
-    content.click()
-    page.keyboard.press("Control+A")
-    content.evaluate(
-        """(el, text) => {
-          const data = new DataTransfer();
-          data.setData("text/plain", text);
-          el.dispatchEvent(new ClipboardEvent("paste", {clipboardData: data, bubbles: true}));
-        }""",
-        text,
     )
 
 

@@ -8,9 +8,9 @@ what a reader sees: boxes and the positions of single characters on the page.
 from __future__ import annotations
 
 import pytest
-from console_server import publish_alert
+from console_server import fill_editor, publish_alert
 from playwright.sync_api import expect
-from test_console_browser import fill_editor, log_in
+from test_console_browser import log_in
 
 from rasd.models import Alert, Severity, StoryArticle, TermHit
 
