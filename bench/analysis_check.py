@@ -34,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._rules import terms_of  # noqa: E402
 from bench.baseline import exported, revision, run_child, use_code  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "text"
@@ -110,24 +111,6 @@ def gazetteer_names(eval_dir: Path) -> set[str]:
     return names
 
 
-def rule_terms(rules) -> set[str]:
-    found: set[str] = set()
-
-    def walk(value) -> None:
-        if isinstance(value, str):
-            found.add(value)
-        elif isinstance(value, list | tuple):
-            for item in value:
-                walk(item)
-        elif isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-
-    for rule in rules:
-        walk(rule.match.model_dump())
-    return found
-
-
 def dump(eval_dir: Path, out: Path) -> dict:
     """Everything compared, from the ``rasd`` that `use_code` put first (a child process)."""
     import rasd
@@ -164,7 +147,8 @@ def dump(eval_dir: Path, out: Path) -> dict:
         misses[key] = tuple(
             sorted(json.dumps(m.as_dict(), sort_keys=True) for m in matcher.near_misses(article))
         )
-    terms = {t: term_keys(t) for t in rule_terms(rules) | gazetteer_names(eval_dir)}
+    written = {t for rule in rules for t in terms_of(rule)} | gazetteer_names(eval_dir)
+    terms = {t: term_keys(t) for t in written}
     analysed = {
         w: tuple(
             (key, tuple(sorted(forms)), script)

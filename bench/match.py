@@ -32,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._rules import terms_of  # noqa: E402
 from bench.baseline import exported, revision, run_child, use_code  # noqa: E402
 
 use_code()  # a child measuring the baseline imports its rasd
@@ -124,23 +125,6 @@ def vocabularies(articles: list[Article]) -> dict[str, list[str]]:
         "dense": ranked[500:] or ranked,
         "sparse": [w for w in ranked if counts[w] <= 2] or ranked,
     }
-
-
-def terms_of(rule: Rule) -> list[str]:
-    found: list[str] = []
-
-    def walk(value) -> None:
-        if isinstance(value, str):
-            found.append(value)
-        elif isinstance(value, list | tuple):
-            for item in value:
-                walk(item)
-        elif isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-
-    walk(rule.match.model_dump())
-    return [t for t in found if not t.isdigit()]
 
 
 def regex_baseline(rules: list[Rule]) -> list[re.Pattern]:
