@@ -1,5 +1,5 @@
 """The console's HTML pages. They read through the same services as the API; their buttons and
-forms call the API (static/console.js), so every action exists once."""
+forms call the API (frontend/src/console.js), so every action exists once."""
 
 from __future__ import annotations
 

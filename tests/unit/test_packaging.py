@@ -58,7 +58,7 @@ def test_wheel_has_the_bundles_and_no_frontend_sources(tmp_path):
         "rasd/console/static/bundles/rule-editor.js",
         "rasd/console/static/charts.js",
         "rasd/console/static/uplot.css",
-        "rasd/console/static/console.js",
+        "rasd/console/static/bundles/console.js",
         "rasd/console/static/console.css",
         "rasd/console/static/favicon.svg",
         "rasd/console/templates/rule_edit.html",

@@ -18,6 +18,7 @@ const stampFile = join(outdir, "inputs.sha256");
 
 // One bundle per page feature: <name>.js in static/bundles/ from src/<file>.
 const entryPoints = {
+  console: join(here, "src", "console.js"),
   "rule-editor": join(here, "src", "rule-editor.js"),
   backtest: join(here, "src", "backtest.js"),
 };

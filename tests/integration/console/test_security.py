@@ -109,7 +109,7 @@ def test_logout_ends_the_session(client):
 
 
 def test_secure_headers_on_pages_api_and_static(client):
-    for path in ("/alerts", "/api/alerts", "/static/console.js", "/login"):
+    for path in ("/alerts", "/api/alerts", "/static/bundles/console.js", "/login"):
         headers = client.get(path).headers
         csp = headers["content-security-policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp, path
@@ -127,7 +127,7 @@ def test_pages_have_no_inline_script_or_handlers(console, client):
 
 
 # The console's own files (console.js; the bundles built from frontend/).
-OWN_SCRIPTS = {"/static/console.js", "/static/charts.js", "/static/bundles/rule-editor.js"}
+OWN_SCRIPTS = {"/static/bundles/console.js", "/static/charts.js", "/static/bundles/rule-editor.js"}
 
 
 class _ActiveMarkup(HTMLParser):
