@@ -30,7 +30,8 @@ from rasd.streams.deadletters import dead_letter
 from rasd.streams.metrics import ALERTS, ARTICLES, DEAD_LETTERS, MATCHES
 from rasd.streams.rulesync import RuleSync
 from rasd.streams.similarity import Fingerprint
-from rasd.streams.stories import Candidate, Limits, Revision, RuleState, StateEncoder, advance
+from rasd.streams.state import StateStore
+from rasd.streams.stories import Candidate, Limits, Revision, RuleState, advance
 from rasd.streams.transport import finished
 
 log = logging.getLogger(__name__)
@@ -90,41 +91,6 @@ async def wait_for_redis(ping, max_delay: float = 10.0) -> None:
             delay = min(delay * 2, max_delay)
 
 
-class _StateCache:
-    """Rule states as objects, in front of the changelogged table of their JSON.
-
-    Decoding a rule's state on every event would cost as much as the grouping itself. The
-    cache remembers which table value each object came from: after a rebalance or a recovery
-    the table holds other values, and the object is decoded afresh from the table. Values are
-    the state's JSON as bytes, from :class:`~rasd.streams.stories.StateEncoder` (faust's own
-    JSON codec took four times as long as pydantic, and a busy rule's state is hundreds of
-    kilobytes). Values that faust's codec wrote before are the same JSON, so a changelog of
-    either kind recovers.
-    """
-
-    def __init__(self, table):
-        self._table = table
-        self._objects: dict[str, tuple[object, RuleState]] = {}
-        self._encoder = StateEncoder()
-
-    def get(self, rule_id: str) -> RuleState:
-        stored = self._table.get(rule_id)
-        cached = self._objects.get(rule_id)
-        if cached is not None and stored is not None and cached[0] is stored:
-            return cached[1]
-        self._encoder.forget(rule_id)  # a new line of states starts from the table's
-        return RuleState.model_validate_json(stored) if stored else RuleState(rule_id=rule_id)
-
-    def put(self, rule_id: str, state: RuleState) -> None:
-        stored = self._encoder.encode(state)
-        self._table[rule_id] = stored
-        self._objects[rule_id] = (stored, state)
-
-    def forget(self, rule_id: str) -> None:
-        self._objects.pop(rule_id, None)
-        self._encoder.forget(rule_id)
-
-
 @contextmanager
 def _current(event):
     """Make ``event`` faust's current event, as inside ``async for event in stream``.
@@ -181,12 +147,13 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
     )
     rule_state = app.Table(
         "rule-state",
-        # Keys in faust's default JSON; values are the states' JSON, written by _StateCache.
+        # Keys in faust's default JSON; values are JSON bytes, one entry per story and a head
+        # per rule (rasd.streams.state).
         key_type=str,
         value_type=bytes,
         partitions=settings.topic_partitions,
     )
-    states = _StateCache(rule_state)
+    states = StateStore(rule_state)
     limits = Limits.from_config(config)
 
     async def match_one(event) -> None:

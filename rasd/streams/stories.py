@@ -133,43 +133,6 @@ class RuleState(_State):
     windows: dict[str, Window] = Field(default_factory=dict)
 
 
-class StateEncoder:
-    """A rule state's JSON, encoding again only the stories that changed since the last time.
-
-    A busy rule keeps up to ``story_max_open`` stories of up to ``story_max_articles`` reports,
-    hundreds of kilobytes of JSON, while one candidate changes one story. A story changes only
-    through :func:`advance`, which raises its revision each time (a new story is revision 0),
-    so a story's id and revision name its content within one line of states: call
-    :meth:`forget` when a rule's state is decoded afresh or dropped, and the encodings kept
-    are those of the states encoded since. The result is the JSON ``model_dump_json`` writes,
-    with its keys in another order.
-
-    >>> encoder = StateEncoder()
-    >>> state = RuleState(rule_id="r")
-    >>> RuleState.model_validate_json(encoder.encode(state)) == state
-    True
-    """
-
-    def __init__(self) -> None:
-        self._stories: dict[str, dict[str, tuple[int, bytes]]] = {}
-
-    def encode(self, state: RuleState) -> bytes:
-        known = self._stories.get(state.rule_id, {})
-        current: dict[str, tuple[int, bytes]] = {}
-        for story in state.stories:
-            encoded = known.get(story.id)
-            if encoded is None or encoded[0] != story.revision:
-                encoded = (story.revision, story.model_dump_json().encode())
-            current[story.id] = encoded
-        self._stories[state.rule_id] = current
-        head = state.model_dump_json(exclude={"stories"}).encode()
-        stories = b",".join(current[story.id][1] for story in state.stories)
-        return b'%s,"stories":[%s]}' % (head[:-1], stories)
-
-    def forget(self, rule_id: str) -> None:
-        self._stories.pop(rule_id, None)
-
-
 @cache
 def _kinds() -> dict[str, str]:
     return {p.id: p.kind for p in default_gazetteer().places}

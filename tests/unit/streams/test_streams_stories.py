@@ -264,38 +264,3 @@ def test_a_full_story_takes_no_more_reports_and_the_next_one_starts_a_new_story(
     # A replay of a report of the full story is still recognised.
     again, revisions = advance(state, candidate("k1", KIRKUK_AR, 8), R(), limits)
     assert revisions == [] and len(again.stories) == 3
-
-
-def test_the_state_encoder_writes_what_pydantic_writes_as_stories_change_and_expire():
-    from rasd.streams.stories import StateEncoder
-
-    encoder = StateEncoder()
-    rule = R(escalate=Esc(window=timedelta(hours=1), threshold=2))
-    state = RuleState(rule_id="withdrawal")
-    stream = [
-        candidate("a1", KIRKUK_AR),
-        candidate("c1", BASRA, 5),
-        candidate("b1", KIRKUK_AR_2, 10, outlet="bbc"),  # joins a1: its revision changes
-        candidate("d1", BASRA, 15, outlet="bbc"),  # joins c1
-        candidate("e1", KIRKUK_AR, 7 * 60),  # the others expire
-    ]
-    for c in stream:
-        state, _ = advance(state, c, rule, LIMITS)
-        encoded = encoder.encode(state)
-        assert RuleState.model_validate_json(encoded) == RuleState.model_validate_json(
-            state.model_dump_json()
-        )
-    assert [s.id for s in RuleState.model_validate_json(encoded).stories] == ["e1"]
-
-
-def test_the_state_encoder_starts_afresh_for_a_state_decoded_again():
-    from rasd.streams.stories import StateEncoder
-
-    encoder = StateEncoder()
-    state, _ = run([candidate("a1", KIRKUK_AR)])
-    encoder.encode(state)
-    # Another line of states with a story of the same id and revision but other content (a
-    # decoded table value after a rebalance): once told, the encoder does not reuse its own.
-    other, _ = run([candidate("a1", BASRA, places=("syria",))])
-    encoder.forget("withdrawal")
-    assert RuleState.model_validate_json(encoder.encode(other)) == other
