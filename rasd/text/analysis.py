@@ -10,6 +10,7 @@ analysis of each word is cached: headlines share most of their words, and a chun
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -17,7 +18,8 @@ import Stemmer
 from camel_tools.tokenizers.word import simple_word_tokenize
 from camel_tools.utils.charsets import EMOJI_ALL_CHARSET, UNICODE_PUNCT_SYMBOL_CHARSET
 
-from rasd.text import arabic
+from rasd.text import arabic, readings
+from rasd.text.language import ARABIC_LETTER, LATIN_LETTER, script_language
 from rasd.text.normalize import normalize_arabic, normalize_latin
 
 _SNOWBALL = {
@@ -80,19 +82,74 @@ def analyse_word(word: str, lang: str, as_term: bool = False) -> tuple[str, froz
     ``lang`` picks the Snowball stemmer (see `stemmer_lang`). ``as_term`` reads an Arabic word
     as written (a rule term is a lemma, not a cliticised form).
     """
-    if not _ALNUM.search(word):
-        return "", frozenset(), ""
-    if _ARABIC_CHAR.search(word):
+    if as_term and _ALNUM.search(word) and _ARABIC_CHAR.search(word):
         norm = normalize_arabic(word)
         if not _ALNUM.search(norm):
             return "", frozenset(), ""
-        if as_term:
-            key = arabic.term_stem(norm)
-            return key, frozenset((key,)), "arabic"
-        return arabic.stem(norm), arabic.readings(norm), "arabic"
+        key = arabic.term_stem(norm)
+        return key, frozenset((key,)), "arabic"
+    forms, script, _ = read_word(word, lang)
+    return (forms[0], frozenset(forms), script) if forms else ("", frozenset(), "")
+
+
+def read_word(word: str, lang: str) -> tuple[tuple[str, ...], str, str]:
+    """What `analyse_word` says of an article word, as the matcher keeps it: the readings as a
+    tuple, primary key first and the others sorted; the script; and the word as written, only
+    normalised (what a term written ``=word`` meets, `written_form`). ((), "", "") when the word
+    has no letters or digits.
+
+    Not cached (the matcher caches what it builds from it, by chunk); an Arabic word's readings
+    come from the precomputed table (`rasd.text.readings`) when it has the word.
+
+    >>> read_word("والقوات", "ar")
+    (('قوا', 'والقو'), 'arabic', 'والقوات')
+    """
+    if word.isascii():  # Latin script, or no word
+        if not _ALNUM.search(word):
+            return (), "", ""
+        norm = word.lower()  # normalize_latin of an ASCII word
+        return (_stemmer(lang).stemWord(norm) if not norm.isdigit() else norm,), "latin", norm
+    # The table's words are normalised Arabic words without Latin letters: one found as
+    # written is its own normal and written form, and passes every check below.
+    forms = _PRECOMPUTED(word) if _PRECOMPUTED else None
+    if forms is not None:
+        return forms, "arabic", word
+    if not _ALNUM.search(word):
+        return (), "", ""
+    if _ARABIC_CHAR.search(word):
+        norm = normalize_arabic(word)
+        if not _ALNUM.search(norm):
+            return (), "", ""
+        forms = _PRECOMPUTED(norm) if _PRECOMPUTED and norm != word else None
+        if forms is None:
+            key = arabic.stem(norm)
+            forms = (key, *sorted(arabic.readings(norm) - {key}))
+        # script_language says "ar" for a word with Arabic letters and no Latin one.
+        pure = not LATIN_LETTER.search(word) and ARABIC_LETTER.search(word)
+        return forms, "arabic", norm if pure else written_form(word)
     norm = normalize_latin(word)
     key = _stemmer(lang).stemWord(norm) if not norm.isdigit() else norm
-    return key, frozenset((key,)), "latin"
+    return (key,), "latin", written_form(word)
+
+
+def written_form(word: str) -> str:
+    """A word as written, only normalised: what a term written ``=word`` must meet.
+
+    >>> written_form("Forced"), written_form("القُوّات")
+    ('forced', 'القوات')
+    """
+    if word.isascii():  # no Arabic letters: what script_language would say, without counting
+        return normalize_latin(word)
+    return normalize_arabic(word) if script_language(word) == "ar" else normalize_latin(word)
+
+
+def _precomputed() -> Callable[[str], tuple[str, ...] | None] | None:
+    table = readings.table()
+    return table.get if table is not None else None
+
+
+# The table's lookup, loaded with this module (a few milliseconds); None when it is unusable.
+_PRECOMPUTED = _precomputed()
 
 
 # Chunks are separated by whitespace and underscores: hashtags join words with underscores
