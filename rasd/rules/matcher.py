@@ -22,7 +22,14 @@ from rasd.models import Article, ArticleField, Match, TermHit
 from rasd.rules.gazetteer import Gazetteer, default_gazetteer
 from rasd.rules.schema import WORD_CLASSES, Condition, Near, Rule
 from rasd.text import analyse, base_lang
-from rasd.text.analysis import _SYMBOL_CHARS, read_word, split_chunk, stemmer_lang, written_form
+from rasd.text.analysis import (
+    _SYMBOL_CHARS,
+    read_chunk_word,
+    read_word,
+    split_symbol_chunk,
+    stemmer_lang,
+    written_form,
+)
 
 
 class NearMiss(NamedTuple):
@@ -126,17 +133,19 @@ class _ChunkReader:
         self.cache = _ChunkCache(self.read)
 
     def read(self, chunk: str) -> _Chunk:
-        if _SYMBOL_CHARS.isdisjoint(chunk):
-            return self._word(chunk)
+        word = read_chunk_word(chunk, self._lang)
+        if word is not None:
+            return self._entry(chunk, word)
         cache = self.cache
         readings: list[tuple[str, ...]] = []
         ends: list[int] = []
         found: list[_Found] = []
-        for start, end, word in split_chunk(chunk):
-            plain = _SYMBOL_CHARS.isdisjoint(word)
+        for start, end, word in split_symbol_chunk(chunk):
+            # A word of one character (punctuation mostly) is that chunk alone too.
+            plain = len(word) == 1 or _SYMBOL_CHARS.isdisjoint(word)
             entry = cache.known(word) if plain else None
             if entry is None:
-                entry = self._word(word)
+                entry = self._entry(word, read_word(word, self._lang))
                 if plain:
                     cache.keep(word, entry)
             if not entry[0]:
@@ -148,9 +157,9 @@ class _ChunkReader:
             ends.append(end)
         return tuple(readings), tuple(ends), tuple(found)
 
-    def _word(self, word: str) -> _Chunk:
-        """The chunk that is ``word`` alone."""
-        forms, _, written = read_word(word, self._lang)
+    def _entry(self, word: str, read: tuple[tuple[str, ...], str, str]) -> _Chunk:
+        """The chunk that is ``word`` alone, from its `read_word`."""
+        forms, _, written = read
         if not forms:
             return _NO_WORDS
         # A tuple, as read_word gives it: the garbage collector stops tracking a tuple of

@@ -72,7 +72,9 @@ def stemmer_lang(lang: str | None) -> str:
 
 @lru_cache(maxsize=32)
 def _stemmer(lang: str) -> Stemmer.Stemmer:
-    return Stemmer.Stemmer(_SNOWBALL.get(lang, "english"))
+    # No PyStemmer cache (its default keeps 10,000 words): rasd caches each word's analysis
+    # itself, and PyStemmer's bookkeeping made a new word cost 4.4 µs instead of 1.0.
+    return Stemmer.Stemmer(_SNOWBALL.get(lang, "english"), 0)
 
 
 @lru_cache(maxsize=262_144)
@@ -105,15 +107,40 @@ def read_word(word: str, lang: str) -> tuple[tuple[str, ...], str, str]:
     (('قوا', 'والقو'), 'arabic', 'والقوات')
     """
     if word.isascii():  # Latin script, or no word
-        if not _ALNUM.search(word):
-            return (), "", ""
-        norm = word.lower()  # normalize_latin of an ASCII word
-        return (_stemmer(lang).stemWord(norm) if not norm.isdigit() else norm,), "latin", norm
+        return _read_ascii(word, lang)
     # The table's words are normalised Arabic words without Latin letters: one found as
-    # written is its own normal and written form, and passes every check below.
+    # written is its own normal and written form, and passes every check of _read_other.
     forms = _PRECOMPUTED(word) if _PRECOMPUTED else None
     if forms is not None:
         return forms, "arabic", word
+    return _read_other(word, lang)
+
+
+def read_chunk_word(chunk: str, lang: str) -> tuple[tuple[str, ...], str, str] | None:
+    """`read_word` of a chunk that is one word (`split_chunk` would leave it whole), else None.
+
+    Cheaper than asking split_chunk first: an ASCII chunk of letters and digits and a word of
+    the precomputed table (none has a symbol) are one word without a look at each character.
+    """
+    if chunk.isascii():
+        if chunk.isalnum() or _SYMBOL_CHARS.isdisjoint(chunk):
+            return _read_ascii(chunk, lang)
+        return None
+    forms = _PRECOMPUTED(chunk) if _PRECOMPUTED else None
+    if forms is not None:
+        return forms, "arabic", chunk
+    return _read_other(chunk, lang) if _SYMBOL_CHARS.isdisjoint(chunk) else None
+
+
+def _read_ascii(word: str, lang: str) -> tuple[tuple[str, ...], str, str]:
+    if not _ALNUM.search(word):
+        return (), "", ""
+    norm = word.lower()  # normalize_latin of an ASCII word
+    return (_stemmer(lang).stemWord(norm) if not norm.isdigit() else norm,), "latin", norm
+
+
+def _read_other(word: str, lang: str) -> tuple[tuple[str, ...], str, str]:
+    """A word that is not ASCII and was not found in the table as written."""
     if not _ALNUM.search(word):
         return (), "", ""
     if _ARABIC_CHAR.search(word):
@@ -199,6 +226,11 @@ def split_chunk(chunk: str) -> tuple[tuple[int, int, str], ...]:
     return _split_symbols(chunk)
 
 
+def split_symbol_chunk(chunk: str) -> tuple[tuple[int, int, str], ...]:
+    """`split_chunk` of a chunk known to hold a symbol (`read_chunk_word` said None)."""
+    return _split_symbols(chunk)
+
+
 _APOSTROPHES = frozenset("'’")
 
 
@@ -235,8 +267,21 @@ def _split_symbols(chunk: str) -> tuple[tuple[int, int, str], ...]:
 
 
 def _split_at_symbols(chunk: str) -> tuple[tuple[int, int, str], ...]:
-    symbols = [i for i, char in enumerate(chunk) if char in _SYMBOL_CHARS]
-    if all(_splits_alone(chunk[i]) for i in symbols):
+    present = _SYMBOL_CHARS.intersection(chunk)
+    if len(present) == 1 and _splits_alone(symbol := next(iter(present))):
+        # One punctuation mark, once or more (القوات، ,"5.000"): split at it, in C.
+        words = []
+        at = 0
+        for k, part in enumerate(chunk.split(symbol)):
+            if k:
+                words.append((at, at + 1, symbol))
+                at += 1
+            if part:
+                words.append((at, at + len(part), part))
+                at += len(part)
+        return tuple(words)
+    symbols = [i for i, char in enumerate(chunk) if char in present]
+    if all(map(_splits_alone, present)):
         # Punctuation only (القوات، "(AFP)"): every such character is a word of its own.
         words = []
         start = 0

@@ -60,19 +60,21 @@ class ReadingsTable:
 
     def __init__(self, meta: dict, trie, offsets: array, values: str) -> None:
         self.meta = meta
-        self._id = trie.get
-        self._offsets = offsets
-        self._values = values
+        self._size = len(offsets) - 1
+        key_id = trie.get
 
-    def get(self, word: str) -> tuple[str, ...] | None:
-        i = self._id(word)
-        if i is None:
-            return None
-        value = self._values[self._offsets[i] : self._offsets[i + 1]]
-        return tuple(value.split(" ")) if value else (word,)
+        def get(word: str) -> tuple[str, ...] | None:
+            i = key_id(word)
+            if i is None:
+                return None
+            value = values[offsets[i] : offsets[i + 1]]
+            return tuple(value.split(" ")) if value else (word,)
+
+        # A closure, not a method: the lookup is on the path of every new word.
+        self.get = get
 
     def __len__(self) -> int:
-        return len(self._offsets) - 1
+        return self._size
 
 
 def encode(meta: dict, entries: dict[str, tuple[str, ...]]) -> bytes:
