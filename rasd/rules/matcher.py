@@ -23,7 +23,7 @@ from rasd.rules.gazetteer import Gazetteer, default_gazetteer
 from rasd.rules.schema import WORD_CLASSES, Condition, Near, Rule
 from rasd.text import analyse, base_lang
 from rasd.text.analysis import (
-    _SYMBOL_CHARS,
+    has_no_symbol,
     read_chunk_word,
     read_word,
     split_symbol_chunk,
@@ -142,7 +142,7 @@ class _ChunkReader:
         found: list[_Found] = []
         for start, end, word in split_symbol_chunk(chunk):
             # A word of one character (punctuation mostly) is that chunk alone too.
-            plain = len(word) == 1 or _SYMBOL_CHARS.isdisjoint(word)
+            plain = len(word) == 1 or has_no_symbol(word)
             entry = cache.known(word) if plain else None
             if entry is None:
                 entry = self._entry(word, read_word(word, self._lang))
@@ -166,7 +166,7 @@ class _ChunkReader:
         # strings (a first pass creates thousands).
         if self._exact:
             forms = (*forms, EXACT + written)
-        if self._classes and word[:1] in _CLASS_FIRST:
+        if self._classes and _CLASS_LOW <= word < _CLASS_HIGH:
             forms = (*forms, *word_classes(word))
         end = len(word)
         if self._keys.isdisjoint(forms):  # most words start no term
@@ -602,8 +602,9 @@ def word_classes(text: str) -> frozenset[str]:
 
 
 _YEAR_CLASS = frozenset({"<year>"})
-# The first characters of every word in a class (a year's): other words skip `word_classes`.
-_CLASS_FIRST = frozenset("12")
+# Every word in a class (a year) starts with 1 or 2, i.e. sorts between these two strings:
+# other words skip `word_classes` (a comparison in C, no character taken out).
+_CLASS_LOW, _CLASS_HIGH = "1", "3"
 
 
 def _anchor(node: _Node) -> frozenset[int]:

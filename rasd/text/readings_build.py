@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from rasd.text import arabic
-from rasd.text.analysis import _ALNUM, _ARABIC_CHAR, _SYMBOL_CHARS
+from rasd.text.analysis import _ALNUM, _ARABIC_CHAR, has_no_symbol
 from rasd.text.language import ARABIC_LETTER, LATIN_LETTER
 from rasd.text.normalize import normalize_arabic
 from rasd.text.readings import TABLE, encode, fingerprint, load
@@ -63,7 +63,7 @@ def _is_table_word(norm: str) -> bool:
     normal and written form, so a key is Arabic, normalised, and has no Latin letter; and
     read_chunk_word takes a chunk found for one word, so a key has no symbol."""
     return bool(
-        _SYMBOL_CHARS.isdisjoint(norm)
+        has_no_symbol(norm)
         and _ARABIC_CHAR.search(norm)
         and _ALNUM.search(norm)
         and ARABIC_LETTER.search(norm)
