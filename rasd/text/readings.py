@@ -108,8 +108,9 @@ def load(path: Path = TABLE, expected: str | None = None) -> ReadingsTable | Non
         log.warning("marisa-trie is not installed: Arabic readings are computed, not looked up")
         return None
     try:
-        header, _, data = path.read_bytes().partition(b"\n")
-        meta = json.loads(header)
+        raw = path.read_bytes()
+        start = raw.index(b"\n") + 1
+        meta = json.loads(raw[:start])
         if meta.get("format") != FORMAT:
             raise ValueError(f"format {meta.get('format')!r}, not {FORMAT}")
         if meta.get("fingerprint") != (expected or fingerprint()):
@@ -119,14 +120,18 @@ def load(path: Path = TABLE, expected: str | None = None) -> ReadingsTable | Non
                 path,
             )
             return None
-        split = meta["trie"]
-        trie = marisa_trie.Trie().frombytes(data[:split])
+        # Views of the file, not copies of its parts: the load then holds the file once.
+        view = memoryview(raw)
+        values_at = start + meta["trie"] + 4 * (meta["words"] + 1)
+        trie = marisa_trie.Trie().frombytes(bytes(view[start : start + meta["trie"]]))
         offsets = array("I")
-        offsets.frombytes(data[split : split + 4 * (meta["words"] + 1)])
+        offsets.frombytes(view[start + meta["trie"] : values_at])
         if sys.byteorder == "big":  # pragma: no cover
             offsets.byteswap()
-        values = data[split + 4 * (meta["words"] + 1) :].decode()
-        if len(trie) != meta["words"] or offsets[-1] != len(values):
+        values = str(view[values_at:], "utf-8")
+        if len(trie) != meta["words"] or len(offsets) != meta["words"] + 1:
+            raise ValueError("truncated")
+        if offsets[-1] != len(values):
             raise ValueError("truncated")
     except (OSError, KeyError, TypeError, ValueError, RuntimeError) as exc:
         log.warning("readings table %s not used (%s): Arabic readings are computed", path, exc)
