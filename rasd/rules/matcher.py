@@ -137,9 +137,7 @@ class _ChunkReader:
         if word is not None:
             return self._entry(chunk, word)
         cache = self.cache
-        readings: list[tuple[str, ...]] = []
-        ends: list[int] = []
-        found: list[_Found] = []
+        words: list[tuple[int, int, _Chunk]] = []
         for start, end, word in split_symbol_chunk(chunk):
             # A word of one character (punctuation mostly) is that chunk alone too.
             plain = len(word) == 1 or has_no_symbol(word)
@@ -148,8 +146,14 @@ class _ChunkReader:
                 entry = self._entry(word, read_word(word, self._lang))
                 if plain:
                     cache.keep(word, entry)
-            if not entry[0]:
-                continue
+            if entry[0]:
+                words.append((start, end, entry))
+        if len(words) == 1 and words[0][0] == 0 and words[0][2][1][0] == words[0][1]:
+            return words[0][2]  # one word and what follows it (القوات،, Biden,): the word's
+        readings: list[tuple[str, ...]] = []
+        ends: list[int] = []
+        found: list[_Found] = []
+        for start, end, entry in words:
             if entry[2]:
                 _, _, _, singles, phrases = entry[2][0]
                 found.append((len(readings), start, end, singles, phrases))

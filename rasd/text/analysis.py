@@ -108,9 +108,9 @@ def read_word(word: str, lang: str) -> tuple[tuple[str, ...], str, str]:
     """
     if word.isascii():  # Latin script, or no word
         return _read_ascii(word, lang)
-    # The table's words are normalised Arabic words without Latin letters: one found as
+    # The table's words are normalised Arabic words of letters and digits only: one found as
     # written is its own normal and written form, and passes every check of _read_other.
-    forms = _PRECOMPUTED(word) if _PRECOMPUTED else None
+    forms = _PRECOMPUTED(word) if _PRECOMPUTED and word.isalnum() else None
     if forms is not None:
         return forms, "arabic", word
     return _read_other(word, lang)
@@ -119,11 +119,13 @@ def read_word(word: str, lang: str) -> tuple[tuple[str, ...], str, str]:
 def read_chunk_word(chunk: str, lang: str) -> tuple[tuple[str, ...], str, str] | None:
     """`read_word` of a chunk that is one word (`split_chunk` would leave it whole), else None.
 
-    Cheaper than asking split_chunk first: a word of the precomputed table (none has a
-    symbol) is one word without a look at its characters.
+    Cheaper than asking split_chunk first: a word of the precomputed table (letters and
+    digits only) is one word without a look at each character.
     """
     if chunk.isascii():
         return _read_ascii(chunk, lang) if has_no_symbol(chunk) else None
+    if not chunk.isalnum():  # a symbol, or a mark the table's normal words do not have
+        return _read_other(chunk, lang) if _SYMBOL_CHARS.isdisjoint(chunk) else None
     forms = _PRECOMPUTED(chunk) if _PRECOMPUTED else None
     if forms is not None:
         return forms, "arabic", chunk

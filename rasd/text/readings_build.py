@@ -61,9 +61,11 @@ def entries(words: Iterable[str]) -> dict[str, tuple[str, ...]]:
 def _is_table_word(norm: str) -> bool:
     """Whether ``norm`` can be a key: read_word takes a word found as written for its own
     normal and written form, so a key is Arabic, normalised, and has no Latin letter; and
-    read_chunk_word takes a chunk found for one word, so a key has no symbol."""
+    read_chunk_word looks up only chunks of letters and digits, taking one found for one word
+    (so a key has no symbol: U+2139 is a letter)."""
     return bool(
-        has_no_symbol(norm)
+        norm.isalnum()
+        and has_no_symbol(norm)
         and _ARABIC_CHAR.search(norm)
         and _ALNUM.search(norm)
         and ARABIC_LETTER.search(norm)
