@@ -283,6 +283,20 @@ def _split_symbols(chunk: str) -> tuple[tuple[int, int, str], ...]:
 
 
 def _split_at_symbols(chunk: str) -> tuple[tuple[int, int, str], ...]:
+    # Most such chunks are a word and one mark after it (القوات، Biden,) or before it ("وضعك):
+    # told by two checks in C rather than a look at every character.
+    n = len(chunk)
+    last, first = chunk[-1], chunk[0]
+    if last in _SYMBOL_CHARS:
+        if (word := chunk[:-1]) and has_no_symbol(word) and _splits_alone(last):
+            return ((0, n - 1, word), (n - 1, n, last))
+    elif (
+        first in _SYMBOL_CHARS
+        and (word := chunk[1:])
+        and has_no_symbol(word)
+        and _splits_alone(first)
+    ):
+        return ((0, 1, first), (1, n, word))
     present = _SYMBOL_CHARS.intersection(chunk)
     if len(present) == 1 and _splits_alone(symbol := next(iter(present))):
         # One punctuation mark, once or more (القوات، ,"5.000"): split at it, in C.
