@@ -523,16 +523,14 @@ def _locate(text: str, chunk: str, cursor: int) -> int:
     """
     at = text.find(chunk, cursor)
     end = at + len(chunk)
-    while (at > 0 and not _is_separator(text[at - 1])) or (
-        end < len(text) and not _is_separator(text[end])
+    # Whitespace or "_" on both sides (as split_text separates), tested inline: this runs for
+    # every chunk that starts a term.
+    while (at > 0 and not (text[at - 1] == "_" or text[at - 1].isspace())) or (
+        end < len(text) and not (text[end] == "_" or text[end].isspace())
     ):
         at = text.find(chunk, at + 1)
         end = at + len(chunk)
     return at
-
-
-def _is_separator(char: str) -> bool:
-    return char == "_" or char.isspace()
 
 
 def _reading(chunks: list[_Chunk], bases: list[int], position: int) -> tuple[str, ...]:
