@@ -149,7 +149,8 @@ class _ChunkReader:
             if entry[0]:
                 words.append((start, end, entry))
         if len(words) == 1 and words[0][0] == 0 and words[0][2][1][0] == words[0][1]:
-            return words[0][2]  # one word and what follows it (القوات،, Biden,): the word's
+            # One word, then marks (القوات،, Biden,): the chunk reads as the word alone.
+            return words[0][2]
         readings: list[tuple[str, ...]] = []
         ends: list[int] = []
         found: list[_Found] = []
