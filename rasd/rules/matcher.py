@@ -14,7 +14,6 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import partial
 from itertools import accumulate, compress, repeat
 from operator import is_, itemgetter
 from typing import NamedTuple
@@ -22,9 +21,15 @@ from typing import NamedTuple
 from rasd.models import Article, ArticleField, Match, TermHit
 from rasd.rules.gazetteer import Gazetteer, default_gazetteer
 from rasd.rules.schema import WORD_CLASSES, Condition, Near, Rule
-from rasd.text import analyse, base_lang, script_language
-from rasd.text.analysis import analyse_word, split_chunk, stemmer_lang
-from rasd.text.normalize import normalize_arabic, normalize_latin
+from rasd.text import analyse, base_lang
+from rasd.text.analysis import (
+    has_no_symbol,
+    read_chunk_word,
+    read_word,
+    split_symbol_chunk,
+    stemmer_lang,
+    written_form,
+)
 
 
 class NearMiss(NamedTuple):
@@ -102,6 +107,97 @@ class _ChunkCache:
             if len(new) > self._size:
                 self._old, self._new = new, {}
         return values  # type: ignore[return-value]
+
+    def known(self, chunk: str) -> _Chunk | None:
+        return self._new.get(chunk) or self._old.get(chunk)
+
+    def keep(self, chunk: str, value: _Chunk) -> None:
+        """Keep a chunk read on the way (a word of a longer chunk); bounded by `read_all`."""
+        self._new[chunk] = value
+
+
+class _ChunkReader:
+    """How one Matcher reads a chunk it has not seen, in one language, into its `_ChunkCache`.
+
+    A chunk without symbols is one word (most are): its readings and what they start in the
+    index. A longer chunk is split, and each word is read as the chunk of that word alone
+    would be, through the cache: the chunks around a word (القوات، and (القوات) share it.
+    """
+
+    def __init__(self, lang: str, lookup: _Lookup, exact: bool, classes: bool) -> None:
+        self._lang = lang
+        self._lookup = lookup
+        self._keys = lookup.keys()
+        self._exact = exact
+        self._classes = classes
+        self.cache = _ChunkCache(self.read)
+
+    def read(self, chunk: str) -> _Chunk:
+        word = read_chunk_word(chunk, self._lang)
+        if word is not None:
+            return self._entry(chunk, word)
+        cache = self.cache
+        words: list[tuple[int, int, _Chunk]] = []
+        for start, end, word in split_symbol_chunk(chunk):
+            # A word of one character (punctuation mostly) is that chunk alone too.
+            plain = len(word) == 1 or has_no_symbol(word)
+            entry = cache.known(word) if plain else None
+            if entry is None:
+                entry = self._entry(word, read_word(word, self._lang))
+                if plain:
+                    cache.keep(word, entry)
+            if entry[0]:
+                words.append((start, end, entry))
+        if len(words) == 1 and words[0][0] == 0 and words[0][2][1][0] == words[0][1]:
+            # One word, then marks (القوات،, Biden,): the chunk reads as the word alone.
+            return words[0][2]
+        readings: list[tuple[str, ...]] = []
+        ends: list[int] = []
+        found: list[_Found] = []
+        for start, end, entry in words:
+            if entry[2]:
+                _, _, _, singles, phrases = entry[2][0]
+                found.append((len(readings), start, end, singles, phrases))
+            readings.append(entry[0][0])
+            ends.append(end)
+        return tuple(readings), tuple(ends), tuple(found)
+
+    def _entry(self, word: str, read: tuple[tuple[str, ...], str, str]) -> _Chunk:
+        """The chunk that is ``word`` alone, from its `read_word`."""
+        forms, _, written = read
+        if not forms:
+            return _NO_WORDS
+        # A tuple, as read_word gives it: the garbage collector stops tracking a tuple of
+        # strings (a first pass creates thousands).
+        if self._exact:
+            forms = (*forms, EXACT + written)
+        if self._classes and _CLASS_LOW <= word < _CLASS_HIGH:
+            forms = (*forms, *word_classes(word))
+        end = len(word)
+        if self._keys.isdisjoint(forms):  # most words start no term
+            return (forms,), _ENDS[end] if end < _LONG else (end,), ()
+        starts = list(filter(None, map(self._lookup.get, forms)))
+        return (forms,), (end,), (_found(end, starts),)
+
+
+# The ends of one-word chunks, shared.
+_LONG = 64
+_ENDS = tuple((n,) for n in range(_LONG))
+_NO_WORDS: _Chunk = ((), (), ())
+
+
+def _found(end: int, starts: list[tuple[tuple[int, ...], _Phrases]]) -> _Found:
+    """What a word (the first of its chunk, ``end`` long) whose readings start terms finds:
+    one-word term ids, and phrases by their second key."""
+    singles = tuple(term_id for entry in starts for term_id in entry[0])
+    phrases = [entry[1] for entry in starts if entry[1]]
+    if len(phrases) > 1:
+        merged: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {}
+        for by_second in phrases:
+            for second, terms in by_second.items():
+                merged[second] = merged.get(second, ()) + terms
+        phrases = [merged]
+    return 0, 0, end, singles, phrases[0] if phrases else {}
 
 
 # A compiled condition: ("any"|"all"|"none", term ids, [sub-conditions]) with the plain terms of
@@ -251,14 +347,8 @@ class Matcher:
     def _reader(self, lang: str) -> _ChunkCache:
         reader = self._readers.get(lang)
         if reader is None:
-            read = partial(
-                _read_chunk,
-                lang=lang,
-                lookup=self._lookup,
-                exact=self._exact,
-                classes=self._classes,
-            )
-            reader = self._readers[lang] = _ChunkCache(read)
+            read = _ChunkReader(lang, self._lookup, self._exact, self._classes)
+            reader = self._readers[lang] = read.cache
         return reader
 
     def _find(self, article: Article) -> tuple[dict[int, list[_Hit]], dict[str, str]]:
@@ -434,16 +524,14 @@ def _locate(text: str, chunk: str, cursor: int) -> int:
     """
     at = text.find(chunk, cursor)
     end = at + len(chunk)
-    while (at > 0 and not _is_separator(text[at - 1])) or (
-        end < len(text) and not _is_separator(text[end])
+    # Whitespace or "_" on both sides (as split_text separates), tested inline: this runs for
+    # every chunk that starts a term.
+    while (at > 0 and not (text[at - 1] == "_" or text[at - 1].isspace())) or (
+        end < len(text) and not (text[end] == "_" or text[end].isspace())
     ):
         at = text.find(chunk, at + 1)
         end = at + len(chunk)
     return at
-
-
-def _is_separator(char: str) -> bool:
-    return char == "_" or char.isspace()
 
 
 def _reading(chunks: list[_Chunk], bases: list[int], position: int) -> tuple[str, ...]:
@@ -480,42 +568,8 @@ def _lookup(index: dict[str, list[tuple[int, tuple[str, ...]]]]) -> _Lookup:
     return lookup
 
 
-def _read_chunk(
-    chunk: str, lang: str, lookup: _Lookup, exact: bool, classes: bool = False
-) -> _Chunk:
-    readings: list[tuple[str, ...]] = []
-    ends: list[int] = []
-    found: list[_Found] = []
-    for start, end, word in split_chunk(chunk):
-        key, forms, _ = analyse_word(word, lang)
-        if not key:
-            continue
-        # A tuple, not the analyser's frozenset: a few readings are searched as fast, and the
-        # garbage collector stops tracking a tuple of strings (cold passes create thousands).
-        forms = (*forms, EXACT + exact_form(word)) if exact else tuple(forms)
-        if classes:
-            forms = (*forms, *word_classes(word))
-        starts = [entry for form in forms if (entry := lookup.get(form))]
-        if starts:
-            singles = tuple(term_id for entry in starts for term_id in entry[0])
-            phrases = [entry[1] for entry in starts if entry[1]]
-            if len(phrases) > 1:
-                merged: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {}
-                for by_second in phrases:
-                    for second, terms in by_second.items():
-                        merged[second] = merged.get(second, ()) + terms
-                phrases = [merged]
-            found.append((len(readings), start, end, singles, phrases[0] if phrases else {}))
-        readings.append(forms)
-        ends.append(end)
-    return tuple(readings), tuple(ends), tuple(found)
-
-
-def exact_form(word: str) -> str:
-    """A word as written, only normalised: what a term written ``=word`` must meet."""
-    if word.isascii():  # no Arabic letters: what script_language would say, without counting
-        return normalize_latin(word)
-    return normalize_arabic(word) if script_language(word) == "ar" else normalize_latin(word)
+# The name callers used before the written form moved to rasd.text.analysis.
+exact_form = written_form
 
 
 def term_keys(text: str) -> tuple[str, ...]:
@@ -532,7 +586,7 @@ def term_keys(text: str) -> tuple[str, ...]:
         if word in WORD_CLASSES:
             keys.append(word)
         elif word.startswith(EXACT) and len(word) > 1:
-            keys.append(EXACT + exact_form(word[1:]))
+            keys.append(EXACT + written_form(word[1:]))
         else:
             keys.extend(t.key for t in analyse(word, as_term=True))
     return tuple(keys)
@@ -551,6 +605,9 @@ def word_classes(text: str) -> frozenset[str]:
 
 
 _YEAR_CLASS = frozenset({"<year>"})
+# Every word in a class (a year) starts with 1 or 2, i.e. sorts between these two strings:
+# other words skip `word_classes` (a comparison in C, no character taken out).
+_CLASS_LOW, _CLASS_HIGH = "1", "3"
 
 
 def _anchor(node: _Node) -> frozenset[int]:

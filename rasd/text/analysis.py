@@ -10,6 +10,7 @@ analysis of each word is cached: headlines share most of their words, and a chun
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -17,7 +18,8 @@ import Stemmer
 from camel_tools.tokenizers.word import simple_word_tokenize
 from camel_tools.utils.charsets import EMOJI_ALL_CHARSET, UNICODE_PUNCT_SYMBOL_CHARSET
 
-from rasd.text import arabic
+from rasd.text import arabic, readings
+from rasd.text.language import ARABIC_LETTER, LATIN_LETTER, script_language
 from rasd.text.normalize import normalize_arabic, normalize_latin
 
 _SNOWBALL = {
@@ -70,7 +72,9 @@ def stemmer_lang(lang: str | None) -> str:
 
 @lru_cache(maxsize=32)
 def _stemmer(lang: str) -> Stemmer.Stemmer:
-    return Stemmer.Stemmer(_SNOWBALL.get(lang, "english"))
+    # No PyStemmer cache (its default keeps 10,000 words): rasd caches each word's analysis
+    # itself, and PyStemmer's bookkeeping made a new word cost 4.4 µs instead of 1.0.
+    return Stemmer.Stemmer(_SNOWBALL.get(lang, "english"), 0)
 
 
 @lru_cache(maxsize=262_144)
@@ -80,19 +84,99 @@ def analyse_word(word: str, lang: str, as_term: bool = False) -> tuple[str, froz
     ``lang`` picks the Snowball stemmer (see `stemmer_lang`). ``as_term`` reads an Arabic word
     as written (a rule term is a lemma, not a cliticised form).
     """
-    if not _ALNUM.search(word):
-        return "", frozenset(), ""
-    if _ARABIC_CHAR.search(word):
+    if as_term and _ALNUM.search(word) and _ARABIC_CHAR.search(word):
         norm = normalize_arabic(word)
         if not _ALNUM.search(norm):
             return "", frozenset(), ""
-        if as_term:
-            key = arabic.term_stem(norm)
-            return key, frozenset((key,)), "arabic"
-        return arabic.stem(norm), arabic.readings(norm), "arabic"
+        key = arabic.term_stem(norm)
+        return key, frozenset((key,)), "arabic"
+    forms, script, _ = read_word(word, lang)
+    return (forms[0], frozenset(forms), script) if forms else ("", frozenset(), "")
+
+
+def read_word(word: str, lang: str) -> tuple[tuple[str, ...], str, str]:
+    """What `analyse_word` says of an article word, as the matcher keeps it: the readings as a
+    tuple, primary key first and the others sorted; the script; and the word as written, only
+    normalised (what a term written ``=word`` meets, `written_form`). ((), "", "") when the word
+    has no letters or digits.
+
+    Not cached (the matcher caches what it builds from it, by chunk); an Arabic word's readings
+    come from the precomputed table (`rasd.text.readings`) when it has the word.
+
+    >>> read_word("والقوات", "ar")
+    (('قوا', 'والقو'), 'arabic', 'والقوات')
+    """
+    if word.isascii():  # Latin script, or no word
+        return _read_ascii(word, lang)
+    # The table's words are normalised Arabic words of letters and digits only: one found as
+    # written is its own normal and written form, and passes every check of _read_other.
+    forms = _PRECOMPUTED(word) if _PRECOMPUTED and word.isalnum() else None
+    if forms is not None:
+        return forms, "arabic", word
+    return _read_other(word, lang)
+
+
+def read_chunk_word(chunk: str, lang: str) -> tuple[tuple[str, ...], str, str] | None:
+    """`read_word` of a chunk that is one word (`split_chunk` would leave it whole), else None.
+
+    Cheaper than asking split_chunk first: a word of the precomputed table (letters and
+    digits only) is one word without a look at each character.
+    """
+    if chunk.isascii():
+        return _read_ascii(chunk, lang) if has_no_symbol(chunk) else None
+    if not chunk.isalnum():  # a symbol, or a mark the table's normal words do not have
+        return _read_other(chunk, lang) if _SYMBOL_CHARS.isdisjoint(chunk) else None
+    forms = _PRECOMPUTED(chunk) if _PRECOMPUTED else None
+    if forms is not None:
+        return forms, "arabic", chunk
+    return _read_other(chunk, lang) if has_no_symbol(chunk) else None
+
+
+def _read_ascii(word: str, lang: str) -> tuple[tuple[str, ...], str, str]:
+    if not word.isalnum() and not _ALNUM.search(word):
+        return (), "", ""
+    norm = word.lower()  # normalize_latin of an ASCII word
+    return (_stemmer(lang).stemWord(norm) if not norm.isdigit() else norm,), "latin", norm
+
+
+def _read_other(word: str, lang: str) -> tuple[tuple[str, ...], str, str]:
+    """A word that is not ASCII and was not found in the table as written."""
+    if not _ALNUM.search(word):
+        return (), "", ""
+    if _ARABIC_CHAR.search(word):
+        norm = normalize_arabic(word)
+        if not _ALNUM.search(norm):
+            return (), "", ""
+        forms = _PRECOMPUTED(norm) if _PRECOMPUTED and norm != word else None
+        if forms is None:
+            key = arabic.stem(norm)
+            forms = (key, *sorted(arabic.readings(norm) - {key}))
+        # script_language says "ar" for a word with Arabic letters and no Latin one.
+        pure = not LATIN_LETTER.search(word) and ARABIC_LETTER.search(word)
+        return forms, "arabic", norm if pure else written_form(word)
     norm = normalize_latin(word)
     key = _stemmer(lang).stemWord(norm) if not norm.isdigit() else norm
-    return key, frozenset((key,)), "latin"
+    return (key,), "latin", written_form(word)
+
+
+def written_form(word: str) -> str:
+    """A word as written, only normalised: what a term written ``=word`` must meet.
+
+    >>> written_form("Forced"), written_form("القُوّات")
+    ('forced', 'القوات')
+    """
+    if word.isascii():  # no Arabic letters: what script_language would say, without counting
+        return normalize_latin(word)
+    return normalize_arabic(word) if script_language(word) == "ar" else normalize_latin(word)
+
+
+def _precomputed() -> Callable[[str], tuple[str, ...] | None] | None:
+    table = readings.table()
+    return table.get if table is not None else None
+
+
+# The table's lookup, loaded with this module (a few milliseconds); None when it is unusable.
+_PRECOMPUTED = _precomputed()
 
 
 # Chunks are separated by whitespace and underscores: hashtags join words with underscores
@@ -110,6 +194,7 @@ _SEQUENCE_CHARS = frozenset(s[1] for s in _SYMBOLS if len(s) > 1) | frozenset(
     map(chr, range(0xE0020, 0xE0080))
 )
 _SYMBOL_CHARS = frozenset(s for s in _SYMBOLS if len(s) == 1) | _SEQUENCE_CHARS
+_ALNUM_SYMBOLS = tuple(sorted(s for s in _SYMBOL_CHARS if s.isalnum()))
 
 
 def split_text(text: str) -> list[str]:
@@ -137,8 +222,28 @@ def split_chunk(chunk: str) -> tuple[tuple[int, int, str], ...]:
     >>> split_chunk("Israel’s,")
     ((0, 8, 'Israel'), (8, 9, ','))
     """
-    if _SYMBOL_CHARS.isdisjoint(chunk):
+    if has_no_symbol(chunk):
         return ((0, len(chunk), chunk),)
+    return _split_symbols(chunk)
+
+
+def has_no_symbol(chunk: str) -> bool:
+    """Whether ``chunk`` holds none of the characters camel-tools splits at (one word).
+
+    A chunk of letters and digits only is told in C: the only letter among the symbols is
+    U+2139 (ℹ, an emoji); else each character is looked up.
+    """
+    if chunk.isalnum():
+        # A loop, not all(...): a generator cost 0.3 µs here, on the path of every new chunk.
+        for symbol in _ALNUM_SYMBOLS:  # noqa: SIM110
+            if symbol in chunk:
+                return False
+        return True
+    return _SYMBOL_CHARS.isdisjoint(chunk)
+
+
+def split_symbol_chunk(chunk: str) -> tuple[tuple[int, int, str], ...]:
+    """`split_chunk` of a chunk known to hold a symbol (`read_chunk_word` said None)."""
     return _split_symbols(chunk)
 
 
@@ -178,8 +283,35 @@ def _split_symbols(chunk: str) -> tuple[tuple[int, int, str], ...]:
 
 
 def _split_at_symbols(chunk: str) -> tuple[tuple[int, int, str], ...]:
-    symbols = [i for i, char in enumerate(chunk) if char in _SYMBOL_CHARS]
-    if all(_splits_alone(chunk[i]) for i in symbols):
+    # Most such chunks are a word and one mark after it (القوات، Biden,) or before it ("وضعك):
+    # told by two checks in C rather than a look at every character.
+    n = len(chunk)
+    last, first = chunk[-1], chunk[0]
+    if last in _SYMBOL_CHARS:
+        if (word := chunk[:-1]) and has_no_symbol(word) and _splits_alone(last):
+            return ((0, n - 1, word), (n - 1, n, last))
+    elif (
+        first in _SYMBOL_CHARS
+        and (word := chunk[1:])
+        and has_no_symbol(word)
+        and _splits_alone(first)
+    ):
+        return ((0, 1, first), (1, n, word))
+    present = _SYMBOL_CHARS.intersection(chunk)
+    if len(present) == 1 and _splits_alone(symbol := next(iter(present))):
+        # One punctuation mark, once or more (القوات، ,"5.000"): split at it, in C.
+        words = []
+        at = 0
+        for k, part in enumerate(chunk.split(symbol)):
+            if k:
+                words.append((at, at + 1, symbol))
+                at += 1
+            if part:
+                words.append((at, at + len(part), part))
+                at += len(part)
+        return tuple(words)
+    symbols = [i for i, char in enumerate(chunk) if char in present]
+    if all(map(_splits_alone, present)):
         # Punctuation only (القوات، "(AFP)"): every such character is a word of its own.
         words = []
         start = 0

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 
-_ARABIC = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]")
-_LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]")
+# The letters each script is counted by (the analyser's written forms use them too).
+ARABIC_LETTER = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]")
+LATIN_LETTER = re.compile(r"[A-Za-z\u00C0-\u024F]")
 
 # Languages written in Arabic script; any other declared language is taken as Latin script.
 ARABIC_SCRIPT = frozenset({"ar", "fa", "ur", "ps", "ckb", "ku"})
@@ -28,8 +29,8 @@ def script_language(text: str) -> str | None:
     >>> script_language("USA قوة"), script_language("2026 - 11")
     ('ar', None)
     """
-    arabic = len(_ARABIC.findall(text))
-    latin = len(_LATIN.findall(text))
+    arabic = len(ARABIC_LETTER.findall(text))
+    latin = len(LATIN_LETTER.findall(text))
     if not arabic and not latin:
         return None
     return "ar" if arabic >= latin else "en"

@@ -63,6 +63,8 @@ def test_wheel_has_the_bundles_and_no_frontend_sources(tmp_path):
         "rasd/console/static/favicon.svg",
         "rasd/console/templates/rule_edit.html",
         "rasd/rules/gazetteer.json",
+        "rasd/text/readings.bin",
+        "rasd/text/readings.LICENSE",
     ):
         assert bundle in names
     built_from = [n for n in names if n.startswith("rasd/console/frontend/")]

@@ -316,6 +316,25 @@ def test_year_is_a_word_class_of_four_digit_years_only():
     assert matcher.match(article("Troops pull out of Route 2300 town", lang="en"))
 
 
+def test_a_year_is_found_in_any_chunk_and_script_it_is_written_in():
+    matcher = Matcher(rules(RECALLED))
+    for year in ("(1990)", "1990,", "«2021»", "20٢١"):
+        assert not matcher.match(article(f"The {year} pull out of troops", lang="en")), year
+    assert matcher.match(article("The ٢٠٢١ pull out of troops", lang="en"))  # not 1800-2099
+
+
+def test_a_word_reads_the_same_in_every_chunk_around_it():
+    plain = "انسحاب القوات من قاعدة كركوك"
+    (expected,) = Matcher(rules(WITHDRAWAL)).match(article(plain))
+    matcher = Matcher(rules(WITHDRAWAL))
+    for title in ("انسحاب القوات، من قاعدة كركوك", "(انسحاب) القوات من «قاعدة» كركوك.", plain):
+        # The bare words are read last, from what the chunks around them left in the cache.
+        (found,) = matcher.match(article(title))
+        assert [t.term for t in found.terms] == [t.term for t in expected.terms], title
+        assert found.places == expected.places
+    assert (found.rule_id, found.terms) == (expected.rule_id, expected.terms)
+
+
 def test_an_unknown_word_class_is_an_error_with_a_suggestion():
     result = parse_rules(
         "id: s\ntitle: S\nmatch:\n  near: {terms: [[withdraw]], unless: [<yaer>]}\n", "s.yaml"
