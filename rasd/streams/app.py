@@ -31,7 +31,7 @@ from rasd.streams.metrics import ALERTS, ARTICLES, DEAD_LETTERS, MATCHES
 from rasd.streams.rulesync import RuleSync
 from rasd.streams.similarity import Fingerprint
 from rasd.streams.stories import Candidate, Limits, Revision, RuleState, StateEncoder, advance
-from rasd.streams.transport import finished
+from rasd.streams.transport import PARTITION_FETCH_BYTES, finished
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +164,8 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
         # A matching article sends a Match, a candidate per rule, then a changelog write and
         # its alerts: gathered into one produce request rather than one request each.
         producer_linger=config.producer_linger,
+        # Small fetches, so that the candidates interleave with a backlog of articles.
+        consumer_max_fetch_size=PARTITION_FETCH_BYTES,
         web_enabled=config.web_port > 0,
         web_port=config.web_port or 6066,
         datadir=str(settings.state_dir / "faust"),
