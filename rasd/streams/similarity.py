@@ -73,6 +73,11 @@ def _values(sig: str) -> tuple[list[int], frozenset[int]]:
     return hashes, frozenset(hashes)
 
 
+def hashes(sig: str) -> frozenset[int]:
+    """The word hashes a signature holds (empty for an empty signature)."""
+    return _values(sig)[1] if sig else frozenset()
+
+
 def similarity(a: str, b: str) -> float:
     """Jaccard similarity of the word sets behind two sketches (0 if one is empty).
 
