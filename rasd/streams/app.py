@@ -32,7 +32,7 @@ from rasd.streams.rulesync import RuleSync
 from rasd.streams.similarity import Fingerprint
 from rasd.streams.state import StateStore
 from rasd.streams.stories import Candidate, Limits, Revision, RuleState, advance
-from rasd.streams.transport import finished
+from rasd.streams.transport import PARTITION_FETCH_BYTES, finished
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,31 @@ def _current(event):
         faust_streams._current_event.reset(token)
 
 
+async def _batches(stream, max_size: int, wait: float = 0.0):
+    """The events of ``stream`` in batches: those in its buffer once the first one came.
+
+    A batch starts with the next event (an idle agent sleeps until one comes), then takes,
+    ``wait`` seconds later, the events that arrived meanwhile, up to ``max_size``. Without the
+    wait there is nothing to take: faust's drain loop hands records over one at a time, and an
+    agent waiting for its next event runs as soon as one is there, so the two took turns per
+    record (a loop turn, a wake-up and faust's per-record tasks each time, and matching
+    interleaved with all of it). faust's ``take_events`` waits too, but wakes up every
+    ``within`` seconds while idle, with a few tasks each time, and hands events over through a
+    background task; this is the plain event iteration. The events stay unacked until the
+    caller acks them (``stream`` is a ``noack()`` stream), and none is held while the agent
+    waits for the next record: a batch ends when the buffer is empty.
+    """
+    queue = stream.channel.queue
+    batch: list = []
+    async for event in stream.events():
+        if not batch and wait:
+            await asyncio.sleep(wait)
+        batch.append(event)
+        if len(batch) >= max_size or queue.empty():
+            yield batch
+            batch = []
+
+
 def _reason(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         first = exc.errors(include_url=False)[0]
@@ -130,6 +155,8 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
         # A matching article sends a Match, a candidate per rule, then a changelog write and
         # its alerts: gathered into one produce request rather than one request each.
         producer_linger=config.producer_linger,
+        # Small fetches, so that the candidates interleave with a backlog of articles.
+        consumer_max_fetch_size=PARTITION_FETCH_BYTES,
         web_enabled=config.web_port > 0,
         web_port=config.web_port or 6066,
         datadir=str(settings.state_dir / "faust"),
@@ -156,29 +183,41 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
     states = StateStore(rule_state)
     limits = Limits.from_config(config)
 
-    async def match_one(event) -> None:
-        message = event.message
-        ARTICLES.inc()
+    async def match_batch(events) -> None:
+        """Match a batch of articles back to back, then send what each one produced, in order.
+
+        Matching is the agent's one long synchronous step: done for the whole batch at once, it
+        is not interleaved with faust's handing over of the next records. (Inside the worker it
+        still takes about 1.3x the matcher alone's time on the same articles.)
+        """
+        matcher = runtime.rule_sync.matcher
+        ARTICLES.inc(len(events))
+        for event, (article, found) in zip(
+            events, [_read(e, matcher) for e in events], strict=True
+        ):
+            if article is None:
+                await _dead_letter(event, found)
+            elif found:
+                await _publish(article, found)
+
+    def _read(event, matcher) -> tuple[Article | None, list | str]:
+        """The record's article and its matches, or None and why it is a dead letter."""
         try:
             article = Article.model_validate_json(event.value)
-            found = runtime.rule_sync.matcher.match(article)
+            return article, matcher.match(article)
         except Exception as exc:  # noqa: BLE001 - one bad record must not stop the agent
-            reason = _reason(exc)
-            log.warning(
-                "dead letter %s[%d]@%d: %s",
-                message.topic,
-                message.partition,
-                message.offset,
-                reason,
-            )
-            letter = dead_letter(
-                message.topic, message.partition, message.offset, reason, event.value
-            )
-            await dead_letters.send(key=event.key, value=letter)
-            DEAD_LETTERS.inc()
-            return
-        if not found:
-            return
+            return None, _reason(exc)
+
+    async def _dead_letter(event, reason: str) -> None:
+        message = event.message
+        log.warning(
+            "dead letter %s[%d]@%d: %s", message.topic, message.partition, message.offset, reason
+        )
+        letter = dead_letter(message.topic, message.partition, message.offset, reason, event.value)
+        await dead_letters.send(key=event.key, value=letter)
+        DEAD_LETTERS.inc()
+
+    async def _publish(article: Article, found: list) -> None:
         fingerprint = Fingerprint.of(article.title, article.summary, article.lang)
         for m in found:
             MATCHES.labels(m.rule_id).inc()
@@ -238,25 +277,28 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
     # cancelled (shutdown, rebalance) half-way through it, and a half-processed record whose
     # offset is committed is never processed again. Here an event is acked once it is done,
     # and `finished` tells the consumer which offsets it may commit (rasd.streams.transport).
+    # Both agents take their events in batches (`_batches`: what arrives within `batch_wait`
+    # of the first, up to `batch_max`); a batch's events are finished, in order, only after
+    # all of the batch's outputs, so a worker dying half-way through a batch commits none of it.
+    # Articles are matched back to back; a busy rule's state is written once per batch rather
+    # than once per match.
     @app.agent(articles)
     async def match(stream):
         await runtime.rule_sync.ready.wait()
-        async for event in stream.noack().events():
-            await match_one(event)
-            finished(app, event)
-            event.ack()
+        async for events in _batches(stream.noack(), config.batch_max, config.batch_wait):
+            await match_batch(events)
+            for event in events:
+                finished(app, event)
+                event.ack()
 
-    # Candidates come in batches (whatever arrived while the last batch was processed, up to
-    # `batch_max`), so that a busy rule's state is written once per batch rather than once per
-    # match. take_events acks a batch's events itself when the loop body leaves it, even
-    # half-way; the commit guard ignores acks, and only `finished` lets an offset be committed.
     @app.agent(candidates)
     async def stories(stream):
         await runtime.rule_sync.ready.wait()
-        async for events in stream.noack().take_events(config.batch_max, config.batch_wait):
+        async for events in _batches(stream.noack(), config.batch_max, config.batch_wait):
             await group(events)
             for event in events:
                 finished(app, event)
+                event.ack()
 
     @app.timer(interval=config.rules_poll_interval, on_leader=True)
     async def publish_rules():

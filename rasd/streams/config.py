@@ -48,9 +48,9 @@ class StreamsSettings(BaseSettings):
     heartbeat_interval: float = Field(1.0, gt=0.0)
     commit_interval: float = Field(1.0, gt=0.0)
 
-    # The stories agent takes candidates in batches: whatever arrived meanwhile, at most
-    # `batch_max`, waiting at most `batch_wait` s for more (a rule's state is written once per
-    # batch; see ARCHITECTURE.md, Streams, "Where a worker's time goes").
+    # Both agents take their records in batches: once one came, what arrived within
+    # `batch_wait` s, at most `batch_max` (articles are matched back to back, a rule's state is
+    # written once per batch; see ARCHITECTURE.md, Streams, "Where a worker's time goes").
     batch_max: int = Field(500, ge=1)
     batch_wait: float = Field(0.005, gt=0.0)
     # How long the producer gathers records into one request (faust's producer_linger).

@@ -21,12 +21,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import struct
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-
-import numpy as np
 
 from rasd.text import analyse
 
@@ -49,23 +48,34 @@ def words(forms: Iterable[str]) -> set[str]:
     return {f for f in forms if len(f) >= _MIN_LENGTH and f not in _STOPWORDS}
 
 
+@lru_cache(maxsize=65_536)
 def _hash(word: str) -> int:
     return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "little")
 
 
 def signature(forms: Iterable[str]) -> str:
     """Bottom-k sketch of a set of analysed word forms; empty when no word counts."""
-    chosen = words(forms)
-    if not chosen:
+    return _sketch({_hash(w) for w in words(forms)})
+
+
+def _sketch(hashes: set[int]) -> str:
+    """The ``SKETCH_SIZE`` smallest of ``hashes``, as little-endian 32-bit words in base64."""
+    if not hashes:
         return ""
-    hashes = np.unique(np.fromiter((_hash(w) for w in chosen), dtype="<u4", count=len(chosen)))
-    return base64.b64encode(hashes[:SKETCH_SIZE].tobytes()).decode()
+    smallest = sorted(hashes)[:SKETCH_SIZE]
+    return base64.b64encode(struct.pack(f"<{len(smallest)}I", *smallest)).decode()
 
 
 @lru_cache(maxsize=8192)
 def _values(sig: str) -> tuple[list[int], frozenset[int]]:
-    hashes = np.frombuffer(base64.b64decode(sig), dtype="<u4").tolist()
+    raw = base64.b64decode(sig)
+    hashes = list(struct.unpack(f"<{len(raw) // 4}I", raw))
     return hashes, frozenset(hashes)
+
+
+def hashes(sig: str) -> frozenset[int]:
+    """The word hashes a signature holds (empty for an empty signature)."""
+    return _values(sig)[1] if sig else frozenset()
 
 
 def similarity(a: str, b: str) -> float:
@@ -92,13 +102,34 @@ def similarity(a: str, b: str) -> float:
 
 
 def article_signature(title: str, summary: str, lang: str | None) -> str:
-    """Signature of a report's title and summary, as the analyser reads them."""
-    tokens = analyse(f"{title}\n{summary}", lang)
-    return signature(t.key for t in tokens if t.text.casefold() not in _STOPWORDS)
+    """Signature of a report's title and summary, as the analyser reads them.
+
+    The analyser reads each whitespace-separated chunk on its own (the matcher relies on the
+    same), so the words' hashes are kept per chunk: most chunks of a report were in earlier
+    reports, and a signature then costs a split and a few lookups instead of an analysis.
+    """
+    hashes: set[int] = set()
+    for chunk in f"{title}\n{summary}".split():
+        hashes.update(_chunk_hashes(chunk, lang))
+    return _sketch(hashes)
+
+
+@lru_cache(maxsize=65_536)
+def _chunk_hashes(chunk: str, lang: str | None) -> tuple[int, ...]:
+    """The hashes of the words of one chunk that take part in similarity."""
+    return tuple(
+        _hash(t.key)
+        for t in analyse(chunk, lang)
+        if t.text.casefold() not in _STOPWORDS
+        and len(t.key) >= _MIN_LENGTH
+        and t.key not in _STOPWORDS
+    )
 
 
 # Arabic-Indic and Extended (Persian, Urdu) digits, and the Arabic decimal and thousands marks.
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹٫٬", "01234567890123456789.,")
+# Translating is a lookup per character: only done for a text that has one of them.
+_OTHER_DIGITS = re.compile("[٠-٩۰-۹٫٬]")
 # Arabic proclitics attach to numbers (و3, بـ98) and units follow them (1.3bn, 40%): only a
 # Latin letter or digit before, or a digit after, makes the digits part of another token (F16).
 _NUMBER = re.compile(
@@ -118,7 +149,9 @@ def numbers(text: str) -> list[str]:
     ['12', '1300', '2.5']
     """
     found: list[str] = []
-    for match in _NUMBER.finditer(text.translate(_DIGITS)):
+    if _OTHER_DIGITS.search(text):
+        text = text.translate(_DIGITS)
+    for match in _NUMBER.finditer(text):
         value = match.group().replace(",", "")
         if len(value) < 2 or _YEAR.fullmatch(value) or value in found:
             continue

@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rasd.durations import format_duration
 from rasd.models import Alert, Article, Match, Severity, StoryArticle, TermHit
 from rasd.rules import default_gazetteer
-from rasd.streams.similarity import Fingerprint, similarity
+from rasd.streams.similarity import Fingerprint, hashes, similarity
 from rasd.text import base_lang
 
 if TYPE_CHECKING:
@@ -133,6 +133,10 @@ class RuleState(_State):
     windows: dict[str, Window] = Field(default_factory=dict)
 
 
+# A story's languages are a handful of tags, read for every comparison.
+_base_lang = cache(base_lang)
+
+
 @cache
 def _kinds() -> dict[str, str]:
     return {p.id: p.kind for p in default_gazetteer().places}
@@ -201,17 +205,21 @@ def advance(
 def _expire(state: RuleState, limits: Limits) -> None:
     horizon = state.clock - limits.window
     state.stories = [s for s in state.stories if s.last_at >= horizon]
-    state.windows = {
-        key: w
-        for key, w in state.windows.items()
-        # Kept for one more window after it closes, so late reports do not reopen it.
-        if w.start + timedelta(seconds=2 * w.size) >= state.clock
-    }
+    # Kept for one more window after it closes, so late reports do not reopen it. (One cutoff
+    # per window size: a rule's windows share one or two sizes, and a busy rule has many.)
+    cutoffs: dict[float, datetime] = {}
+    for key, w in list(state.windows.items()):
+        cutoff = cutoffs.get(w.size)
+        if cutoff is None:
+            cutoff = cutoffs[w.size] = state.clock - timedelta(seconds=2 * w.size)
+        if w.start < cutoff:
+            del state.windows[key]
 
 
 def _best_story(state: RuleState, candidate: Candidate, limits: Limits) -> Story | None:
     places = set(candidate.match.places)
     sites = _named_sites(candidate.sites)
+    words = hashes(candidate.signature)
     best, best_score = None, 0.0
     for story in state.stories:
         if abs(candidate.seen_at - story.last_at) > limits.window:
@@ -224,7 +232,7 @@ def _best_story(state: RuleState, candidate: Candidate, limits: Limits) -> Story
         other_sites = _named_sites(story.sites)
         if sites and other_sites and sites.isdisjoint(other_sites):
             continue
-        score = _word_score(candidate, story, limits)
+        score = _word_score(candidate, words, story, limits)
         if score is None and _anchored_other_language(candidate, story):
             score = limits.threshold
         if score is not None and score > best_score:
@@ -237,11 +245,19 @@ def _named_sites(places: list[str]) -> set[str]:
     return {p for p in places if _kinds().get(p) == "site"}
 
 
-def _word_score(candidate: Candidate, story: Story, limits: Limits) -> float | None:
-    """The best similarity to one of the story's reports that reaches its threshold, if any."""
+def _word_score(
+    candidate: Candidate, words: frozenset[int], story: Story, limits: Limits
+) -> float | None:
+    """The best similarity to one of the story's reports that reaches its threshold, if any.
+
+    ``words`` are the hashes of the candidate's signature: a report sharing none of them has
+    similarity 0, below every threshold, and is not compared further.
+    """
     best = None
     outlet = candidate.article.outlet
     for i, other in enumerate(story.signatures):
+        if words.isdisjoint(hashes(other)):
+            continue
         score = similarity(candidate.signature, other)
         same = i < len(story.signature_outlets) and story.signature_outlets[i] == outlet
         needed = limits.same_outlet_threshold if same else limits.threshold
@@ -252,8 +268,8 @@ def _word_score(candidate: Candidate, story: Story, limits: Limits) -> float | N
 
 def _anchored_other_language(candidate: Candidate, story: Story) -> bool:
     """Reports in different languages share no words; gazetteer ids and numbers link them."""
-    lang = base_lang(candidate.article.lang)
-    if not lang or lang in {base_lang(known) for known in story.langs}:
+    lang = _base_lang(candidate.article.lang)
+    if not lang or any(_base_lang(known) == lang for known in story.langs):
         return False  # same language (ar-IQ is ar): the words said it
     if set(candidate.sites) & set(story.sites):
         return True

@@ -12,8 +12,15 @@ import pytest
 
 from rasd.models import Article, Severity
 from rasd.rules import Matcher, parse_rules
-from rasd.streams.similarity import numbers, signature, similarity
+from rasd.streams.similarity import (
+    _STOPWORDS,
+    article_signature,
+    numbers,
+    signature,
+    similarity,
+)
 from rasd.streams.stories import Candidate, Limits, RuleState, advance
+from rasd.text import analyse
 from tests.unit.streams.test_streams_stories import Esc, R, candidate
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
@@ -189,6 +196,32 @@ def test_numbers_are_read_in_ascii_digits_without_years_single_digits_or_separat
         "45.5",
     ]
     assert numbers("F16 jets, COP28, 40% and 1.3bn") == ["40", "1.3"]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        (K1_AR, "ar"),
+        (K1_EN, "en"),
+        (QAYYARAH_AR, "ar-IQ"),
+        (
+            ("The army's base (AFP) — it's #قاعدة_عسكرية, with the U.S.'s help", "who was there"),
+            None,
+        ),
+        (("Tanks  at\u00a0the\tborder;", "ولم يكن هناك أي تغيير في قاعدتهم، قالوا"), "ar"),
+        (("", ""), "en"),
+    ],
+)
+def test_article_signature_is_the_signature_of_the_analysed_text(text, lang):
+    # The signature is kept per whitespace-separated chunk; it must be the sketch of the whole
+    # text's analysed words, stop words dropped, as the analyser reads the text at once.
+    title, summary = text
+    tokens = analyse(f"{title}\n{summary}", lang)
+    expected = signature(t.key for t in tokens if t.text.casefold() not in _STOPWORDS)
+    assert article_signature(title, summary, lang) == expected
+    assert similarity(article_signature(title, summary, lang), expected) == (
+        1.0 if expected else 0.0
+    )
 
 
 # Two reports sharing a quarter of their words: the same template from one outlet, or one event
