@@ -202,7 +202,8 @@ def _found(end: int, starts: list[tuple[tuple[int, ...], _Phrases]]) -> _Found:
 
 # A compiled condition: ("any"|"all"|"none", term ids, [sub-conditions]) with the plain terms of
 # a list as one frozenset (set operations instead of one call per term), or
-# ("near", [[term ids of each entry]], within, veto term ids, veto distance).
+# ("near", [[term ids of each entry]], within, ((veto term ids, veto distance), ...),
+# (frozenset of each entry's term ids, ...)).
 _Node = tuple
 
 
@@ -304,7 +305,9 @@ class Matcher:
                 ids = frozenset(i for t in texts if (i := term(t, not negated)) is not None)
                 if ids:
                     vetoes.append((ids, reach))
-            return ("near", entries, spec.within, tuple(vetoes))
+            # Each entry's ids also as a set: most near conditions looked at lack an entry.
+            sets = tuple(frozenset(entry) for entry in entries)
+            return ("near", entries, spec.within, tuple(vetoes), sets)
 
         def items(kind: str, values, negated: bool) -> _Node:
             ids = frozenset(
@@ -619,7 +622,7 @@ def _anchor(node: _Node) -> frozenset[int]:
     """
     kind = node[0]
     if kind == "near":
-        return min((frozenset(e) for e in node[1]), key=len)
+        return min(node[4], key=len)
     _, ids, groups = node
     if kind == "any":
         return ids.union(*(_anchor(g) for g in groups))
@@ -633,7 +636,7 @@ def _required(node: _Node) -> tuple[frozenset[int], ...]:
     """Sets of terms that must each have one term found: a rule's fast pre-check."""
     kind = node[0]
     if kind == "near":
-        return tuple(frozenset(entry) for entry in node[1])
+        return node[4]
     _, ids, groups = node
     if kind == "any":
         return (ids.union(*(_anchor(g) for g in groups)),)
@@ -652,6 +655,11 @@ def _satisfied(node: _Node, hits: dict[int, list[_Hit]]) -> set[int] | None:
     """
     kind = node[0]
     if kind == "near":
+        # A window needs a hit of every entry: an entry with none (most near conditions an
+        # `any` reaches) is told by one set operation per entry, before any event is built.
+        for entry in node[4]:
+            if entry.isdisjoint(hits):
+                return None
         return _near(node[1], node[2], hits, node[3])
     _, ids, groups = node
     found = {t for t in ids if t in hits}
