@@ -251,6 +251,7 @@ class Matcher:
             if rule.enabled:
                 self._add(rule)
         self._fields = frozenset(f for r in self._rules for f in r.fields)
+        self._anchors = frozenset(self._term_rules)
         self._lookup = _lookup(self._index)
         self._readers: dict[str, _ChunkCache] = {}
 
@@ -402,7 +403,11 @@ class Matcher:
     def _matches(
         self, article: Article, hits: dict[int, list[_Hit]], texts: dict[str, str]
     ) -> list[Match]:
-        candidates = sorted({r for term_id in hits for r in self._term_rules.get(term_id, ())})
+        # Most articles wake no rule (their terms are places, or parts of other rules' terms).
+        woken = self._anchors.intersection(hits)
+        if not woken:
+            return []
+        candidates = sorted({r for term_id in woken for r in self._term_rules[term_id]})
         lang = base_lang(article.lang)
         present = frozenset(h.field for found in hits.values() for h in found)
         found_ids = frozenset(hits)
