@@ -23,6 +23,7 @@ from rasd.rules.gazetteer import Gazetteer, default_gazetteer
 from rasd.rules.schema import WORD_CLASSES, Condition, Near, Rule
 from rasd.text import analyse, base_lang
 from rasd.text.analysis import (
+    chunk_core,
     has_no_symbol,
     read_chunk_word,
     read_word,
@@ -141,6 +142,20 @@ class _ChunkReader:
         if word is not None:
             return self._entry(chunk, word)
         cache = self.cache
+        core = chunk_core(chunk)
+        if core is not None:  # a word between marks (القوات، "(AFP)"): that word's entry
+            start, word = core
+            entry = cache.known(word)
+            if entry is None:
+                entry = self._entry(word, read_word(word, self._lang))
+                cache.keep(word, entry)
+            if not start or not entry[0]:
+                return entry
+            forms, (end,), found = entry  # after the marks before it
+            if found:
+                ((_, _, _, singles, phrases),) = found
+                found = ((0, start, start + end, singles, phrases),)
+            return forms, (start + end,), found
         words: list[tuple[int, int, _Chunk]] = []
         for start, end, word in split_symbol_chunk(chunk):
             # A word of one character (punctuation mostly) is that chunk alone too.
