@@ -401,7 +401,18 @@ class Matcher:
                         hits[term_id].append(_Hit(field, position, index, start, index, end))
                     if not phrases or position + 1 >= count:
                         continue
-                    for second in _reading(chunks, bases, position + 1):
+                    # The next word is mostly the next chunk's first: no bisect, and most
+                    # phrases' second words are not among its readings.
+                    forms = chunks[index][0]
+                    if i + 1 < len(forms):
+                        following = forms[i + 1]
+                    elif chunks[index + 1][0]:
+                        following = chunks[index + 1][0][0]
+                    else:
+                        following = _reading(chunks, bases, position + 1)
+                    if phrases.keys().isdisjoint(following):
+                        continue
+                    for second in following:
                         for term_id, keys in phrases.get(second, ()):
                             last = position + len(keys) - 1
                             # The phrase's further words must follow in order.
