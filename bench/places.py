@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from rasd.models import Article  # noqa: E402
 from rasd.rules import Gazetteer, Matcher, default_gazetteer, load_rules, parse_rules  # noqa: E402
+from rasd.rules.matcher import _Spans  # noqa: E402
 
 SEED = 10
 SAMPLE = 200
@@ -71,17 +72,20 @@ def corpora(eval_dir: Path) -> list[Article]:
 def find_places(matcher: Matcher, article: Article) -> dict[str, tuple[str, str, int, int]]:
     """place -> (field, matched text, start, end) of its first mention in the article."""
     hits, texts = matcher._find(article)
+    spans = _Spans(texts)
     found: dict[str, tuple[str, str, int, int]] = {}
     for term_id in sorted(hits.keys() & matcher._term_places.keys()):
-        first = min(hits[term_id], key=lambda h: (h.field != "title", h.start))
+        field, start, end = min(
+            ((h.field, *spans(h)) for h in hits[term_id]), key=lambda f: (f[0] != "title", f[1])
+        )
         for place in matcher._term_places[term_id]:
-            mention = (first.field, texts[first.field][first.start : first.end])
+            mention = (field, texts[field][start:end])
             previous = found.get(place)
-            if previous is None or (first.field != "title", first.start) < (
+            if previous is None or (field != "title", start) < (
                 previous[0] != "title",
                 previous[2],
             ):
-                found[place] = (*mention, first.start, first.end)
+                found[place] = (*mention, start, end)
     return found
 
 

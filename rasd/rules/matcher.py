@@ -23,10 +23,12 @@ from rasd.rules.gazetteer import Gazetteer, default_gazetteer
 from rasd.rules.schema import WORD_CLASSES, Condition, Near, Rule
 from rasd.text import analyse, base_lang
 from rasd.text.analysis import (
+    chunk_core,
     has_no_symbol,
     read_chunk_word,
     read_word,
     split_symbol_chunk,
+    split_text,
     stemmer_lang,
     written_form,
 )
@@ -56,9 +58,14 @@ class NearMiss(NamedTuple):
 
 
 class _Hit(NamedTuple):
+    """A term found: its field, its first token's position, where it starts (in the text's
+    chunk ``chunk``) and ends (in chunk ``last``); `_Spans` gives the offsets in the text."""
+
     field: ArticleField
     position: int
+    chunk: int
     start: int
+    last: int
     end: int
 
 
@@ -76,8 +83,6 @@ _Chunk = tuple[tuple[tuple[str, ...], ...], tuple[int, ...], tuple[_Found, ...]]
 
 _FORMS = itemgetter(0)
 _FOUND = itemgetter(2)
-# Whitespace and underscores separate chunks (as rasd.text.analysis splits text).
-_CHUNK_START = re.compile(r"[^\s_]")
 
 
 class _ChunkCache:
@@ -137,6 +142,20 @@ class _ChunkReader:
         if word is not None:
             return self._entry(chunk, word)
         cache = self.cache
+        core = chunk_core(chunk)
+        if core is not None:  # a word between marks (القوات، "(AFP)"): that word's entry
+            start, word = core
+            entry = cache.known(word)
+            if entry is None:
+                entry = self._entry(word, read_word(word, self._lang))
+                cache.keep(word, entry)
+            if not start or not entry[0]:
+                return entry
+            forms, (end,), found = entry  # after the marks before it
+            if found:
+                ((_, _, _, singles, phrases),) = found
+                found = ((0, start, start + end, singles, phrases),)
+            return forms, (start + end,), found
         words: list[tuple[int, int, _Chunk]] = []
         for start, end, word in split_symbol_chunk(chunk):
             # A word of one character (punctuation mostly) is that chunk alone too.
@@ -202,7 +221,8 @@ def _found(end: int, starts: list[tuple[tuple[int, ...], _Phrases]]) -> _Found:
 
 # A compiled condition: ("any"|"all"|"none", term ids, [sub-conditions]) with the plain terms of
 # a list as one frozenset (set operations instead of one call per term), or
-# ("near", [[term ids of each entry]], within, veto term ids, veto distance).
+# ("near", [[term ids of each entry]], within, ((veto term ids, veto distance), ...),
+# (frozenset of each entry's term ids, ...)).
 _Node = tuple
 
 
@@ -250,6 +270,7 @@ class Matcher:
             if rule.enabled:
                 self._add(rule)
         self._fields = frozenset(f for r in self._rules for f in r.fields)
+        self._anchors = frozenset(self._term_rules)
         self._lookup = _lookup(self._index)
         self._readers: dict[str, _ChunkCache] = {}
 
@@ -304,7 +325,9 @@ class Matcher:
                 ids = frozenset(i for t in texts if (i := term(t, not negated)) is not None)
                 if ids:
                     vetoes.append((ids, reach))
-            return ("near", entries, spec.within, tuple(vetoes))
+            # Each entry's ids also as a set: most near conditions looked at lack an entry.
+            sets = tuple(frozenset(entry) for entry in entries)
+            return ("near", entries, spec.within, tuple(vetoes), sets)
 
         def items(kind: str, values, negated: bool) -> _Node:
             ids = frozenset(
@@ -361,7 +384,8 @@ class Matcher:
                 continue
             texts[field] = text
             # The text chunk by chunk in C (split, cached reads, a filter); Python only for the
-            # chunks with a word that starts a term. Offsets and positions are found for those.
+            # chunks with a word that starts a term. A hit keeps its place as chunk indexes:
+            # offsets in the text are found only for the hits a match shows (`_Spans`).
             words = (text.replace("_", " ") if "_" in text else text).split()
             chunks = reader.read_all(words)
             starting = list(compress(range(len(chunks)), map(_FOUND, chunks)))
@@ -369,17 +393,26 @@ class Matcher:
                 continue
             bases = list(accumulate(map(len, map(_FORMS, chunks)), initial=0))
             count = bases[-1]
-            cursor = 0
             for index in starting:
-                offset = cursor = _locate(text, words[index], cursor)
                 base = bases[index]
                 for i, start, end, singles, phrases in chunks[index][2]:
                     position = base + i
                     for term_id in singles:
-                        hits[term_id].append(_Hit(field, position, offset + start, offset + end))
+                        hits[term_id].append(_Hit(field, position, index, start, index, end))
                     if not phrases or position + 1 >= count:
                         continue
-                    for second in _reading(chunks, bases, position + 1):
+                    # The next word is mostly the next chunk's first: no bisect, and most
+                    # phrases' second words are not among its readings.
+                    forms = chunks[index][0]
+                    if i + 1 < len(forms):
+                        following = forms[i + 1]
+                    elif chunks[index + 1][0]:
+                        following = chunks[index + 1][0][0]
+                    else:
+                        following = _reading(chunks, bases, position + 1)
+                    if phrases.keys().isdisjoint(following):
+                        continue
+                    for second in following:
                         for term_id, keys in phrases.get(second, ()):
                             last = position + len(keys) - 1
                             # The phrase's further words must follow in order.
@@ -388,8 +421,11 @@ class Matcher:
                                 for k in range(2, len(keys))
                             ):
                                 continue
-                            last_end = _end_of(text, words, chunks, bases, index, offset, last)
-                            hits[term_id].append(_Hit(field, position, offset + start, last_end))
+                            last_index = _chunk_of(bases, index, last)
+                            last_end = chunks[last_index][1][last - bases[last_index]]
+                            hits[term_id].append(
+                                _Hit(field, position, index, start, last_index, last_end)
+                            )
         return hits, texts
 
     def match(self, article: Article) -> list[Match]:
@@ -399,11 +435,16 @@ class Matcher:
     def _matches(
         self, article: Article, hits: dict[int, list[_Hit]], texts: dict[str, str]
     ) -> list[Match]:
-        candidates = sorted({r for term_id in hits for r in self._term_rules.get(term_id, ())})
+        # Most articles wake no rule (their terms are places, or parts of other rules' terms).
+        woken = self._anchors.intersection(hits)
+        if not woken:
+            return []
+        candidates = sorted({r for term_id in woken for r in self._term_rules[term_id]})
         lang = base_lang(article.lang)
         present = frozenset(h.field for found in hits.values() for h in found)
         found_ids = frozenset(hits)
         places_in: dict[frozenset[str], list[str]] = {}
+        spans: _Spans | None = None
         matches: list[Match] = []
         for index in candidates:
             compiled = self._rules[index]
@@ -431,17 +472,20 @@ class Matcher:
             places = places_in[fields]
             if compiled.places is not None and not compiled.places.intersection(places):
                 continue
+            if spans is None:
+                spans = _Spans(texts)
             terms = sorted(
                 (
                     TermHit(
                         term=compiled.term_text[term_id],
                         field=hit.field,
-                        start=hit.start,
-                        end=hit.end,
-                        text=texts[hit.field][hit.start : hit.end],
+                        start=start,
+                        end=end,
+                        text=texts[hit.field][start:end],
                     )
                     for term_id in used
                     for hit in scoped.get(term_id, ())
+                    for start, end in (spans(hit),)
                 ),
                 key=lambda t: (("title", "summary", "body").index(t.field), t.start),
             )
@@ -516,44 +560,39 @@ class Matcher:
 EXACT = "="
 
 
-def _locate(text: str, chunk: str, cursor: int) -> int:
-    """The offset of the first whole chunk ``chunk`` of ``text`` at or after ``cursor``.
-
-    Called for the chunks that start a term, in order: a chunk with the same text between the
-    cursor and the one sought would start a term too, so it would have been located first.
-    """
-    at = text.find(chunk, cursor)
-    end = at + len(chunk)
-    # Whitespace or "_" on both sides (as split_text separates), tested inline: this runs for
-    # every chunk that starts a term.
-    while (at > 0 and not (text[at - 1] == "_" or text[at - 1].isspace())) or (
-        end < len(text) and not (text[end] == "_" or text[end].isspace())
-    ):
-        at = text.find(chunk, at + 1)
-        end = at + len(chunk)
-    return at
-
-
 def _reading(chunks: list[_Chunk], bases: list[int], position: int) -> tuple[str, ...]:
     """The readings of the token at ``position`` (``bases``: each chunk's first position)."""
     index = bisect_right(bases, position) - 1
     return chunks[index][0][position - bases[index]]
 
 
-def _end_of(
-    text: str,
-    words: list[str],
-    chunks: list[_Chunk],
-    bases: list[int],
-    index: int,
-    offset: int,
-    position: int,
-) -> int:
-    """The end offset of the token at ``position``, in chunk ``index`` (at ``offset``) or after."""
+def _chunk_of(bases: list[int], index: int, position: int) -> int:
+    """The chunk that holds the token at ``position``: chunk ``index`` or one after it."""
     while bases[index + 1] <= position:
-        offset = _CHUNK_START.search(text, offset + len(words[index])).start()
         index += 1
-    return offset + chunks[index][1][position - bases[index]]
+    return index
+
+
+class _Spans:
+    """The offsets in the article's text of the hits a match shows, from their chunk indexes.
+
+    A field's chunk offsets are found once, by splitting the text with its separators (in C),
+    and only for the fields of the few articles that match.
+    """
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self._texts = texts
+        self._offsets: dict[str, list[int]] = {}
+
+    def __call__(self, hit: _Hit) -> tuple[int, int]:
+        offsets = self._offsets.get(hit.field)
+        if offsets is None:
+            # Chunks at even indexes, the first one empty when the text starts with a space;
+            # the same chunks as the split in `Matcher._find` (whitespace and "_").
+            parts = split_text(self._texts[hit.field])
+            starts = list(accumulate(map(len, parts), initial=0))
+            offsets = self._offsets[hit.field] = starts[2 if parts[0] == "" else 0 :: 2]
+        return offsets[hit.chunk] + hit.start, offsets[hit.last] + hit.end
 
 
 def _lookup(index: dict[str, list[tuple[int, tuple[str, ...]]]]) -> _Lookup:
@@ -619,7 +658,7 @@ def _anchor(node: _Node) -> frozenset[int]:
     """
     kind = node[0]
     if kind == "near":
-        return min((frozenset(e) for e in node[1]), key=len)
+        return min(node[4], key=len)
     _, ids, groups = node
     if kind == "any":
         return ids.union(*(_anchor(g) for g in groups))
@@ -633,7 +672,7 @@ def _required(node: _Node) -> tuple[frozenset[int], ...]:
     """Sets of terms that must each have one term found: a rule's fast pre-check."""
     kind = node[0]
     if kind == "near":
-        return tuple(frozenset(entry) for entry in node[1])
+        return node[4]
     _, ids, groups = node
     if kind == "any":
         return (ids.union(*(_anchor(g) for g in groups)),)
@@ -652,6 +691,11 @@ def _satisfied(node: _Node, hits: dict[int, list[_Hit]]) -> set[int] | None:
     """
     kind = node[0]
     if kind == "near":
+        # A window needs a hit of every entry: an entry with none (most near conditions an
+        # `any` reaches) is told by one set operation per entry, before any event is built.
+        for entry in node[4]:
+            if entry.isdisjoint(hits):
+                return None
         return _near(node[1], node[2], hits, node[3])
     _, ids, groups = node
     found = {t for t in ids if t in hits}

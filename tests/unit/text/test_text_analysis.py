@@ -194,6 +194,32 @@ def test_chunks_are_split_as_camel_tools_splits_them():
             assert all(chunk[start:end] in {w + e for e in endings} for start, end, w in words)
 
 
+def test_a_word_between_marks_is_the_word_split_chunk_gives():
+    import random
+
+    from rasd.text.analysis import _MARKS, _SYMBOLS, chunk_core, read_word, split_chunk
+
+    rng = random.Random(11)
+    marks = list(_MARKS) + sorted(_SYMBOLS)[:40]
+    chunks = ['"القوات"،', "(AFP)", "Riyadh:", ".'s", "’s", "'S", "U.S.", "(2018)", "«٣»", "ℹ."]
+    for _ in range(3000):
+        word = "".join(rng.choice("asSق٣1.'’-") for _ in range(rng.randint(0, 4)))
+        before, after = ("".join(rng.choices(marks, k=rng.randint(0, 2))) for _ in "ab")
+        chunks.append(before + word + after)
+    cores = 0
+    for chunk in chunks:
+        if not chunk:
+            continue
+        core = chunk_core(chunk)
+        read = [(start, word) for start, _, word in split_chunk(chunk) if read_word(word, "en")[0]]
+        if core is not None:
+            cores += 1
+            start, word = core
+            assert read == [core], chunk
+            assert chunk[start : start + len(word)] == word
+    assert cores > 500
+
+
 def with_possessives(words: list[str]) -> list[str]:
     """camel-tools' words with a possessive ('s, ’s) joined to the word before it (read as that
     word): written independently of rasd's splitter, from the words alone."""
