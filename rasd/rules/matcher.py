@@ -607,10 +607,6 @@ def _lookup(index: dict[str, list[tuple[int, tuple[str, ...]]]]) -> _Lookup:
     return lookup
 
 
-# The name callers used before the written form moved to rasd.text.analysis.
-exact_form = written_form
-
-
 def term_keys(text: str) -> tuple[str, ...]:
     """The keys a term's words must meet in order: analysed forms, or ``=word`` as written.
 
