@@ -368,11 +368,15 @@ async def check_rule_draft(draft: RuleDraft, c: ConsoleDep) -> RuleCheck:
         raise _bad_path(exc) from None
 
 
+# Labels a dry run or a backtest accepts in one request (JSONL, as `rasd rules eval` reads).
+MAX_LABELS_LENGTH = 20_000_000
+
+
 class DryRunRequest(RuleDraft):
     articles: int = Field(200, ge=1, le=5000)
     labels: str | None = Field(
         None,
-        max_length=20_000_000,
+        max_length=MAX_LABELS_LENGTH,
         description="Optional JSONL labels (as `rasd rules eval --labels` reads them): the "
         "result then carries precision and recall on the labelled articles among those checked.",
     )

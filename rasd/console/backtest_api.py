@@ -18,6 +18,7 @@ from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from rasd.console.api import (
+    MAX_LABELS_LENGTH,
     ConsoleDep,
     DryRunScore,
     RuleCheck,
@@ -54,7 +55,7 @@ class BacktestRequest(RuleDraft):
     )
     labels: str | None = Field(
         None,
-        max_length=20_000_000,
+        max_length=MAX_LABELS_LENGTH,
         description="Optional JSONL labels (as `rasd rules eval --labels` reads them): the "
         "result then carries precision and recall on the labelled articles of the window.",
     )
