@@ -14,7 +14,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import accumulate, compress, repeat
+from itertools import accumulate, compress, islice, repeat
 from operator import is_, itemgetter
 from typing import NamedTuple
 
@@ -86,39 +86,62 @@ _FOUND = itemgetter(2)
 
 
 class _ChunkCache:
-    """The chunks one Matcher has read in one language, bounded: two generations of at most
-    ``size`` chunks; a chunk of the older one is moved to the newer when seen again, and the
-    older is dropped when the newer is full (an approximate LRU at the cost of dict lookups).
+    """The chunks one Matcher has read in one language, bounded, in two parts.
 
     What a chunk's words meet in the index only changes with the rules, so a chunk seen before
-    costs one dictionary lookup, done in C for the whole text.
+    costs one dictionary lookup, done in C for the whole text. ``kept`` takes every chunk read
+    while it has room (at most ``size``) and is not reordered or evicted chunk by chunk: a
+    recency policy (an LRU, or generations dropped when full) over a text stream whose
+    distinct chunks outnumber it (a backtest or a catch-up over long bodies that come round
+    again) evicts each chunk before it comes back, misses every time and pays the eviction too.
+    Once ``kept`` is full, a new chunk goes to ``recent``, two generations of ``recent`` chunks
+    (the older dropped when the newer is full; a chunk of the older moved to the newer when seen
+    again), which holds a story's new names while they are in the news. So that ``kept`` does
+    not hold a process's first texts for ever, its older half (by admission) is dropped once it
+    has missed ``4 * size`` chunks since it filled or was last aged; the next chunks read take
+    its room. At most ``size + 2 * recent`` chunks.
     """
 
-    def __init__(self, read: Callable[[str], _Chunk], size: int = 65_536) -> None:
+    def __init__(self, read: Callable[[str], _Chunk], size: int = 131_072, recent: int = 16_384):
         self._read = read
         self._size = size
+        self._recent = recent
+        self._kept: dict[str, _Chunk] = {}
         self._new: dict[str, _Chunk] = {}
         self._old: dict[str, _Chunk] = {}
+        self._missed = 0  # chunks read while ``kept`` was full, since it was last aged
 
     def read_all(self, chunks: list[str]) -> list[_Chunk]:
-        values = list(map(self._new.get, chunks))
+        values = list(map(self._kept.get, chunks))
         if None in values:
-            new, old = self._new, self._old
             # Only the chunks not found, picked in C (a first pass has a few per text).
             for i in compress(range(len(values)), map(is_, values, repeat(None))):
                 chunk = chunks[i]
-                value = new.get(chunk) or old.get(chunk) or self._read(chunk)
-                new[chunk] = values[i] = value
-            if len(new) > self._size:
-                self._old, self._new = new, {}
+                value = self._kept.get(chunk) or self._new.get(chunk)
+                if value is None:
+                    value = self._old.get(chunk) or self._read(chunk)
+                    self.keep(chunk, value)
+                values[i] = value
         return values  # type: ignore[return-value]
 
     def known(self, chunk: str) -> _Chunk | None:
-        return self._new.get(chunk) or self._old.get(chunk)
+        return self._kept.get(chunk) or self._new.get(chunk) or self._old.get(chunk)
 
     def keep(self, chunk: str, value: _Chunk) -> None:
-        """Keep a chunk read on the way (a word of a longer chunk); bounded by `read_all`."""
-        self._new[chunk] = value
+        """Keep a chunk read (by `read_all`, or a word of a longer chunk on the way)."""
+        kept = self._kept
+        if len(kept) < self._size:
+            kept[chunk] = value
+            return
+        new = self._new
+        new[chunk] = value
+        if len(new) >= self._recent:
+            self._old, self._new = new, {}
+        self._missed += 1
+        if self._missed >= 4 * self._size:
+            # The older half out, in C; what is still in use comes back as it is read again.
+            self._kept = dict(islice(kept.items(), len(kept) // 2, None))
+            self._missed = 0
 
 
 class _ChunkReader:

@@ -375,14 +375,27 @@ def test_the_chunk_cache_is_bounded():
     from rasd.rules.matcher import _ChunkCache
 
     reads: list[str] = []
-    cache = _ChunkCache(lambda chunk: reads.append(chunk) or ((), (), ()), size=2)
+    cache = _ChunkCache(lambda chunk: reads.append(chunk) or ((), (), ()), size=2, recent=2)
     cache.read_all(["a", "b", "a"])
     assert reads == ["a", "b"]
-    for chunk in ["c", "a", "d", "e", "f", "g", "h", "a"]:
+    for chunk in ["c", "a", "d", "e", "c", "f", "g", "h", "i", "a", "b"]:
         cache.read_all([chunk])
-        assert len(cache._new) + len(cache._old) <= 2 * (2 + 1)
-    # "a" was kept while it was seen again, then dropped with its generation and read again.
-    assert reads == ["a", "b", "c", "d", "e", "f", "g", "h", "a"]
+        assert len(cache._kept) + len(cache._new) + len(cache._old) <= 2 + 2 * 2
+    # a and b, read while there was room, stay; c went to the recent chunks and was still
+    # there when seen again; i was the 4 * 2-th chunk missed, so the older half (a) was dropped.
+    assert reads == ["a", "b", "c", "d", "e", "f", "g", "h", "i", "a"]
+
+
+def test_the_chunk_cache_does_not_thrash_over_a_cycle_larger_than_it():
+    from rasd.rules.matcher import _ChunkCache
+
+    reads: list[str] = []
+    cache = _ChunkCache(lambda chunk: reads.append(chunk) or ((), (), ()), size=100, recent=10)
+    cycle = [f"w{i}" for i in range(150)]
+    for _ in range(3):
+        cache.read_all(cycle)
+    # An LRU of 120 misses every chunk of a cycle of 150; this one keeps its first 100.
+    assert len(reads) < 150 + 2 * 60
 
 
 def test_a_possessive_is_read_as_its_name_in_phrases_and_near():
