@@ -152,11 +152,15 @@ class _ChunkReader:
     would be, through the cache: the chunks around a word (القوات، and (القوات) share it.
     """
 
-    def __init__(self, lang: str, lookup: _Lookup, exact: bool, classes: bool) -> None:
+    def __init__(
+        self, lang: str, lookup: _Lookup, term_keys: frozenset[str], classes: bool
+    ) -> None:
         self._lang = lang
         self._lookup = lookup
         self._keys = lookup.keys()
-        self._exact = exact
+        self._term_keys = term_keys
+        # The words written "=word" in some term, as their written forms.
+        self._exact = frozenset(k[1:] for k in term_keys if k.startswith(EXACT))
         self._classes = classes
         self.cache = _ChunkCache(self.read)
 
@@ -209,14 +213,19 @@ class _ChunkReader:
         forms, _, written = read
         if not forms:
             return _NO_WORDS
-        # A tuple, as read_word gives it: the garbage collector stops tracking a tuple of
-        # strings (a first pass creates thousands).
-        if self._exact:
+        if written in self._exact:
             forms = (*forms, EXACT + written)
         if self._classes and _CLASS_LOW <= word < _CLASS_HIGH:
             forms = (*forms, *word_classes(word))
         end = len(word)
-        if self._keys.isdisjoint(forms):  # most words start no term
+        # Readings are only ever compared with the terms' keys: a word with none of them (most
+        # words) is a word without readings, one entry shared by every such word of its length
+        # (nothing to allocate, keep or track per chunk but the cache's key).
+        if self._term_keys.isdisjoint(forms):
+            return _PLAIN[end] if end < _LONG else (((),), (end,), ())
+        # A tuple, as read_word gives it: the garbage collector stops tracking a tuple of
+        # strings.
+        if self._keys.isdisjoint(forms):  # a word of a term, but starts none
             return (forms,), _ENDS[end] if end < _LONG else (end,), ()
         starts = list(filter(None, map(self._lookup.get, forms)))
         return (forms,), (end,), (_found(end, starts),)
@@ -225,6 +234,8 @@ class _ChunkReader:
 # The ends of one-word chunks, shared.
 _LONG = 64
 _ENDS = tuple((n,) for n in range(_LONG))
+# A one-word chunk, ``n`` long, whose word has none of the terms' keys among its readings.
+_PLAIN: tuple[_Chunk, ...] = tuple((((),), (n,), ()) for n in range(_LONG))
 _NO_WORDS: _Chunk = ((), (), ())
 
 
@@ -281,7 +292,6 @@ class Matcher:
         self._term_rules: dict[int, list[int]] = defaultdict(list)
         self._term_places: dict[int, list[str]] = defaultdict(list)
         self._rules: list[_CompiledRule] = []
-        self._exact = False
         self._classes = False
         self._ancestors = {p.id: self._gazetteer.ancestors(p.id) for p in self._gazetteer.places}
         for place in self._gazetteer.places:
@@ -295,6 +305,7 @@ class Matcher:
         self._fields = frozenset(f for r in self._rules for f in r.fields)
         self._anchors = frozenset(self._term_rules)
         self._lookup = _lookup(self._index)
+        self._term_keys = frozenset(key for keys in self._terms for key in keys)
         self._readers: dict[str, _ChunkCache] = {}
 
     @property
@@ -303,8 +314,6 @@ class Matcher:
 
     def _term_id(self, text: str) -> int | None:
         keys = term_keys(text)
-        if any(k.startswith(EXACT) for k in keys):
-            self._exact = True
         if any(k in WORD_CLASSES for k in keys):
             self._classes = True
         if not keys:
@@ -393,7 +402,7 @@ class Matcher:
     def _reader(self, lang: str) -> _ChunkCache:
         reader = self._readers.get(lang)
         if reader is None:
-            read = _ChunkReader(lang, self._lookup, self._exact, self._classes)
+            read = _ChunkReader(lang, self._lookup, self._term_keys, self._classes)
             reader = self._readers[lang] = read.cache
         return reader
 
