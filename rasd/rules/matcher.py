@@ -98,11 +98,12 @@ class _ChunkCache:
     (the older dropped when the newer is full; a chunk of the older moved to the newer when seen
     again), which holds a story's new names while they are in the news. So that ``kept`` does
     not hold a process's first texts for ever, its older half (by admission) is dropped once it
-    has missed ``4 * size`` chunks since it filled or was last aged; the next chunks read take
-    its room. At most ``size + 2 * recent`` chunks.
+    has missed ``4 * size`` chunks since it filled or was last aged, and the recent chunks join
+    the rest; the next chunks read take the room left. At most ``size + 2 * recent`` chunks.
+    Most entries are shared (`_PLAIN`: a word in no term), so a chunk costs about its key.
     """
 
-    def __init__(self, read: Callable[[str], _Chunk], size: int = 131_072, recent: int = 16_384):
+    def __init__(self, read: Callable[[str], _Chunk], size: int = 262_144, recent: int = 16_384):
         self._read = read
         self._size = size
         self._recent = recent
@@ -112,15 +113,21 @@ class _ChunkCache:
         self._missed = 0  # chunks read while ``kept`` was full, since it was last aged
 
     def read_all(self, chunks: list[str]) -> list[_Chunk]:
-        values = list(map(self._kept.get, chunks))
+        kept = self._kept
+        values = list(map(kept.get, chunks))
         if None in values:
+            read = self._read
             # Only the chunks not found, picked in C (a first pass has a few per text).
             for i in compress(range(len(values)), map(is_, values, repeat(None))):
                 chunk = chunks[i]
-                value = self._kept.get(chunk) or self._new.get(chunk)
+                value = kept.get(chunk)
                 if value is None:
-                    value = self._old.get(chunk) or self._read(chunk)
-                    self.keep(chunk, value)
+                    if len(kept) < self._size:  # room (a first pass), so no recent chunks
+                        value = kept[chunk] = read(chunk)
+                    elif (value := self._new.get(chunk)) is None:
+                        value = self._old.get(chunk) or read(chunk)
+                        self.keep(chunk, value)
+                        kept = self._kept  # a new dict when it was aged
                 values[i] = value
         return values  # type: ignore[return-value]
 
@@ -140,7 +147,11 @@ class _ChunkCache:
         self._missed += 1
         if self._missed >= 4 * self._size:
             # The older half out, in C; what is still in use comes back as it is read again.
+            # The recent chunks join the rest: only a full ``kept`` has recent chunks.
             self._kept = dict(islice(kept.items(), len(kept) // 2, None))
+            self._kept.update(self._old)
+            self._kept.update(self._new)
+            self._old, self._new = {}, {}
             self._missed = 0
 
 

@@ -119,17 +119,22 @@ def read_word(word: str, lang: str) -> tuple[tuple[str, ...], str, str]:
 def read_chunk_word(chunk: str, lang: str) -> tuple[tuple[str, ...], str, str] | None:
     """`read_word` of a chunk that is one word (`split_chunk` would leave it whole), else None.
 
-    Cheaper than asking split_chunk first: a word of the precomputed table (letters and
-    digits only) is one word without a look at each character.
+    Cheaper than asking split_chunk first: a chunk of ASCII letters and digits, or a word of
+    the precomputed table (letters and digits only), is one word without a look at each
+    character (on the path of every new chunk: the common cases first, inline).
     """
+    if chunk.isalnum():
+        if chunk.isascii():  # no symbol is an ASCII letter or digit
+            norm = chunk.lower()  # normalize_latin of an ASCII word
+            return (norm if norm.isdigit() else _stemmer(lang).stemWord(norm),), "latin", norm
+        forms = _PRECOMPUTED(chunk) if _PRECOMPUTED else None
+        if forms is not None:
+            return forms, "arabic", chunk
+        return _read_other(chunk, lang) if has_no_symbol(chunk) else None
     if chunk.isascii():
         return _read_ascii(chunk, lang) if has_no_symbol(chunk) else None
-    if not chunk.isalnum():  # a symbol, or a mark the table's normal words do not have
-        return _read_other(chunk, lang) if _SYMBOL_CHARS.isdisjoint(chunk) else None
-    forms = _PRECOMPUTED(chunk) if _PRECOMPUTED else None
-    if forms is not None:
-        return forms, "arabic", chunk
-    return _read_other(chunk, lang) if has_no_symbol(chunk) else None
+    # A symbol, or a mark the table's normal words do not have.
+    return _read_other(chunk, lang) if _SYMBOL_CHARS.isdisjoint(chunk) else None
 
 
 def _read_ascii(word: str, lang: str) -> tuple[tuple[str, ...], str, str]:
