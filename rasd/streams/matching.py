@@ -154,12 +154,14 @@ class MatchStage(mode.Service):
             fetch_max_wait_ms=FETCH_WAIT_MS,
         )
         consumer.subscribe([self.articles], listener=_Handover(self))
+        # The group is joined in the background and the listener may run before start returns.
+        self.consumer = consumer
         try:
             await consumer.start()
         except BaseException:
+            self.consumer = None
             await consumer.stop()
             raise
-        self.consumer = consumer
 
     async def _fetch(self) -> dict[TopicPartition, list]:
         return await self.consumer.getmany(
@@ -249,8 +251,15 @@ class MatchStage(mode.Service):
             pass
 
     async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
-        if assigned:
-            await self._retrying("read the committed offsets", lambda: self._positions(assigned))
+        if not assigned:
+            return
+        # The fetcher starts on the new assignment while this listener awaits the broker: paused,
+        # the partitions return no record fetched from a position not yet decided. (aiokafka logs
+        # and swallows a listener's exception: should one escape, they stay paused, and are not
+        # read from the log start.)
+        self.consumer.pause(*assigned)
+        await self._retrying("read the committed offsets", lambda: self._positions(assigned))
+        self.consumer.resume(*assigned)
 
     async def _positions(self, assigned: set[TopicPartition]) -> None:
         """Seek the partitions the group never committed to where the faust agent stopped."""
