@@ -91,7 +91,8 @@ class MatchStage(mode.Service):
     """Consume the articles topic in group ``<ns>-match``; produce matches and candidates.
 
     ``send(topic, key, value)`` schedules one record and returns its delivery (faust's
-    ``app.producer.send``); ``candidates`` is the stories agent's input topic. The stage waits
+    ``app.producer.send``); ``candidates`` is the stories agent's input topic; ``after_batch``
+    is awaited after each committed batch (the app lets its stories agent catch up). The stage waits
     until ``rules`` has read the rules topic to its end, and takes its current matcher once per
     batch (a reload applies from the next batch).
     """
@@ -103,12 +104,14 @@ class MatchStage(mode.Service):
         rules: RuleSync,
         send: Callable[[str, bytes | None, bytes], Awaitable[Awaitable[Any]]],
         candidates: str,
+        after_batch: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.config = config
         self.rules = rules
         self._send = send
+        self._after_batch = after_batch
         self.articles = settings.topic("articles")
         self.matches = settings.topic("matches")
         self.dead_letters = settings.topic("dead-letters")
@@ -141,6 +144,8 @@ class MatchStage(mode.Service):
             records = await self._retrying("fetch articles", self._fetch)
             if records:
                 await self._process_batch(records)
+                if self._after_batch is not None:
+                    await self._after_batch()
 
     async def _start_consumer(self) -> None:
         c = self.config
