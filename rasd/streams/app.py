@@ -1,17 +1,23 @@
-"""The faust app of `rasd worker`: agents `match` and `stories`, the rule-state table.
+"""The faust app of `rasd worker`: the agent `stories`, the rule-state table, the match stage.
 
-    articles ──match──► matches            (Match JSON, key = rule id; for other consumers)
-                  └───► story-candidates   (internal, key = rule id) ──stories──► outbox, alerts
+    articles ──MatchStage──► matches           (Match JSON, key = rule id; for other consumers)
+                       └───► story-candidates  (internal, key = rule id) ──stories──► outbox
+                                                                                  └─► alerts
 
-``match`` is stateless. ``stories`` owns the table ``rule-state`` (one
-:class:`~rasd.streams.stories.RuleState` per rule id, changelogged to Kafka, in memory), so the
-candidates topic and the table are co-partitioned by rule id: one worker at a time decides
-about all reports of a rule, whichever partition the articles came from.
+Matching is stateless and runs outside faust's per-record path, in
+:class:`~rasd.streams.matching.MatchStage` (a plain aiokafka consumer in its own group
+``<ns>-match``, committing each batch once its outputs are delivered), which the app starts
+once it runs and which sends through the app's producer. ``stories`` owns the table
+``rule-state`` (one :class:`~rasd.streams.stories.RuleState` per rule id, changelogged to Kafka,
+in memory), so the candidates topic and the table are co-partitioned by rule id: one worker at a
+time decides about all reports of a rule, whichever partition the articles came from. faust's
+group (``<ns>-streams``) consumes the candidates topic only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import weakref
 from contextlib import contextmanager
@@ -19,22 +25,22 @@ from contextlib import contextmanager
 import faust
 import faust.streams as faust_streams
 import mode
-from pydantic import ValidationError
 
 from rasd.connections import async_redis_client, faust_broker_settings
-from rasd.models import Article
 from rasd.outbox import Bounds, Outbox, Written
 from rasd.settings import Settings
 from rasd.streams.config import StreamsSettings
-from rasd.streams.deadletters import dead_letter
-from rasd.streams.metrics import ALERTS, ARTICLES, DEAD_LETTERS, MATCHES
+from rasd.streams.matching import MatchStage
+from rasd.streams.metrics import ALERTS
 from rasd.streams.rulesync import RuleSync
-from rasd.streams.similarity import Fingerprint
 from rasd.streams.state import StateStore
 from rasd.streams.stories import Candidate, Limits, Revision, RuleState, advance
 from rasd.streams.transport import PARTITION_FETCH_BYTES, finished
 
 log = logging.getLogger(__name__)
+
+# How long the match stage waits, after a batch, for the stories agent to empty its buffer.
+STORIES_TURN = 0.25
 
 
 class Runtime(mode.Service):
@@ -131,12 +137,34 @@ async def _batches(stream, max_size: int, wait: float = 0.0):
             batch = []
 
 
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or "record"
-        return f"not an Article: {where}: {first['msg']}"
-    return f"{type(exc).__name__}: {exc}"
+def candidates_topic(settings: Settings) -> str:
+    """The stories agent's input: the match stage's candidates, keyed by rule id."""
+    return f"{settings.group('streams')}-story-candidates"
+
+
+def ensure_candidates_topic(settings: Settings) -> None:
+    """Create the candidates topic before faust's consumer subscribes to it.
+
+    faust declares its internal topics while it subscribes, but its assignor works from the
+    metadata it had before and leaves a topic it has not seen yet out of the assignment ("Ignoring
+    missing topic"); with the candidates topic the group's only input, a fresh deployment's
+    stories agent then got no partition until a metadata refresh minutes later.
+    """
+    from kafka.admin import NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    from rasd.connections import kafka_admin
+
+    name = candidates_topic(settings)
+    admin = kafka_admin(settings, request_timeout_ms=15000)
+    try:
+        if name in admin.list_topics():
+            return
+        topic = NewTopic(name, settings.topic_partitions, settings.topic_replication)
+        with contextlib.suppress(TopicAlreadyExistsError):  # another worker was first
+            admin.create_topics([topic])
+    finally:
+        admin.close()
 
 
 def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) -> faust.App:
@@ -162,12 +190,9 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
         datadir=str(settings.state_dir / "faust"),
     )
     raw = {"key_serializer": "raw", "value_serializer": "raw"}
-    articles = app.topic(settings.topic("articles"), **raw)
-    matches = app.topic(settings.topic("matches"), **raw)
     alerts = app.topic(settings.topic("alerts"), **raw)
-    dead_letters = app.topic(settings.topic("dead-letters"), **raw)
     candidates = app.topic(
-        f"{app.conf.id}-story-candidates",
+        candidates_topic(settings),
         partitions=settings.topic_partitions,
         internal=True,
         **raw,
@@ -182,49 +207,6 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
     )
     states = StateStore(rule_state)
     limits = Limits.from_config(config)
-
-    async def match_batch(events) -> None:
-        """Match a batch of articles back to back, then send what each one produced, in order.
-
-        Matching is the agent's one long synchronous step: done for the whole batch at once, it
-        is not interleaved with faust's handing over of the next records. (Inside the worker it
-        still takes about 1.3x the matcher alone's time on the same articles.)
-        """
-        matcher = runtime.rule_sync.matcher
-        ARTICLES.inc(len(events))
-        for event, (article, found) in zip(
-            events, [_read(e, matcher) for e in events], strict=True
-        ):
-            if article is None:
-                await _dead_letter(event, found)
-            elif found:
-                await _publish(article, found)
-
-    def _read(event, matcher) -> tuple[Article | None, list | str]:
-        """The record's article and its matches, or None and why it is a dead letter."""
-        try:
-            article = Article.model_validate_json(event.value)
-            return article, matcher.match(article)
-        except Exception as exc:  # noqa: BLE001 - one bad record must not stop the agent
-            return None, _reason(exc)
-
-    async def _dead_letter(event, reason: str) -> None:
-        message = event.message
-        log.warning(
-            "dead letter %s[%d]@%d: %s", message.topic, message.partition, message.offset, reason
-        )
-        letter = dead_letter(message.topic, message.partition, message.offset, reason, event.value)
-        await dead_letters.send(key=event.key, value=letter)
-        DEAD_LETTERS.inc()
-
-    async def _publish(article: Article, found: list) -> None:
-        fingerprint = Fingerprint.of(article.title, article.summary, article.lang)
-        for m in found:
-            MATCHES.labels(m.rule_id).inc()
-            key = m.rule_id.encode()
-            await matches.send(key=key, value=m.model_dump_json().encode())
-            candidate = Candidate.from_match(m, article, fingerprint)
-            await candidates.send(key=key, value=candidate.model_dump_json().encode())
 
     async def group(events) -> None:
         """Advance the rule states by a batch of candidates; each rule's state is written once.
@@ -277,28 +259,39 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
     # cancelled (shutdown, rebalance) half-way through it, and a half-processed record whose
     # offset is committed is never processed again. Here an event is acked once it is done,
     # and `finished` tells the consumer which offsets it may commit (rasd.streams.transport).
-    # Both agents take their events in batches (`_batches`: what arrives within `batch_wait`
-    # of the first, up to `batch_max`); a batch's events are finished, in order, only after
-    # all of the batch's outputs, so a worker dying half-way through a batch commits none of it.
-    # Articles are matched back to back; a busy rule's state is written once per batch rather
-    # than once per match.
-    @app.agent(articles)
-    async def match(stream):
-        await runtime.rule_sync.ready.wait()
-        async for events in _batches(stream.noack(), config.batch_max, config.batch_wait):
-            await match_batch(events)
-            for event in events:
-                finished(app, event)
-                event.ack()
-
+    # The agent takes its events in batches (`_batches`: what arrives within `batch_wait` of
+    # the first, up to `batch_max`); a batch's events are finished, in order, only after all
+    # of the batch's outputs, so a worker dying half-way through a batch commits none of it,
+    # and a busy rule's state is written once per batch rather than once per match.
     @app.agent(candidates)
     async def stories(stream):
         await runtime.rule_sync.ready.wait()
+        queue = stream.channel.queue
         async for events in _batches(stream.noack(), config.batch_max, config.batch_wait):
+            caught_up.clear()
             await group(events)
             for event in events:
                 finished(app, event)
                 event.ack()
+            if queue.empty():
+                caught_up.set()
+
+    # Set while the stories agent has no candidate waiting in its buffer (see stories_turn).
+    caught_up = asyncio.Event()
+    caught_up.set()
+
+    async def stories_turn() -> None:
+        """Let the stories agent catch up on its buffered candidates (for at most STORIES_TURN s).
+
+        Through a backlog the match stage would otherwise hold the event loop, between short
+        waits for its deliveries, and the stories agent, whose candidates cost more each, fell
+        behind: the backlog's candidates were grouped after it, and the first steady reports
+        waited 0.5-1.4 s behind them. Only this worker's agent counts, and only for a while: the
+        candidates may belong to another worker's partitions, and matching must go on.
+        """
+        if not caught_up.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(caught_up.wait(), STORIES_TURN)
 
     @app.timer(interval=config.rules_poll_interval, on_leader=True)
     async def publish_rules():
@@ -307,5 +300,19 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
                 await runtime.rule_sync.publish()
             except Exception:  # noqa: BLE001 - the next tick tries again
                 log.exception("publishing the rules directory failed")
+
+    @app.task
+    async def match_articles():
+        # Started once the app runs: the stage sends through the app's producer, and the
+        # candidates topic exists by then. A child of the app, it is stopped before the producer.
+        stage = MatchStage(
+            settings,
+            config,
+            runtime.rule_sync,
+            send=lambda topic, key, value: app.producer.send(topic, key, value, None, None, None),
+            candidates=candidates.get_topic_name(),
+            after_batch=stories_turn,
+        )
+        await app.add_runtime_dependency(stage)
 
     return app

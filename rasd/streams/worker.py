@@ -17,10 +17,11 @@ def run_worker(settings: Settings, config: StreamsSettings, publish_rules: bool 
     """Start the faust worker and block until it is stopped (SIGINT/SIGTERM)."""
     from faust.worker import Worker
 
-    from rasd.streams.app import Runtime, create_app
+    from rasd.streams.app import Runtime, create_app, ensure_candidates_topic
     from rasd.topics import ensure_topics
 
     _wait_for_kafka(lambda: ensure_topics(settings))
+    _wait_for_kafka(lambda: ensure_candidates_topic(settings))
     # faust keeps its worker data here (tables themselves live in memory and in changelogs).
     (settings.state_dir / "faust").mkdir(parents=True, exist_ok=True)
     if config.metrics_port:
