@@ -54,6 +54,7 @@ from rasd.connections import (  # noqa: E402
 from rasd.devstack.namespace import drop_namespace  # noqa: E402
 from rasd.keys import RedisKeys  # noqa: E402
 from rasd.settings import Settings  # noqa: E402
+from rasd.streams.app import candidates_topic  # noqa: E402
 from rasd.streams.config import StreamsSettings  # noqa: E402
 from rasd.topics import ensure_topics  # noqa: E402
 
@@ -155,13 +156,19 @@ def consumer_lag(settings: Settings) -> int:
     admin = kafka_admin(settings)
     consumer = kafka_consumer(settings)
     try:
-        committed = admin.list_consumer_group_offsets(settings.group("streams"))
-        topics = {settings.topic("articles"), f"{settings.group('streams')}-story-candidates"}
-        parts = [tp for tp in committed if tp.topic in topics]
-        if len({tp.topic for tp in parts}) < len(topics):
+        # The match stage's group reads the articles, faust's the candidates.
+        wanted = {
+            settings.group("match"): settings.topic("articles"),
+            settings.group("streams"): candidates_topic(settings),
+        }
+        committed = {}
+        for group, topic in wanted.items():
+            offsets = admin.list_consumer_group_offsets(group)
+            committed.update({tp: m.offset for tp, m in offsets.items() if tp.topic == topic})
+        if len({tp.topic for tp in committed}) < len(wanted):
             return -1
-        ends = consumer.end_offsets(parts)
-        return sum(ends[tp] - committed[tp].offset for tp in parts)
+        ends = consumer.end_offsets(list(committed))
+        return sum(ends[tp] - offset for tp, offset in committed.items())
     finally:
         consumer.close()
         admin.close()

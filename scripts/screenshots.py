@@ -258,7 +258,8 @@ async def write_history(settings: Settings, rules_dir: Path, alerts: int = 60) -
                     if count > 0:
                         per_feed.count(pipe, feed, count, at=at)
                 behind = 6 * (15 - (40 - minute)) if 25 <= minute <= 40 else 0
-                lag.gauge(pipe, settings.group("streams"), behind + pick.randint(0, 2), at=at)
+                lag.gauge(pipe, settings.group("match"), behind + pick.randint(0, 2), at=at)
+                lag.gauge(pipe, settings.group("streams"), pick.randint(0, 1), at=at)
                 lag.gauge(pipe, settings.group("notify"), pick.randint(0, 1), at=at)
             await pipe.execute()
     finally:

@@ -92,6 +92,11 @@ class PartitionLag:
 def consumer_lag(settings: Settings) -> list[PartitionLag]:
     """Lag of every consumer group of this namespace, per topic partition."""
     prefix = settings.group("")
+    # Before the match stage (rasd.streams.matching) faust's group read the articles. An upgraded
+    # deployment keeps those offsets until the broker expires them (offsets.retention.minutes,
+    # 7 days by default; neither client we use can delete them), and they would show as a lag
+    # that only grows. The articles' lag is the match stage's group's.
+    retired = (settings.group("streams"), settings.topic("articles"))
     admin = kafka_admin(settings, request_timeout_ms=_TIMEOUT_MS)
     consumer = _consumer(settings)
     try:
@@ -99,7 +104,7 @@ def consumer_lag(settings: Settings) -> list[PartitionLag]:
         committed = {}
         for group in groups:
             for tp, meta in admin.list_consumer_group_offsets(group).items():
-                if meta.offset >= 0:
+                if meta.offset >= 0 and (group, tp.topic) != retired:
                     committed[(group, tp)] = meta.offset
         ends = consumer.end_offsets(list({tp for _, tp in committed})) if committed else {}
     finally:

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from console_server import WITHDRAWAL_RULE, publish_alert, run_async
+from kafka import TopicPartition
+from kafka.structs import OffsetAndMetadata
 
 from rasd.connections import async_redis_client, kafka_consumer, kafka_producer
 from rasd.connectors.health import HealthRecorder
@@ -407,6 +409,28 @@ def test_pipeline_lag_throughput_and_outbox(console, client):
     assert rates[topic]["last_5m"] == 5 and rates[topic]["total"] == 5
     assert rates[settings.topic("articles")]["last_1h"] == 0
     assert pipeline["outbox"]["length"] == 1
+
+
+def test_lag_leaves_out_the_articles_offsets_faust_kept_before_the_match_stage(console, client):
+    settings = console.settings
+    topic = settings.topic("articles")
+    tp = TopicPartition(topic, 0)
+    # An upgraded deployment: the old worker's group committed 1, the match stage's group 3 (the
+    # broker takes an offset past the log's end; no record is needed).
+    for group, offset in ((settings.group("streams"), 1), (settings.group("match"), 3)):
+        consumer = kafka_consumer(settings, group_id=group, enable_auto_commit=False)
+        try:
+            consumer.assign([tp])
+            consumer.commit({tp: OffsetAndMetadata(offset, "", -1)})
+        finally:
+            consumer.close()
+
+    lag = client.get("/api/health/pipeline").json()["lag"]
+    rows = [
+        (row["group"], row["partition"], row["committed"]) for row in lag if row["topic"] == topic
+    ]
+    assert (settings.group("match"), 0, 3) in rows
+    assert all(group != settings.group("streams") for group, _, _ in rows)
 
 
 def test_alert_page_highlights_title_and_summary_hits(console, client):

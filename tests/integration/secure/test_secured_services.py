@@ -226,7 +226,7 @@ def test_connector_worker_and_console_over_sasl_ssl_and_tls_redis(secured, tmp_p
             lambda: [
                 p
                 for p in kafka_view.consumer_lag(secured.settings)
-                if p.group.endswith("streams")
+                if p.group.endswith("-match")
                 and p.topic == secured.settings.topic("articles")
                 and p.committed > 0
             ],
