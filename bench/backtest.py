@@ -8,8 +8,9 @@
    Arabic and English RSS items from ../shared/eval (title, description and, for the Arabic
    corpus, the article text), cycled with fresh ids; built-in sentences when it is absent. The
    producer compresses as the connectors' does (gzip, linger 20 ms, 16 KB batches).
-2. Reads the topic once, untimed, to learn the order a backtest reads it in (partition by
-   partition, as fetched) and to leave the broker's page cache alike for both sides.
+2. Reads the topic once to learn the order a backtest reads it in (partition by partition,
+   as fetched) and to leave the broker's page cache alike for both sides; that read is the
+   reader alone (fetch, inflate, parse, no matching), and its CPU time per article is printed.
 3. Times, over those SAME articles in that SAME order, each side with a fresh ``Matcher``:
    - first pass: every analysis cache of rasd.text and rasd.rules cleared before each side, so
      both start cold (the cycled items repeat after the first few thousand, so most of a
@@ -231,10 +232,22 @@ def main() -> int:
         say(f"produced in {produced:.1f} s (gzip, 16 KB batches, as the connectors)")
         since = datetime.now(UTC) - timedelta(days=30)
 
-        # The order a backtest reads in; the same Article values it will parse.
+        # The order a backtest reads in; the same Article values it will parse. Timed: the
+        # reader's own cost (fetch, inflate, parse), which the ratios below only show as the
+        # difference of two rates, each as noisy as the machine.
+        began_wall, began = time.perf_counter(), time.process_time()
         in_order = list(retained_articles(settings, since))
+        read_cpu, read_wall = time.process_time() - began, time.perf_counter() - began_wall
         if len(in_order) != len(articles):
             raise SystemExit(f"read {len(in_order)} articles back, produced {len(articles)}")
+        figures["reader_alone"] = {
+            "cpu_us_per_article": read_cpu / len(in_order) * 1e6,
+            "wall_us_per_article": read_wall / len(in_order) * 1e6,
+        }
+        say(
+            f"reader alone (topic to Article, no matching): {read_cpu / len(in_order) * 1e6:.1f}"
+            f" µs an article CPU, {read_wall / len(in_order) * 1e6:.1f} wall"
+        )
         del articles
         # The bench's own copy is no part of a backtest: kept out of every garbage collection's
         # scan, so that it burdens neither side.

@@ -142,3 +142,33 @@ def test_a_cancelled_backtest_stops(cli_env):
         run_backtest(
             cli_env, parse_rules(DRAFT, "d.yaml").rules, NOW - timedelta(days=30), cancel=cancel
         )
+
+
+def test_no_articles_topic_or_no_broker_is_a_clear_error(settings, tmp_path):
+    import socket
+
+    from rasd.connections import KafkaUnreachable
+    from rasd.rules import parse_rules
+    from rasd.rules.backtest import run_backtest
+    from rasd.settings import Settings
+
+    rules = parse_rules(DRAFT, "d.yaml").rules
+    missing = Settings(
+        kafka_bootstrap=settings.kafka_servers,
+        redis_url=settings.redis_dsn,
+        namespace=f"{settings.namespace}-none",
+    )
+    with pytest.raises(LookupError, match=r"topic .*-none\.articles does not exist"):
+        run_backtest(missing, rules, NOW - timedelta(days=1))
+    admin = kafka_admin(settings)
+    try:
+        assert missing.topic("articles") not in admin.list_topics()  # not auto-created
+    finally:
+        admin.close()
+    # A port nothing listens on: refused at once.
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    away = Settings(kafka_bootstrap=f"127.0.0.1:{port}", redis_url=settings.redis_dsn)
+    with pytest.raises(KafkaUnreachable, match=f"127.0.0.1:{port}"):
+        run_backtest(away, rules, NOW - timedelta(days=1))
