@@ -28,12 +28,14 @@ raises one escalation alert for the window, so an escalation counts events, not 
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from itertools import chain
 from typing import TYPE_CHECKING, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from rasd.durations import format_duration
 from rasd.models import Alert, Article, Match, Severity, StoryArticle, TermHit
@@ -131,6 +133,88 @@ class RuleState(_State):
     clock: datetime | None = None
     stories: list[Story] = Field(default_factory=list)
     windows: dict[str, Window] = Field(default_factory=dict)
+    # Derived from the fields above, for speed (not part of the state's JSON): the index of
+    # the open stories, and the earliest time at which an escalation window expires.
+    _index: StoryIndex | None = PrivateAttr(default=None)
+    _windows_until: datetime | None = PrivateAttr(default=None)
+
+    def __eq__(self, other: object) -> bool:
+        # The fields only: the private attributes are derived from them (pydantic would compare
+        # them too, and a state read back from JSON has not built them yet).
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = None  # mutable, as pydantic's own models
+
+    def index(self) -> StoryIndex:
+        """The index of the open stories (see :class:`StoryIndex`), built on first use."""
+        index = self._index
+        if index is None or not index.covers(self.stories):
+            index = self._index = StoryIndex(self.stories)
+        return index
+
+
+class StoryIndex:
+    """Which of a rule's stories hold each word hash (in any of their signatures) and each
+    article.
+
+    A candidate is compared with every open story of its rule that its places allow (up to
+    ``story_max_open``), and comparing words was most of a candidate's cost. A story that
+    shares ``n`` of the candidate's ``k`` hashes, over all its signatures, has a similarity
+    of at most ``n / k`` with each of them (exact or estimated, see
+    :func:`~rasd.streams.similarity.similarity`), so one count over the index tells which
+    stories can reach a threshold at all; only those are compared signature by signature.
+
+    Stories change only through :func:`advance`, which adds what it adds to a story here too.
+    The index only grows between rebuilds: it may still name stories that expired and hashes
+    of signatures a story no longer keeps. Counting too many only compares a story that could
+    have been skipped, never skips one that could match. It is rebuilt when the state holds a
+    story object it has not indexed (a state read from the table is a new object), and once
+    it names more than twice the open stories.
+    """
+
+    def __init__(self, stories: list[Story]) -> None:
+        self._postings: dict[int, set[str]] = {}
+        # story id -> the Story object indexed under it
+        self._stories: dict[str, Story] = {}
+        # article id -> the story it was last added to (an article joins one open story)
+        self._articles: dict[str, Story] = {}
+        for story in stories:
+            self.add(story, story.signatures, story.article_ids)
+
+    def add(self, story: Story, signatures: list[str], article_ids: list[str]) -> None:
+        """Index ``story``'s new signatures and articles (or all of them)."""
+        self._stories[story.id] = story
+        for article_id in article_ids:
+            self._articles[article_id] = story
+        postings = self._postings
+        for signature in signatures:
+            for h in hashes(signature):
+                ids = postings.get(h)
+                if ids is None:
+                    postings[h] = {story.id}
+                else:
+                    ids.add(story.id)
+
+    def covers(self, stories: list[Story]) -> bool:
+        """Whether ``stories`` are the objects indexed (and few enough are gone)."""
+        indexed = self._stories
+        if len(indexed) > 2 * len(stories) + 32:
+            return False
+        return all(indexed.get(s.id) is s for s in stories)
+
+    def holding(self, article_id: str, stories: list[Story]) -> bool:
+        """Whether one of ``stories`` (the open ones) holds ``article_id``."""
+        story = self._articles.get(article_id)
+        if story is None or article_id not in story.article_ids:
+            return False
+        return any(s is story for s in stories)
+
+    def shared(self, words: frozenset[int]) -> Counter[str]:
+        """Story id -> how many of ``words`` the story holds (an upper bound: see above)."""
+        postings = self._postings
+        return Counter(chain.from_iterable(postings.get(h, ()) for h in words))
 
 
 # A story's languages are a handful of tags, read for every comparison.
@@ -185,17 +269,20 @@ def advance(
     state.clock = max(state.clock, now) if state.clock else now
     _expire(state, limits)
     article_id = candidate.article.article_id
-    if any(article_id in story.article_ids for story in state.stories):
+    index = state.index()
+    if index.holding(article_id, state.stories):
         return state, []  # a replayed or duplicated record: already part of a story
 
-    story = _best_story(state, candidate, limits)
+    story = _best_story(state, candidate, index, limits)
     if story is None:
         story = _new_story(candidate, rule)
         state.stories.append(story)
         del state.stories[: -limits.max_open]
+        index.add(story, story.signatures, story.article_ids)
         new_places = list(story.places)
     else:
         new_places = _attach(story, candidate, limits)
+        index.add(story, [candidate.signature], [article_id])
     revisions = [Revision(_story_alert(state.rule_id, story, rule), story.revision)]
     if rule is not None and rule.escalate is not None:
         revisions += _escalate(state, story, new_places, rule, rule.escalate)
@@ -207,6 +294,9 @@ def _expire(state: RuleState, limits: Limits) -> None:
     state.stories = [s for s in state.stories if s.last_at >= horizon]
     # Kept for one more window after it closes, so late reports do not reopen it. (One cutoff
     # per window size: a rule's windows share one or two sizes, and a busy rule has many.)
+    until = state._windows_until
+    if until is not None and state.clock <= until:
+        return  # no window closed two of its sizes ago yet (a busy rule has many)
     cutoffs: dict[float, datetime] = {}
     for key, w in list(state.windows.items()):
         cutoff = cutoffs.get(w.size)
@@ -214,29 +304,53 @@ def _expire(state: RuleState, limits: Limits) -> None:
             cutoff = cutoffs[w.size] = state.clock - timedelta(seconds=2 * w.size)
         if w.start < cutoff:
             del state.windows[key]
+    state._windows_until = min(map(_window_until, state.windows.values()), default=None)
 
 
-def _best_story(state: RuleState, candidate: Candidate, limits: Limits) -> Story | None:
+def _window_until(window: Window) -> datetime:
+    """The last clock at which ``window`` is kept (``_expire`` drops it after that)."""
+    return window.start + timedelta(seconds=2 * window.size)
+
+
+def _best_story(
+    state: RuleState, candidate: Candidate, index: StoryIndex, limits: Limits
+) -> Story | None:
     places = set(candidate.match.places)
     sites = _named_sites(candidate.sites)
     words = hashes(candidate.signature)
+    # A story sharing fewer than this many of the candidate's word hashes reaches no word
+    # threshold (StoryIndex): it is not compared word by word.
+    least = min(limits.threshold, limits.same_outlet_threshold)
+    shared = index.shared(words) if words else Counter()
+    lang = _base_lang(candidate.article.lang)
+    seen_at, window, max_reports = candidate.seen_at, limits.window, limits.max_reports
     best, best_score = None, 0.0
     for story in state.stories:
-        if abs(candidate.seen_at - story.last_at) > limits.window:
+        if abs(seen_at - story.last_at) > window:
             continue
-        if len(story.article_ids) >= limits.max_reports:
+        if len(story.article_ids) >= max_reports:
             continue
         if places and story.places and places.isdisjoint(story.places):
             continue
         # Two different bases, airports or camps are two events, however alike the words.
-        other_sites = _named_sites(story.sites)
-        if sites and other_sites and sites.isdisjoint(other_sites):
-            continue
-        score = _word_score(candidate, words, story, limits)
-        if score is None and _anchored_other_language(candidate, story):
+        if sites and story.sites:
+            other_sites = _named_sites(story.sites)
+            if other_sites and sites.isdisjoint(other_sites):
+                continue
+        score = None
+        if words and shared[story.id] / len(words) >= least:
+            score = _word_score(candidate, words, story, limits)
+        if (
+            score is None
+            and lang
+            and candidate.article.lang not in story.langs  # same language: the words said it
+            and _anchored_other_language(candidate, lang, story)
+        ):
             score = limits.threshold
         if score is not None and score > best_score:
             best, best_score = story, score
+            if best_score >= 1.0:
+                break  # nothing scores higher, and a tie keeps the first story
     return best
 
 
@@ -266,10 +380,13 @@ def _word_score(
     return best
 
 
-def _anchored_other_language(candidate: Candidate, story: Story) -> bool:
-    """Reports in different languages share no words; gazetteer ids and numbers link them."""
-    lang = _base_lang(candidate.article.lang)
-    if not lang or any(_base_lang(known) == lang for known in story.langs):
+def _anchored_other_language(candidate: Candidate, lang: str, story: Story) -> bool:
+    """Reports in different languages share no words; gazetteer ids and numbers link them.
+
+    ``lang`` is the candidate's base language (not empty, and not the language of one of the
+    story's reports as written: ``_best_story`` checks both first).
+    """
+    if any(_base_lang(known) == lang for known in story.langs):
         return False  # same language (ar-IQ is ar): the words said it
     if set(candidate.sites) & set(story.sites):
         return True
@@ -374,7 +491,11 @@ def _escalate(
     crossed: list[Window] = []
     for place in places:
         key = f"{place}|{start.isoformat()}|{size:g}"
-        window = state.windows.setdefault(key, Window(place=place, start=start, size=size))
+        window = state.windows.get(key)
+        if window is None:
+            window = state.windows[key] = Window(place=place, start=start, size=size)
+            if state._windows_until is not None:
+                state._windows_until = min(state._windows_until, _window_until(window))
         if story.id in window.stories:
             continue
         window.stories.append(story.id)
