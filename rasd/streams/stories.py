@@ -32,7 +32,8 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from itertools import chain
+from itertools import chain, repeat
+from operator import attrgetter, is_
 from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -40,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from rasd.durations import format_duration
 from rasd.models import Alert, Article, Match, Severity, StoryArticle, TermHit
 from rasd.rules import default_gazetteer
-from rasd.streams.similarity import Fingerprint, hashes, similarity
+from rasd.streams.similarity import Fingerprint, hashes, sketch, sketch_similarity
 from rasd.text import base_lang
 
 if TYPE_CHECKING:
@@ -180,12 +181,16 @@ class StoryIndex:
         self._stories: dict[str, Story] = {}
         # article id -> the story it was last added to (an article joins one open story)
         self._articles: dict[str, Story] = {}
+        # At most the earliest latest report of the stories (a story's only moves forward).
+        self.oldest: datetime | None = None
         for story in stories:
             self.add(story, story.signatures, story.article_ids)
 
     def add(self, story: Story, signatures: list[str], article_ids: list[str]) -> None:
         """Index ``story``'s new signatures and articles (or all of them)."""
         self._stories[story.id] = story
+        if self.oldest is None or story.last_at < self.oldest:
+            self.oldest = story.last_at
         for article_id in article_ids:
             self._articles[article_id] = story
         postings = self._postings
@@ -202,20 +207,22 @@ class StoryIndex:
         indexed = self._stories
         if len(indexed) > 2 * len(stories) + 32:
             return False
-        return all(indexed.get(s.id) is s for s in stories)
+        return all(map(is_, map(indexed.get, map(_story_id, stories)), stories))
 
     def holding(self, article_id: str, stories: list[Story]) -> bool:
         """Whether one of ``stories`` (the open ones) holds ``article_id``."""
         story = self._articles.get(article_id)
         if story is None or article_id not in story.article_ids:
             return False
-        return any(s is story for s in stories)
+        return any(map(is_, repeat(story), stories))
 
     def shared(self, words: frozenset[int]) -> Counter[str]:
         """Story id -> how many of ``words`` the story holds (an upper bound: see above)."""
         postings = self._postings
         return Counter(chain.from_iterable(postings.get(h, ()) for h in words))
 
+
+_story_id = attrgetter("id")
 
 # A story's languages are a handful of tags, read for every comparison.
 _base_lang = cache(base_lang)
@@ -267,9 +274,9 @@ def advance(
     """Apply one candidate to ``state`` (changed in place); return it and the alert revisions."""
     now = candidate.seen_at
     state.clock = max(state.clock, now) if state.clock else now
-    _expire(state, limits)
-    article_id = candidate.article.article_id
     index = state.index()
+    _expire(state, index, limits)
+    article_id = candidate.article.article_id
     if index.holding(article_id, state.stories):
         return state, []  # a replayed or duplicated record: already part of a story
 
@@ -289,9 +296,11 @@ def advance(
     return state, revisions
 
 
-def _expire(state: RuleState, limits: Limits) -> None:
+def _expire(state: RuleState, index: StoryIndex, limits: Limits) -> None:
     horizon = state.clock - limits.window
-    state.stories = [s for s in state.stories if s.last_at >= horizon]
+    if index.oldest is None or index.oldest < horizon:
+        state.stories = [s for s in state.stories if s.last_at >= horizon]
+        index.oldest = min((s.last_at for s in state.stories), default=None)
     # Kept for one more window after it closes, so late reports do not reopen it. (One cutoff
     # per window size: a rule's windows share one or two sizes, and a busy rule has many.)
     until = state._windows_until
@@ -318,14 +327,22 @@ def _best_story(
     places = set(candidate.match.places)
     sites = _named_sites(candidate.sites)
     words = hashes(candidate.signature)
-    # A story sharing fewer than this many of the candidate's word hashes reaches no word
-    # threshold (StoryIndex): it is not compared word by word.
+    shared = index.shared(words) if words else {}
+    # A story sharing fewer of the candidate's word hashes than this reaches no word threshold
+    # (StoryIndex): it is not compared word by word.
     least = min(limits.threshold, limits.same_outlet_threshold)
-    shared = index.shared(words) if words else Counter()
+    needed = next((n for n in range(1, len(words) + 1) if n / len(words) >= least), None)
     lang = _base_lang(candidate.article.lang)
+    written_lang = candidate.article.lang
     seen_at, window, max_reports = candidate.seen_at, limits.window, limits.max_reports
     best, best_score = None, 0.0
+    anchors = None
     for story in state.stories:
+        alike = needed is not None and shared.get(story.id, 0) >= needed
+        # Neither alike in words nor in another language: the cheapest test comes first.
+        other_lang = lang and written_lang not in story.langs
+        if not alike and not other_lang:
+            continue
         if abs(seen_at - story.last_at) > window:
             continue
         if len(story.article_ids) >= max_reports:
@@ -337,16 +354,11 @@ def _best_story(
             other_sites = _named_sites(story.sites)
             if other_sites and sites.isdisjoint(other_sites):
                 continue
-        score = None
-        if words and shared[story.id] / len(words) >= least:
-            score = _word_score(candidate, words, story, limits)
-        if (
-            score is None
-            and lang
-            and candidate.article.lang not in story.langs  # same language: the words said it
-            and _anchored_other_language(candidate, lang, story)
-        ):
-            score = limits.threshold
+        score = _word_score(candidate, words, story, limits) if alike else None
+        if score is None and other_lang:
+            anchors = anchors or _Anchors(candidate)
+            if _anchored_other_language(anchors, lang, story):
+                score = limits.threshold
         if score is not None and score > best_score:
             best, best_score = story, score
             if best_score >= 1.0:
@@ -369,10 +381,12 @@ def _word_score(
     """
     best = None
     outlet = candidate.article.outlet
+    mine = sketch(candidate.signature)
     for i, other in enumerate(story.signatures):
-        if words.isdisjoint(hashes(other)):
+        theirs = sketch(other)
+        if words.isdisjoint(theirs[1]):
             continue
-        score = similarity(candidate.signature, other)
+        score = sketch_similarity(mine, theirs)
         same = i < len(story.signature_outlets) and story.signature_outlets[i] == outlet
         needed = limits.same_outlet_threshold if same else limits.threshold
         if score >= needed and (best is None or score > best):
@@ -380,7 +394,16 @@ def _word_score(
     return best
 
 
-def _anchored_other_language(candidate: Candidate, lang: str, story: Story) -> bool:
+class _Anchors:
+    """What a candidate shares with reports in other languages (see _anchored_other_language)."""
+
+    def __init__(self, candidate: Candidate) -> None:
+        self.sites = set(candidate.sites)
+        self.below_country = {p for p in candidate.match.places if _kinds().get(p) != "country"}
+        self.numbers = set(candidate.numbers)
+
+
+def _anchored_other_language(anchors: _Anchors, lang: str, story: Story) -> bool:
     """Reports in different languages share no words; gazetteer ids and numbers link them.
 
     ``lang`` is the candidate's base language (not empty, and not the language of one of the
@@ -388,10 +411,11 @@ def _anchored_other_language(candidate: Candidate, lang: str, story: Story) -> b
     """
     if any(_base_lang(known) == lang for known in story.langs):
         return False  # same language (ar-IQ is ar): the words said it
-    if set(candidate.sites) & set(story.sites):
+    if not anchors.sites.isdisjoint(story.sites):
         return True
-    below_country = {p for p in candidate.match.places if _kinds().get(p) != "country"}
-    return bool(below_country & set(story.places) and set(candidate.numbers) & set(story.numbers))
+    return not (
+        anchors.below_country.isdisjoint(story.places) or anchors.numbers.isdisjoint(story.numbers)
+    )
 
 
 def _new_story(candidate: Candidate, rule: RuleLike | None) -> Story:
@@ -448,6 +472,8 @@ def _attach(story: Story, candidate: Candidate, limits: Limits) -> list[str]:
 
 
 def _story_alert(rule_id: str, story: Story, rule: RuleLike | None) -> Alert:
+    # Validated, though every value comes from validated data: model_construct measured slower
+    # (5.8 against 4.1 us for a story of five reports).
     return Alert(
         key=story_key(rule_id, story.id),
         kind="match",
