@@ -32,8 +32,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from itertools import chain, repeat
-from operator import attrgetter, is_
+from itertools import chain
 from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -151,7 +150,7 @@ class RuleState(_State):
     def index(self) -> StoryIndex:
         """The index of the open stories (see :class:`StoryIndex`), built on first use."""
         index = self._index
-        if index is None or not index.covers(self.stories):
+        if index is None or not index.tracks(self.stories):
             index = self._index = StoryIndex(self.stories)
         return index
 
@@ -167,17 +166,18 @@ class StoryIndex:
     :func:`~rasd.streams.similarity.similarity`), so one count over the index tells which
     stories can reach a threshold at all; only those are compared signature by signature.
 
-    Stories change only through :func:`advance`, which adds what it adds to a story here too.
-    The index only grows between rebuilds: it may still name stories that expired and hashes
-    of signatures a story no longer keeps. Counting too many only compares a story that could
-    have been skipped, never skips one that could match. It is rebuilt when the state holds a
-    story object it has not indexed (a state read from the table is a new object), and once
-    it names more than twice the open stories.
+    Stories change only through :func:`advance`, which tells the index what it adds, opens,
+    drops and expires. The word postings only grow between rebuilds: they may still name
+    stories that are gone and hashes of signatures a story no longer keeps. Counting too many
+    only compares a story that could have been skipped, never skips one that could match. The
+    index is rebuilt for a list of stories it does not track (a state read from the table is
+    a new object; a list changed behind its back has another length), and once it names more
+    than twice the open stories.
     """
 
     def __init__(self, stories: list[Story]) -> None:
         self._postings: dict[int, set[str]] = {}
-        # story id -> the Story object indexed under it
+        # story id -> the Story object last indexed under it
         self._stories: dict[str, Story] = {}
         # article id -> the story it was last added to (an article joins one open story)
         self._articles: dict[str, Story] = {}
@@ -185,6 +185,7 @@ class StoryIndex:
         self.oldest: datetime | None = None
         for story in stories:
             self.add(story, story.signatures, story.article_ids)
+        self.track(stories)
 
     def add(self, story: Story, signatures: list[str], article_ids: list[str]) -> None:
         """Index ``story``'s new signatures and articles (or all of them)."""
@@ -202,27 +203,56 @@ class StoryIndex:
                 else:
                     ids.add(story.id)
 
-    def covers(self, stories: list[Story]) -> bool:
-        """Whether ``stories`` are the objects indexed (and few enough are gone)."""
-        indexed = self._stories
-        if len(indexed) > 2 * len(stories) + 32:
-            return False
-        return all(map(is_, map(indexed.get, map(_story_id, stories)), stories))
+    def track(self, stories: list[Story]) -> None:
+        """``stories`` is the list of open stories now (after expiry)."""
+        self._list, self._length = stories, len(stories)
+        self._open = {s.id for s in stories}
 
-    def holding(self, article_id: str, stories: list[Story]) -> bool:
-        """Whether one of ``stories`` (the open ones) holds ``article_id``."""
+    def opened(self, story: Story, dropped: list[Story]) -> None:
+        """``story`` was appended to the tracked list, and ``dropped`` removed from its head."""
+        self.add(story, story.signatures, story.article_ids)
+        self._open.add(story.id)
+        self._open.difference_update(s.id for s in dropped)
+        self._length += 1 - len(dropped)
+
+    def tracks(self, stories: list[Story]) -> bool:
+        """Whether ``stories`` is the list this index follows (and few enough are gone)."""
+        return (
+            stories is self._list
+            and len(stories) == self._length
+            and len(self._stories) <= 2 * len(stories) + 32
+        )
+
+    def holding(self, article_id: str) -> bool:
+        """Whether one of the open stories holds ``article_id``."""
         story = self._articles.get(article_id)
-        if story is None or article_id not in story.article_ids:
-            return False
-        return any(map(is_, repeat(story), stories))
+        # One open story at most has a given id (it holds that article, which no other joins).
+        return (
+            story is not None
+            and story.id in self._open
+            and self._stories.get(story.id) is story
+            and article_id in story.article_ids
+        )
 
-    def shared(self, words: frozenset[int]) -> Counter[str]:
-        """Story id -> how many of ``words`` the story holds (an upper bound: see above)."""
-        postings = self._postings
-        return Counter(chain.from_iterable(postings.get(h, ()) for h in words))
+    def shared(self, words: frozenset[int]) -> tuple[Counter[str], int]:
+        """How many of ``words`` each story holds at most: ``counts[story id] + common``.
 
+        A hash held by most stories (a rule's own terms are in nearly every report it matched)
+        is not counted story by story but for every story, in ``common``: an upper bound again,
+        at a fraction of the cost.
+        """
+        postings, most = self._postings, self._length // 2
+        rare, common = [], 0
+        for h in words:
+            ids = postings.get(h)
+            if ids is None:
+                continue
+            if len(ids) > most:
+                common += 1
+            else:
+                rare.append(ids)
+        return Counter(chain.from_iterable(rare)), common
 
-_story_id = attrgetter("id")
 
 # A story's languages are a handful of tags, read for every comparison.
 _base_lang = cache(base_lang)
@@ -277,15 +307,16 @@ def advance(
     index = state.index()
     _expire(state, index, limits)
     article_id = candidate.article.article_id
-    if index.holding(article_id, state.stories):
+    if index.holding(article_id):
         return state, []  # a replayed or duplicated record: already part of a story
 
     story = _best_story(state, candidate, index, limits)
     if story is None:
         story = _new_story(candidate, rule)
         state.stories.append(story)
+        dropped = state.stories[: -limits.max_open]
         del state.stories[: -limits.max_open]
-        index.add(story, story.signatures, story.article_ids)
+        index.opened(story, dropped)
         new_places = list(story.places)
     else:
         new_places = _attach(story, candidate, limits)
@@ -301,6 +332,7 @@ def _expire(state: RuleState, index: StoryIndex, limits: Limits) -> None:
     if index.oldest is None or index.oldest < horizon:
         state.stories = [s for s in state.stories if s.last_at >= horizon]
         index.oldest = min((s.last_at for s in state.stories), default=None)
+        index.track(state.stories)
     # Kept for one more window after it closes, so late reports do not reopen it. (One cutoff
     # per window size: a rule's windows share one or two sizes, and a busy rule has many.)
     until = state._windows_until
@@ -327,11 +359,13 @@ def _best_story(
     places = set(candidate.match.places)
     sites = _named_sites(candidate.sites)
     words = hashes(candidate.signature)
-    shared = index.shared(words) if words else {}
+    shared, common = index.shared(words) if words else ({}, 0)
     # A story sharing fewer of the candidate's word hashes than this reaches no word threshold
     # (StoryIndex): it is not compared word by word.
     least = min(limits.threshold, limits.same_outlet_threshold)
     needed = next((n for n in range(1, len(words) + 1) if n / len(words) >= least), None)
+    if needed is not None:
+        needed -= common
     lang = _base_lang(candidate.article.lang)
     written_lang = candidate.article.lang
     seen_at, window, max_reports = candidate.seen_at, limits.window, limits.max_reports
