@@ -40,7 +40,13 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from rasd.durations import format_duration
 from rasd.models import Alert, Article, Match, Severity, StoryArticle, TermHit
 from rasd.rules import default_gazetteer
-from rasd.streams.similarity import Fingerprint, hashes, sketch, sketch_similarity
+from rasd.streams.similarity import (
+    SKETCH_SIZE,
+    Fingerprint,
+    hashes,
+    sketch,
+    sketch_similarity,
+)
 from rasd.text import base_lang
 
 if TYPE_CHECKING:
@@ -181,15 +187,28 @@ class StoryIndex:
         self._stories: dict[str, Story] = {}
         # article id -> the story it was last added to (an article joins one open story)
         self._articles: dict[str, Story] = {}
+        # language as written -> ids of the stories with a report in it
+        self._langs: dict[str, set[str]] = {}
+        # what links reports across languages, a site or a number -> ids of the stories with it
+        self._anchors: dict[str, set[str]] = {}
         # At most the earliest latest report of the stories (a story's only moves forward).
         self.oldest: datetime | None = None
         for story in stories:
-            self.add(story, story.signatures, story.article_ids)
+            self.add(story, story.signatures, story.article_ids, story.langs)
+            self.anchor(story, story.sites, story.numbers)
         self.track(stories)
 
-    def add(self, story: Story, signatures: list[str], article_ids: list[str]) -> None:
-        """Index ``story``'s new signatures and articles (or all of them)."""
+    def add(
+        self, story: Story, signatures: list[str], article_ids: list[str], langs: list[str]
+    ) -> None:
+        """Index ``story``'s new signatures, articles and languages (or all of them)."""
         self._stories[story.id] = story
+        for lang in langs:
+            ids = self._langs.get(lang)
+            if ids is None:
+                self._langs[lang] = {story.id}
+            else:
+                ids.add(story.id)
         if self.oldest is None or story.last_at < self.oldest:
             self.oldest = story.last_at
         for article_id in article_ids:
@@ -210,10 +229,17 @@ class StoryIndex:
 
     def opened(self, story: Story, dropped: list[Story]) -> None:
         """``story`` was appended to the tracked list, and ``dropped`` removed from its head."""
-        self.add(story, story.signatures, story.article_ids)
+        for ids in self._langs.values():
+            ids.discard(story.id)  # a story of that id that is gone had its own languages
+        self.add(story, story.signatures, story.article_ids, story.langs)
+        self.anchor(story, story.sites, story.numbers)
         self._open.add(story.id)
         self._open.difference_update(s.id for s in dropped)
         self._length += 1 - len(dropped)
+
+    @property
+    def open_ids(self) -> set[str]:
+        return self._open
 
     def tracks(self, stories: list[Story]) -> bool:
         """Whether ``stories`` is the list this index follows (and few enough are gone)."""
@@ -222,6 +248,26 @@ class StoryIndex:
             and len(stories) == self._length
             and len(self._stories) <= 2 * len(stories) + 32
         )
+
+    def anchor(self, story: Story, sites: list[str], numbers: list[str]) -> None:
+        """Index sites and numbers of ``story`` (only ever too many, as the words)."""
+        for key in chain(sites, (f"#{n}" for n in numbers)):  # "#": a number, not a place id
+            ids = self._anchors.get(key)
+            if ids is None:
+                self._anchors[key] = {story.id}
+            else:
+                ids.add(story.id)
+
+    def anchored(self, sites: list[str], numbers: list[str]) -> set[str]:
+        """The ids of the stories that may share one of ``sites`` or ``numbers``."""
+        found: set[str] = set()
+        for key in chain(sites, (f"#{n}" for n in numbers)):
+            found |= self._anchors.get(key, found)
+        return found
+
+    def without(self, lang: str) -> set[str]:
+        """The ids of the open stories with no report in ``lang`` (as written)."""
+        return self._open - self._langs.get(lang, set())
 
     def holding(self, article_id: str) -> bool:
         """Whether one of the open stories holds ``article_id``."""
@@ -320,7 +366,9 @@ def advance(
         new_places = list(story.places)
     else:
         new_places = _attach(story, candidate, limits)
-        index.add(story, [candidate.signature], [article_id])
+        lang = candidate.article.lang
+        index.add(story, [candidate.signature], [article_id], [lang] if lang else [])
+        index.anchor(story, candidate.sites, candidate.numbers)
     revisions = [Revision(_story_alert(state.rule_id, story, rule), story.revision)]
     if rule is not None and rule.escalate is not None:
         revisions += _escalate(state, story, new_places, rule, rule.escalate)
@@ -364,18 +412,27 @@ def _best_story(
     # (StoryIndex): it is not compared word by word.
     least = min(limits.threshold, limits.same_outlet_threshold)
     needed = next((n for n in range(1, len(words) + 1) if n / len(words) >= least), None)
-    if needed is not None:
-        needed -= common
+    if needed is None:
+        alike: set[str] | frozenset[str] = frozenset()
+    elif needed <= common:
+        alike = index.open_ids
+    else:
+        alike = {story_id for story_id, n in shared.items() if n >= needed - common}
     lang = _base_lang(candidate.article.lang)
-    written_lang = candidate.article.lang
+    # The stories with no report in the candidate's language as written (ar-IQ is ar, which
+    # _anchored_other_language tells) that may share a site or a number with it: a report in
+    # another language is linked by one of them (and by nothing else).
+    other_lang: set[str] | frozenset[str] = frozenset()
+    if lang and (candidate.sites or candidate.numbers):
+        other_lang = index.without(candidate.article.lang)
+        other_lang &= index.anchored(candidate.sites, candidate.numbers)
+    # Neither alike in words nor possibly in another language: skipped.
+    compared = alike | other_lang
     seen_at, window, max_reports = candidate.seen_at, limits.window, limits.max_reports
     best, best_score = None, 0.0
     anchors = None
     for story in state.stories:
-        alike = needed is not None and shared.get(story.id, 0) >= needed
-        # Neither alike in words nor in another language: the cheapest test comes first.
-        other_lang = lang and written_lang not in story.langs
-        if not alike and not other_lang:
+        if story.id not in compared:
             continue
         if abs(seen_at - story.last_at) > window:
             continue
@@ -388,8 +445,10 @@ def _best_story(
             other_sites = _named_sites(story.sites)
             if other_sites and sites.isdisjoint(other_sites):
                 continue
-        score = _word_score(candidate, words, story, limits) if alike else None
-        if score is None and other_lang:
+        score = None
+        if story.id in alike:
+            score = _word_score(candidate, words, story, limits, shared.get(story.id, 0) + common)
+        if score is None and story.id in other_lang:
             anchors = anchors or _Anchors(candidate)
             if _anchored_other_language(anchors, lang, story):
                 score = limits.threshold
@@ -406,23 +465,31 @@ def _named_sites(places: list[str]) -> set[str]:
 
 
 def _word_score(
-    candidate: Candidate, words: frozenset[int], story: Story, limits: Limits
+    candidate: Candidate, words: frozenset[int], story: Story, limits: Limits, shared: int
 ) -> float | None:
     """The best similarity to one of the story's reports that reaches its threshold, if any.
 
     ``words`` are the hashes of the candidate's signature: a report sharing none of them has
-    similarity 0, below every threshold, and is not compared further.
+    similarity 0, below every threshold, and is not compared further. ``shared`` is at least
+    the number of them the story holds (StoryIndex.shared).
     """
     best = None
     outlet = candidate.article.outlet
     mine = sketch(candidate.signature)
+    k = len(mine[0])
     for i, other in enumerate(story.signatures):
         theirs = sketch(other)
+        same = i < len(story.signature_outlets) and story.signature_outlets[i] == outlet
+        needed = limits.same_outlet_threshold if same else limits.threshold
+        n = len(theirs[0])
+        if k < SKETCH_SIZE and n < SKETCH_SIZE:
+            # Exact Jaccard, i / (k + n - i), grows with the i words both hold: at most this.
+            most = min(shared, k, n)
+            if most / (k + n - most) < needed:
+                continue
         if words.isdisjoint(theirs[1]):
             continue
         score = sketch_similarity(mine, theirs)
-        same = i < len(story.signature_outlets) and story.signature_outlets[i] == outlet
-        needed = limits.same_outlet_threshold if same else limits.threshold
         if score >= needed and (best is None or score > best):
             best = score
     return best
@@ -545,12 +612,15 @@ def _escalate(
     Places nest (a story in Kirkuk is also in Iraq), so one story often takes several places
     over the threshold at once: they share one alert rather than page once per level.
     """
+    if not places:
+        return []  # a report that adds no place counts in no new window
     size = policy.window.total_seconds()
     epoch = story.last_at.timestamp()
     start = datetime.fromtimestamp(epoch - epoch % size, UTC)
+    suffix = f"|{start.isoformat()}|{size:g}"
     crossed: list[Window] = []
     for place in places:
-        key = f"{place}|{start.isoformat()}|{size:g}"
+        key = place + suffix
         window = state.windows.get(key)
         if window is None:
             window = state.windows[key] = Window(place=place, start=start, size=size)
