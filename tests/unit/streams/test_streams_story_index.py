@@ -6,8 +6,10 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from rasd.models import Match, Severity, StoryArticle
-from rasd.streams.similarity import hashes, signature
-from rasd.streams.stories import Candidate, Limits, RuleState, StoryIndex, advance
+from rasd.rules import default_gazetteer
+from rasd.streams.similarity import hashes, signature, similarity
+from rasd.streams.stories import Candidate, Limits, RuleState, Story, StoryIndex, advance
+from rasd.text import base_lang
 
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 # A short window and few open stories, so that stories expire and are dropped along the way.
@@ -15,6 +17,7 @@ LIMITS = Limits(
     window=timedelta(minutes=90), threshold=0.2, max_open=12, max_articles=3, max_reports=6
 )
 VOCABULARY = [f"word{i:03d}" for i in range(120)]
+KINDS = {p.id: p.kind for p in default_gazetteer().places}
 PLACES = [("iraq",), ("iraq", "kirkuk"), ("syria",), ()]
 
 
@@ -44,6 +47,7 @@ def stream(seed: int, n: int) -> list[Candidate]:
                 ),
                 seen_at=T0 + timedelta(minutes=2 * i + rng.randint(-30, 5)),
                 signature=signature(words),
+                sites=rng.sample(["site-a", "site-b"], rng.randint(0, 1)),
                 numbers=rng.sample(["12", "40", "300"], rng.randint(0, 1)),
             )
         )
@@ -68,6 +72,57 @@ def test_an_index_kept_up_to_date_decides_as_one_built_afresh_for_every_candidat
         assert kept == afresh
         assert sum(1 for d in kept if d and d[0][1] > 0) > 50  # many reports joined a story
         assert sum(1 for d in kept if not d) > 0  # and the repeated ones were recognised
+
+
+def compared_one_by_one(stories: list[Story], c: Candidate, limits: Limits) -> Story | None:
+    """The story a candidate joins, by comparing it with every open story (no index)."""
+    best, best_score = None, 0.0
+    for story in stories:
+        if abs(c.seen_at - story.last_at) > limits.window:
+            continue
+        if len(story.article_ids) >= limits.max_reports:
+            continue
+        if c.match.places and story.places and set(c.match.places).isdisjoint(story.places):
+            continue
+        score = None
+        for i, other in enumerate(story.signatures):
+            same = story.signature_outlets[i] == c.article.outlet
+            needed = limits.same_outlet_threshold if same else limits.threshold
+            value = similarity(c.signature, other)
+            if value >= needed and (score is None or value > score):
+                score = value
+        lang = base_lang(c.article.lang)
+        if score is None and lang and all(base_lang(k) != lang for k in story.langs):
+            below = {p for p in c.match.places if KINDS.get(p) != "country"}
+            if set(c.sites) & set(story.sites) or (
+                below & set(story.places) and set(c.numbers) & set(story.numbers)
+            ):
+                score = limits.threshold
+        if score is not None and score > best_score:
+            best, best_score = story, score
+    return best
+
+
+def test_a_candidate_joins_the_story_it_joins_when_compared_with_every_story():
+    for seed in range(3):
+        state = RuleState(rule_id="r")
+        joined = 0
+        for c in stream(seed, 300):
+            clock = max(state.clock, c.seen_at) if state.clock else c.seen_at
+            open_stories = [s for s in state.stories if s.last_at >= clock - LIMITS.window]
+            expected = compared_one_by_one(open_stories, c, LIMITS)
+            known = any(c.article.article_id in s.article_ids for s in open_stories)
+            state, revisions = advance(state, c, None, LIMITS)
+            if known:
+                assert revisions == []
+                continue
+            key = revisions[0].alert.key
+            if expected is None:
+                assert key == f"story:r:{c.article.article_id}"
+            else:
+                assert key == f"story:r:{expected.id}"
+                joined += 1
+        assert joined > 50
 
 
 def test_the_index_counts_at_least_the_shared_words_and_finds_every_open_article():
