@@ -172,13 +172,16 @@ class StoryIndex:
     :func:`~rasd.streams.similarity.similarity`), so one count over the index tells which
     stories can reach a threshold at all; only those are compared signature by signature.
 
-    Stories change only through :func:`advance`, which tells the index what it adds, opens,
-    drops and expires. The word postings only grow between rebuilds: they may still name
-    stories that are gone and hashes of signatures a story no longer keeps. Counting too many
-    only compares a story that could have been skipped, never skips one that could match. The
-    index is rebuilt for a list of stories it does not track (a state read from the table is
-    a new object; a list changed behind its back has another length), and once it names more
-    than twice the open stories.
+    The same holds for the other way to join: a story in another language is linked only by
+    a shared site or number, so the stories without the candidate's language are looked up
+    by those. Stories change only through :func:`advance`, which tells the index what it
+    adds, opens, drops and expires. The postings only grow between rebuilds: they may still
+    name stories that are gone and hashes of signatures a story no longer keeps. Counting too
+    many only compares a story that could have been skipped, never skips one that could
+    match. The index is rebuilt for a list of stories it does not track (a state read from the
+    table is a new object; a list changed behind its back has another length), and once it
+    names more than twice the open stories or their signatures, so it stays within a few
+    times the size of the signatures themselves.
     """
 
     def __init__(self, stories: list[Story]) -> None:
@@ -193,6 +196,7 @@ class StoryIndex:
         self._anchors: dict[str, set[str]] = {}
         # At most the earliest latest report of the stories (a story's only moves forward).
         self.oldest: datetime | None = None
+        self._signatures = 0  # indexed since the index was built
         for story in stories:
             self.add(story, story.signatures, story.article_ids, story.langs)
             self.anchor(story, story.sites, story.numbers)
@@ -214,6 +218,7 @@ class StoryIndex:
         for article_id in article_ids:
             self._articles[article_id] = story
         postings = self._postings
+        self._signatures += len(signatures)
         for signature in signatures:
             for h in hashes(signature):
                 ids = postings.get(h)
@@ -242,11 +247,13 @@ class StoryIndex:
         return self._open
 
     def tracks(self, stories: list[Story]) -> bool:
-        """Whether ``stories`` is the list this index follows (and few enough are gone)."""
+        """Whether ``stories`` is the list this index follows, and what it names is not more
+        than twice what they hold (stories gone, signatures a story no longer keeps)."""
         return (
             stories is self._list
             and len(stories) == self._length
             and len(self._stories) <= 2 * len(stories) + 32
+            and self._signatures <= 2 * _MAX_SIGNATURES * len(stories) + 64
         )
 
     def anchor(self, story: Story, sites: list[str], numbers: list[str]) -> None:
