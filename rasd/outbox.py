@@ -275,14 +275,19 @@ class Outbox:
         """
         return (await self.write_many([(alert, revision)]))[0]
 
-    async def write_many(self, revisions: Sequence[tuple[Alert, int]]) -> list[Written]:
+    async def write_many(
+        self, revisions: Sequence[tuple[Alert, int]], encoded: Sequence[str] | None = None
+    ) -> list[Written]:
         """:meth:`write` for several alert revisions in one round trip, each as it would be alone
         (written in this order; retried as a whole, which is harmless: a revision written before
-        reads as written)."""
+        reads as written). ``encoded`` are the alerts' JSON when the caller has it already (the
+        stories agent sends the same JSON to the alerts topic)."""
         import redis.exceptions
 
         if not revisions:
             return []
+        if encoded is None:
+            encoded = [a.model_dump_json() for a, _ in revisions]
         delay = 0.1
         while True:
             try:
@@ -293,8 +298,9 @@ class Outbox:
                             claim=self.keys.alert_claim(a.key, r),
                             alert=a,
                             revision=r,
+                            value=value,
                         )
-                        for a, r in revisions
+                        for (a, r), value in zip(revisions, encoded, strict=True)
                     ]
                 )
                 break
@@ -327,16 +333,24 @@ class Outbox:
         return Written(int(await self._write_in(self._client, claim, alert, revision, state=state)))
 
     def _write_in(
-        self, client: Any, claim: str, alert: Alert, revision: int, *, state: bool = True
+        self,
+        client: Any,
+        claim: str,
+        alert: Alert,
+        revision: int,
+        *,
+        state: bool = True,
+        value: str | None = None,
     ) -> Awaitable[Any]:
-        """The write script's call on ``client`` (the client itself, or a pipeline)."""
+        """The write script's call on ``client`` (the client itself, or a pipeline); ``value``
+        is the alert's JSON, if the caller has it."""
         k = self.keys
         return self._script(
             keys=[claim, k.outbox, k.alerts, k.alerts_by_time],
             args=[
                 alert.key,
                 str(revision),
-                alert.model_dump_json(),
+                alert.model_dump_json() if value is None else value,
                 alert.created_at.timestamp(),
                 self._ttl,
                 "1" if state else "0",

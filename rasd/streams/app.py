@@ -233,16 +233,16 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
                 changed[rule_id] = state
                 found += revisions
             pairs = [(r.alert, r.revision) for r in found]
+            # Encoded once, for the outbox and the alerts topic.
+            values = [alert.model_dump_json() for alert, _ in pairs]
             delivering = []
-            for (alert, revision), written in zip(
-                pairs, await runtime.outbox.write_many(pairs), strict=True
+            for (alert, revision), value, written in zip(
+                pairs, values, await runtime.outbox.write_many(pairs, values), strict=True
             ):
                 if written is Written.NEW:
                     ALERTS.labels(alert.kind).inc()
                 if written.publish:
-                    sent = await alerts.send(
-                        key=alert.key.encode(), value=alert.model_dump_json().encode()
-                    )
+                    sent = await alerts.send(key=alert.key.encode(), value=value.encode())
                     delivering.append((sent, (alert, revision)))
             for sent, _ in delivering:
                 await sent  # delivered to Kafka before the outbox says so

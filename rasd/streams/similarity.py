@@ -73,6 +73,14 @@ def _values(sig: str) -> tuple[list[int], frozenset[int]]:
     return hashes, frozenset(hashes)
 
 
+_EMPTY: tuple[list[int], frozenset[int]] = ([], frozenset())
+
+
+def sketch(sig: str) -> tuple[list[int], frozenset[int]]:
+    """A signature's hashes, sorted and as a set (parsed once: a story's are compared often)."""
+    return _values(sig) if sig else _EMPTY
+
+
 def hashes(sig: str) -> frozenset[int]:
     """The word hashes a signature holds (empty for an empty signature)."""
     return _values(sig)[1] if sig else frozenset()
@@ -86,7 +94,16 @@ def similarity(a: str, b: str) -> float:
     """
     if not a or not b:
         return 0.0
-    (x, xs), (y, ys) = _values(a), _values(b)
+    return sketch_similarity(_values(a), _values(b))
+
+
+def sketch_similarity(
+    a: tuple[list[int], frozenset[int]], b: tuple[list[int], frozenset[int]]
+) -> float:
+    """:func:`similarity` of two parsed signatures (:func:`sketch`)."""
+    (x, xs), (y, ys) = a, b
+    if not x or not y:
+        return 0.0
     # A longer signature is a MinHash from a state written before sketches: not comparable.
     if len(x) > SKETCH_SIZE or len(y) > SKETCH_SIZE:
         return 0.0
