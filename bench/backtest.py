@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import itertools
 import json
 import sys
 import time
@@ -48,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._stack import start_local_stack, stop_local_stack  # noqa: E402
+from bench._texts import make_articles, source_items  # noqa: E402
 from rasd.connections import kafka_producer  # noqa: E402
 from rasd.devstack.namespace import drop_namespace  # noqa: E402
 from rasd.models import Article  # noqa: E402
@@ -58,48 +58,8 @@ from rasd.topics import ensure_topics  # noqa: E402
 
 TARGET = 0.80
 
-FALLBACK = [
-    ("ar", "قصف مدفعي يستهدف بلدة في ريف إدلب", "أفادت مصادر محلية بسقوط قذائف على البلدة"),
-    ("en", "Markets calm as talks resume", "Shares rose slightly in early trading."),
-    ("en", "Troops withdraw from the northern base", "The last soldiers left on Sunday."),
-]
-
 # As rasd.connectors.sink's producer: gzip, linger 20 ms, kafka-python's default 16 KB batches.
 PRODUCER = {"compression_type": "gzip", "linger_ms": 20, "batch_size": 16 * 1024}
-
-
-def source_items(eval_dir: Path, say) -> list[tuple[str, str, str, str | None]]:
-    items: list[tuple[str, str, str, str | None]] = []
-    ant = eval_dir / "ar" / "ant_multisource_rss_2018_sample.jsonl"
-    news = eval_dir / "en" / "arabnews_rss_2023Q4.jsonl"
-    for path, lang in ((ant, "ar"), (news, "en")):
-        if path.is_file():
-            for line in path.open(encoding="utf-8"):
-                row = json.loads(line)
-                items.append(
-                    (lang, row.get("title") or "", row.get("description") or "", row.get("text"))
-                )
-    if not items:
-        say(f"eval texts not present at {eval_dir}; using built-in sentences")
-        items = [(lang, t, s, None) for lang, t, s in FALLBACK]
-    return items
-
-
-def make_articles(n: int, items, prefix: str = "b") -> list[Article]:
-    now = datetime.now(UTC)
-    return [
-        Article(
-            id=f"{prefix}{i}",
-            outlet="bench",
-            feed="bench",
-            lang=lang,
-            title=title,
-            summary=summary,
-            body=body,
-            published_at=now - timedelta(minutes=i % 10_000),
-        )
-        for i, (lang, title, summary, body) in zip(range(n), itertools.cycle(items), strict=False)
-    ]
 
 
 def produce(settings: Settings, articles: list[Article], **options) -> float:

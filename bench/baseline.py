@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,3 +71,16 @@ def run_child(script: Path, args: list[str], code: Path) -> dict:
     if done.returncode != 0:
         raise SystemExit(f"{script.name} on {code} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def alternated(script: Path, args: list[str], ref: str, rounds: int) -> dict[str, list[dict]]:
+    """``rounds`` results of ``script args`` for ``ref``'s code ("baseline", left out when
+    ``ref`` is empty) and for this worktree's ("this code"), one round of each in turn."""
+    sides: dict[str, list[dict]] = {"baseline": []} if ref else {}
+    sides["this code"] = []
+    with exported(ref) if ref else nullcontext() as code:
+        for _ in range(rounds):
+            if ref:
+                sides["baseline"].append(run_child(script, args, code))
+            sides["this code"].append(run_child(script, args, ROOT))
+    return sides

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import itertools
 import json
 import resource
 import sys
@@ -32,55 +31,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.baseline import exported, revision, run_child, use_code  # noqa: E402
+from bench.baseline import alternated, revision, use_code  # noqa: E402
 
 use_code()  # a child measuring the baseline imports its rasd
 
+from bench._texts import make_articles, source_items  # noqa: E402
 from rasd.models import Article  # noqa: E402
 from rasd.rules import Matcher, load_rules  # noqa: E402
 
-FALLBACK = [
-    ("ar", "قصف مدفعي يستهدف بلدة في ريف إدلب", "أفادت مصادر محلية بسقوط قذائف على البلدة", None),
-    ("en", "Markets calm as talks resume", "Shares rose slightly in early trading.", None),
-    ("en", "Troops withdraw from the northern base", "The last soldiers left on Sunday.", None),
-]
-
 
 def load_articles(eval_dir: Path, count: int) -> tuple[list[Article], str]:
-    items: list[tuple[str, str, str, str | None]] = []
-    ant = eval_dir / "ar" / "ant_multisource_rss_2018_sample.jsonl"
-    news = eval_dir / "en" / "arabnews_rss_2023Q4.jsonl"
-    for path, lang in ((ant, "ar"), (news, "en")):
-        if path.is_file():
-            with path.open(encoding="utf-8") as lines:
-                for line in lines:
-                    row = json.loads(line)
-                    items.append(
-                        (
-                            lang,
-                            row.get("title") or "",
-                            row.get("description") or "",
-                            row.get("text") or None,
-                        )
-                    )
-    source = f"real RSS items with their text from {eval_dir}"
-    if not items:
-        items, source = FALLBACK, f"built-in sentences ({eval_dir} not present)"
-    articles = [
-        Article(
-            id=f"b{i}",
-            outlet="bench",
-            feed="bench",
-            lang=lang,
-            title=title,
-            summary=summary,
-            body=body,
-        )
-        for i, (lang, title, summary, body) in zip(
-            range(count), itertools.cycle(items), strict=False
-        )
-    ]
-    return articles, f"{len(items):,} {source}"
+    said: list[str] = []
+    items = source_items(eval_dir, said.append)
+    source = said[0] if said else f"real RSS items with their text from {eval_dir}"
+    return make_articles(count, items), f"{len(items):,} {source}"
 
 
 class CollectorTime:
@@ -156,17 +120,9 @@ def main() -> None:
     print(f"# long texts: {len(articles):,} articles cycled from {source}")
     child = ["--eval-dir", str(args.eval_dir), "--articles", str(args.articles), "--child"]
     del articles
-    sides: dict[str, list[dict]] = {"this code": []}
+    sides = alternated(Path(__file__), child, args.baseline, args.rounds)
     if args.baseline:
-        sides = {"baseline": [], "this code": []}
-        with exported(args.baseline) as code:
-            for _ in range(args.rounds):
-                sides["baseline"].append(run_child(Path(__file__), child, code))
-                sides["this code"].append(run_child(Path(__file__), child, ROOT))
         print(f"baseline = {revision(args.baseline)}")
-    else:
-        for _ in range(args.rounds):
-            sides["this code"].append(run_child(Path(__file__), child, ROOT))
     print(
         "code | first pass art/s | second pass art/s | second/first | GC s (first, second)"
         " | max RSS MB"

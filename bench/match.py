@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._rules import terms_of  # noqa: E402
-from bench.baseline import exported, revision, run_child, use_code  # noqa: E402
+from bench.baseline import alternated, revision, use_code  # noqa: E402
 
 use_code()  # a child measuring the baseline imports its rasd
 
@@ -179,11 +179,7 @@ def first_and_warm(articles: list[Article]) -> dict[str, float]:
 def side_by_side(args: argparse.Namespace) -> None:
     """First-pass and warm rates of the baseline and of this code, rounds alternated."""
     child = ["--eval-dir", str(args.eval_dir), "--items", str(args.items), "--default-only"]
-    sides = {"baseline": [], "this code": []}
-    with exported(args.baseline) as code:
-        for _ in range(args.rounds):
-            sides["baseline"].append(run_child(Path(__file__), child, code))
-            sides["this code"].append(run_child(Path(__file__), child, ROOT))
+    sides = alternated(Path(__file__), child, args.baseline, args.rounds)
     print(f"\ndefault rules, fresh process per round, baseline = {revision(args.baseline)}")
     print("code | first pass art/s (each round) | warm art/s (each round)")
     best: dict[str, dict[str, float]] = {}
