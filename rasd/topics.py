@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 
 from rasd.connections import check_kafka, kafka_admin
 from rasd.settings import TOPIC_NAMES, Settings
@@ -20,8 +21,10 @@ def topic_configs(settings: Settings, name: str) -> dict[str, str]:
     return {}
 
 
-def ensure_topics(settings: Settings) -> list[str]:
-    """Create any missing rasd topic; return the names created."""
+def ensure_topics(settings: Settings, extra: Iterable[str] = ()) -> list[str]:
+    """Create any missing rasd topic, and any missing one of ``extra`` (full names, created
+    with the same partitions and replication and no settings of their own); return the names
+    created."""
     from kafka.admin import NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
@@ -39,6 +42,14 @@ def ensure_topics(settings: Settings) -> list[str]:
             )
             for name in TOPIC_NAMES
             if settings.topic(name) not in existing
+        ] + [
+            NewTopic(
+                name=name,
+                num_partitions=settings.topic_partitions,
+                replication_factor=settings.topic_replication,
+            )
+            for name in extra
+            if name not in existing
         ]
         if settings.topic("articles") in existing:
             _keep_retention(admin, settings)

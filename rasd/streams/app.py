@@ -142,31 +142,6 @@ def candidates_topic(settings: Settings) -> str:
     return f"{settings.group('streams')}-story-candidates"
 
 
-def ensure_candidates_topic(settings: Settings) -> None:
-    """Create the candidates topic before faust's consumer subscribes to it.
-
-    faust declares its internal topics while it subscribes, but its assignor works from the
-    metadata it had before and leaves a topic it has not seen yet out of the assignment ("Ignoring
-    missing topic"); with the candidates topic the group's only input, a fresh deployment's
-    stories agent then got no partition until a metadata refresh minutes later.
-    """
-    from kafka.admin import NewTopic
-    from kafka.errors import TopicAlreadyExistsError
-
-    from rasd.connections import kafka_admin
-
-    name = candidates_topic(settings)
-    admin = kafka_admin(settings, request_timeout_ms=15000)
-    try:
-        if name in admin.list_topics():
-            return
-        topic = NewTopic(name, settings.topic_partitions, settings.topic_replication)
-        with contextlib.suppress(TopicAlreadyExistsError):  # another worker was first
-            admin.create_topics([topic])
-    finally:
-        admin.close()
-
-
 def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) -> faust.App:
     app = faust.App(
         settings.group("streams"),

@@ -17,11 +17,14 @@ def run_worker(settings: Settings, config: StreamsSettings, publish_rules: bool 
     """Start the faust worker and block until it is stopped (SIGINT/SIGTERM)."""
     from faust.worker import Worker
 
-    from rasd.streams.app import Runtime, create_app, ensure_candidates_topic
+    from rasd.streams.app import Runtime, candidates_topic, create_app
     from rasd.topics import ensure_topics
 
-    _wait_for_kafka(lambda: ensure_topics(settings))
-    _wait_for_kafka(lambda: ensure_candidates_topic(settings))
+    # faust declares the candidates topic (its stories agent's only input) while it subscribes,
+    # but its assignor works from the metadata it had before and leaves a topic it has not seen
+    # out of the assignment ("Ignoring missing topic"): a fresh deployment's stories agent got
+    # no partition until a metadata refresh minutes later. So it exists before faust starts.
+    _wait_for_kafka(lambda: ensure_topics(settings, extra=[candidates_topic(settings)]))
     # faust keeps its worker data here (tables themselves live in memory and in changelogs).
     (settings.state_dir / "faust").mkdir(parents=True, exist_ok=True)
     if config.metrics_port:
