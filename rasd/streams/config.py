@@ -48,9 +48,10 @@ class StreamsSettings(BaseSettings):
     heartbeat_interval: float = Field(1.0, gt=0.0)
     commit_interval: float = Field(1.0, gt=0.0)
 
-    # Both agents take their records in batches: once one came, what arrived within
-    # `batch_wait` s, at most `batch_max` (articles are matched back to back, a rule's state is
-    # written once per batch; see ARCHITECTURE.md, Streams, "Where a worker's time goes").
+    # The match stage takes up to `batch_max` fetched articles at once and matches them back to
+    # back; the stories agent, once a candidate came, what arrived within `batch_wait` s, at
+    # most `batch_max` (a rule's state is written once per batch; see ARCHITECTURE.md, Streams,
+    # "Where a worker's time goes").
     batch_max: int = Field(500, ge=1)
     batch_wait: float = Field(0.005, gt=0.0)
     # How long the producer gathers records into one request (faust's producer_linger).

@@ -83,7 +83,7 @@ def sketch(sig: str) -> tuple[list[int], frozenset[int]]:
 
 def hashes(sig: str) -> frozenset[int]:
     """The word hashes a signature holds (empty for an empty signature)."""
-    return _values(sig)[1] if sig else frozenset()
+    return sketch(sig)[1]
 
 
 def similarity(a: str, b: str) -> float:
@@ -92,9 +92,7 @@ def similarity(a: str, b: str) -> float:
     >>> similarity(signature("a1x b2x c3x".split()), signature("a1x b2x d4x".split()))
     0.5
     """
-    if not a or not b:
-        return 0.0
-    return sketch_similarity(_values(a), _values(b))
+    return sketch_similarity(sketch(a), sketch(b))
 
 
 def sketch_similarity(

@@ -388,19 +388,18 @@ def _expire(state: RuleState, index: StoryIndex, limits: Limits) -> None:
         state.stories = [s for s in state.stories if s.last_at >= horizon]
         index.oldest = min((s.last_at for s in state.stories), default=None)
         index.track(state.stories)
-    # Kept for one more window after it closes, so late reports do not reopen it. (One cutoff
-    # per window size: a rule's windows share one or two sizes, and a busy rule has many.)
+    # Kept for one more window after it closes, so late reports do not reopen it.
     until = state._windows_until
     if until is not None and state.clock <= until:
         return  # no window closed two of its sizes ago yet (a busy rule has many)
-    cutoffs: dict[float, datetime] = {}
+    earliest = None  # of the windows kept: when the next one goes
     for key, w in list(state.windows.items()):
-        cutoff = cutoffs.get(w.size)
-        if cutoff is None:
-            cutoff = cutoffs[w.size] = state.clock - timedelta(seconds=2 * w.size)
-        if w.start < cutoff:
+        w_until = _window_until(w)
+        if w_until < state.clock:
             del state.windows[key]
-    state._windows_until = min(map(_window_until, state.windows.values()), default=None)
+        elif earliest is None or w_until < earliest:
+            earliest = w_until
+    state._windows_until = earliest
 
 
 def _window_until(window: Window) -> datetime:

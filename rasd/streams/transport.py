@@ -48,11 +48,12 @@ FETCH_MAX_WAIT_MS = 100
 # How much the broker returns per partition and fetch (faust's consumer_max_fetch_size; faust
 # and aiokafka default to 1 MiB). faust's drain loop hands every record of one fetch to the
 # agents before it fetches again, and a partition is fetched again only once its records are
-# all handed over: with 1 MiB a backlog of 5,000 articles came in one fetch, and the candidates
-# the match agent produced meanwhile reached the stories agent only after the whole backlog
-# (the first steady reports then waited 1.7-2.5 s behind them). 64 KiB is about 80 articles a
-# partition: the candidates topic gets a turn every few hundred articles. A record larger than
-# this still comes (the broker returns at least one batch), on its own.
+# all handed over: when faust also read the articles, with 1 MiB a backlog of 5,000 came in one
+# fetch, and the candidates produced meanwhile reached the stories agent only after the whole
+# backlog (the first steady reports then waited 1.7-2.5 s behind them). faust now reads the
+# candidates alone (the match stage reads the articles), and a fetch of 64 KiB, a few dozen
+# candidates a partition, keeps one partition's backlog from holding back the others'. A record
+# larger than this still comes (the broker returns at least one batch), on its own.
 PARTITION_FETCH_BYTES = 64 * 1024
 
 
