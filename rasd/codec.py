@@ -210,7 +210,9 @@ def _converter(annotation: Any) -> Callable[[Any], Any] | None:
         convert = _converter(args[0])
         if convert is None:
             return None
-        return lambda values: origin(convert(v) for v in values)
+        if origin is list:
+            return lambda values: [convert(v) for v in values]
+        return lambda values: tuple([convert(v) for v in values])
     if origin is dict and _converter(args[1]) is not None:
         raise TypeError(f"no fast codec for {annotation!r}")
     return None
