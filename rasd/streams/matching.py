@@ -57,6 +57,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from faust.exceptions import ProducerSendError
 from pydantic import ValidationError
 
+from rasd.codec import decode_article, encode
 from rasd.connections import aiokafka_admin, aiokafka_consumer
 from rasd.models import Article
 from rasd.settings import Settings
@@ -228,9 +229,9 @@ class MatchStage(mode.Service):
         for m in found:
             MATCHES.labels(m.rule_id).inc()
             key = m.rule_id.encode()
-            yield self.matches, key, m.model_dump_json().encode()
+            yield self.matches, key, encode(m)
             candidate = Candidate.from_match(m, article, fingerprint)
-            yield self.candidates, key, candidate.model_dump_json().encode()
+            yield self.candidates, key, encode(candidate)
 
     async def _deliver(self, outputs: list[Output]) -> None:
         """Send every output, then wait until Kafka acknowledged each one."""
@@ -299,7 +300,7 @@ class _Handover(ConsumerRebalanceListener):
 def _read(record: Any, matcher: Any) -> tuple[Article | None, list | str]:
     """The record's article and its matches, or None and why it is a dead letter."""
     try:
-        article = Article.model_validate_json(record.value)
+        article = decode_article(record.value)  # pydantic's ValidationError when not one
         return article, matcher.match(article)
     except Exception as exc:  # noqa: BLE001 - one bad record must not stop the stage
         return None, reason(exc)
