@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.pipeline import EVAL, corpus, matching, stream_of  # noqa: E402
+from rasd.codec import decoder, encode  # noqa: E402
 from rasd.rules import Matcher, load_rules  # noqa: E402
 from rasd.startup import freeze_loaded, keep_full_collections_short  # noqa: E402
 from rasd.streams import stories  # noqa: E402
@@ -46,6 +47,7 @@ from rasd.streams.stories import Candidate, Limits  # noqa: E402
 # The steps of advance() timed apart (those of the names the module defines).
 STEPS = ("_expire", "_best_story", "_new_story", "_attach", "_story_alert", "_escalate")
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
+decode_candidate = decoder(Candidate)
 
 
 def records(args, rules) -> list[tuple[bytes, bytes]]:
@@ -82,7 +84,7 @@ def records(args, rules) -> list[tuple[bytes, bytes]]:
         for m in found:
             m = m.model_copy(update={"matched_at": article.fetched_at})
             candidate = Candidate.from_match(m, article, fingerprint)
-            out.append((m.rule_id.encode(), candidate.model_dump_json().encode()))
+            out.append((m.rule_id.encode(), encode(candidate)))
     return out
 
 
@@ -117,7 +119,7 @@ def replay(recs, rules_by_id, limits, batch: int, timer: Timer | None):
         for key, value in recs[i : i + batch]:
             t0 = clock()
             rule_id = key.decode()
-            candidate = Candidate.model_validate_json(value)
+            candidate = decode_candidate(value)
             t1 = clock()
             state = changed[rule_id] if rule_id in changed else states.get(rule_id)
             t2 = clock()
@@ -130,8 +132,8 @@ def replay(recs, rules_by_id, limits, batch: int, timer: Timer | None):
             spent["advance (all)"] += t3 - t2
         t0 = clock()
         for r in found:
-            value = r.alert.model_dump_json()  # once, for the outbox and the alerts topic
-            digest.update(b"%d %s %s\n" % (r.revision, value.encode(), value.encode()))
+            value = encode(r.alert)  # once, for the outbox and the alerts topic
+            digest.update(b"%d %s %s\n" % (r.revision, value, value))
         t1 = clock()
         for rule_id, state in changed.items():
             states.put(rule_id, state)

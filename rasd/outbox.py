@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from rasd.codec import encode
 from rasd.keys import RedisKeys
 from rasd.models import Alert
 from rasd.settings import Settings
@@ -276,7 +277,7 @@ class Outbox:
         return (await self.write_many([(alert, revision)]))[0]
 
     async def write_many(
-        self, revisions: Sequence[tuple[Alert, int]], encoded: Sequence[str] | None = None
+        self, revisions: Sequence[tuple[Alert, int]], encoded: Sequence[bytes] | None = None
     ) -> list[Written]:
         """:meth:`write` for several alert revisions in one round trip, each as it would be alone
         (written in this order; retried as a whole, which is harmless: a revision written before
@@ -287,7 +288,7 @@ class Outbox:
         if not revisions:
             return []
         if encoded is None:
-            encoded = [a.model_dump_json() for a, _ in revisions]
+            encoded = [encode(a) for a, _ in revisions]
         delay = 0.1
         while True:
             try:
@@ -340,7 +341,7 @@ class Outbox:
         revision: int,
         *,
         state: bool = True,
-        value: str | None = None,
+        value: bytes | None = None,
     ) -> Awaitable[Any]:
         """The write script's call on ``client`` (the client itself, or a pipeline); ``value``
         is the alert's JSON, if the caller has it."""
@@ -350,7 +351,7 @@ class Outbox:
             args=[
                 alert.key,
                 str(revision),
-                alert.model_dump_json() if value is None else value,
+                encode(alert) if value is None else value,
                 alert.created_at.timestamp(),
                 self._ttl,
                 "1" if state else "0",

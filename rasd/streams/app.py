@@ -26,6 +26,7 @@ import faust
 import faust.streams as faust_streams
 import mode
 
+from rasd.codec import decoder, encode
 from rasd.connections import async_redis_client, faust_broker_settings
 from rasd.outbox import Bounds, Outbox, Written
 from rasd.settings import Settings
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 
 # How long the match stage waits, after a batch, for the stories agent to empty its buffer.
 STORIES_TURN = 0.25
+
+decode_candidate = decoder(Candidate)
 
 
 class Runtime(mode.Service):
@@ -198,7 +201,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
         try:
             for event in events:
                 rule_id = event.key.decode()
-                candidate = Candidate.model_validate_json(event.value)
+                candidate = decode_candidate(event.value)
                 # advance() changes the state in place: it is `changed` from here on.
                 state = changed[rule_id] if rule_id in changed else states.get(rule_id)
                 changed[rule_id], last_event[rule_id] = state, event
@@ -209,7 +212,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
                 found += revisions
             pairs = [(r.alert, r.revision) for r in found]
             # Encoded once, for the outbox and the alerts topic.
-            values = [alert.model_dump_json() for alert, _ in pairs]
+            values = [encode(alert) for alert, _ in pairs]
             delivering = []
             for (alert, revision), value, written in zip(
                 pairs, values, await runtime.outbox.write_many(pairs, values), strict=True
@@ -217,7 +220,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
                 if written is Written.NEW:
                     ALERTS.labels(alert.kind).inc()
                 if written.publish:
-                    sent = await alerts.send(key=alert.key.encode(), value=value.encode())
+                    sent = await alerts.send(key=alert.key.encode(), value=value)
                     delivering.append((sent, (alert, revision)))
             for sent, _ in delivering:
                 await sent  # delivered to Kafka before the outbox says so
