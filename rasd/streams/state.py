@@ -31,6 +31,7 @@ import json
 import logging
 from collections.abc import Iterator, MutableMapping
 
+from rasd.codec import encode
 from rasd.streams.stories import RuleState, Story
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ class StateStore:
         table) into ``state``; a value of None deletes the key."""
         for story in state.stories:
             if stored.get(story.id) != story.revision:
-                yield story_key(rule_id, story.id, story.revision), story.model_dump_json().encode()
+                yield story_key(rule_id, story.id, story.revision), encode(story)
         yield rule_id, _head(state)
         current = {s.id: s.revision for s in state.stories}
         for story_id, revision in stored.items():
@@ -125,9 +126,12 @@ class StateStore:
         return state, {s.id: s.revision for s in stories}
 
 
+_NOT_IN_HEAD = frozenset({"stories"})
+
+
 def _head(state: RuleState) -> bytes:
     """The state's JSON without its stories' contents, naming them by id and revision."""
-    fields = state.model_dump_json(exclude={"stories"}).encode()
+    fields = encode(state, exclude=_NOT_IN_HEAD)
     refs = json.dumps([[s.id, s.revision] for s in state.stories], ensure_ascii=False)
     return b'%s,"refs":%s}' % (fields[:-1], refs.encode())
 
