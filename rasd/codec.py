@@ -57,11 +57,15 @@ def _fields(obj: Any) -> Any:
 _encoder = msgspec.json.Encoder(enc_hook=_fields)
 
 
-def encode(record: BaseModel, exclude: frozenset[str] = frozenset()) -> bytes:
-    """``record.model_dump_json(exclude=exclude).encode()``, written by msgspec."""
+def encode(
+    record: BaseModel, exclude: frozenset[str] = frozenset(), extra: dict[str, Any] | None = None
+) -> bytes:
+    """``record.model_dump_json(exclude=exclude).encode()``, written by msgspec; ``extra``
+    (JSON values, or records) are written after the record's fields."""
     fields = record.__dict__
-    if exclude:
+    if exclude or extra:
         fields = {name: value for name, value in fields.items() if name not in exclude}
+        fields.update(extra or ())
     return _encoder.encode(fields)
 
 

@@ -131,9 +131,10 @@ _NOT_IN_HEAD = frozenset({"stories"})
 
 def _head(state: RuleState) -> bytes:
     """The state's JSON without its stories' contents, naming them by id and revision."""
-    fields = encode(state, exclude=_NOT_IN_HEAD)
-    refs = json.dumps([[s.id, s.revision] for s in state.stories], ensure_ascii=False)
-    return b'%s,"refs":%s}' % (fields[:-1], refs.encode())
+    # One encoding (json.dumps took 38 us for a busy rule's 118 pairs alone); heads written by
+    # json.dumps, with a space after each comma, read the same.
+    refs = [[s.id, s.revision] for s in state.stories]
+    return encode(state, exclude=_NOT_IN_HEAD, extra={"refs": refs})
 
 
 def _refs(head: bytes) -> dict[str, int]:

@@ -312,6 +312,11 @@ def test_encode_is_pydantic_json_byte_for_byte():
     for state in states():
         head = encode(state, exclude=frozenset({"stories"}))
         assert head == state.model_dump_json(exclude={"stories"}).encode()
+        refs = [[s.id, s.revision] for s in state.stories]
+        head = encode(state, exclude=frozenset({"stories"}), extra={"refs": refs})
+        expected = {**json.loads(state.model_dump_json(exclude={"stories"})), "refs": refs}
+        assert json.loads(head) == expected
+        assert list(json.loads(head)) == list(expected)
 
 
 def test_encode_after_changes_in_place():
