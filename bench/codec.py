@@ -33,15 +33,17 @@ from rasd.streams.config import StreamsSettings  # noqa: E402
 from rasd.streams.stories import Candidate, Limits, RuleState, Story, advance  # noqa: E402
 
 
-def best(repeat: int, step, values) -> float:
-    """Best CPU microseconds per value of ``step`` over ``values``."""
-    spent = []
+def best(repeat: int, steps: list[tuple[object, list]]) -> list[float]:
+    """Best CPU microseconds per value of each (step, values), the steps timed in turn in each
+    round (a machine getting busier or quieter then affects them alike)."""
+    spent = [[] for _ in steps]
     for _ in range(repeat):
-        begin = time.process_time()
-        for value in values:
-            step(value)
-        spent.append(time.process_time() - begin)
-    return min(spent) * 1e6 / len(values)
+        for times, (step, values) in zip(spent, steps, strict=True):
+            begin = time.process_time()
+            for value in values:
+                step(value)
+            times.append(time.process_time() - begin)
+    return [min(times) * 1e6 / len(values) for times, (_, values) in zip(spent, steps, strict=True)]
 
 
 def corpus_records(args) -> dict[type, list]:
@@ -101,10 +103,15 @@ def main() -> int:
                 print(f"DIFFERENT {model.__name__} encode: {encode(o)[:200]!r} vs {r[:200]!r}")
                 failed += 1
                 break
-        d_slow = best(args.repeat, model.model_validate_json, raw)
-        d_fast = best(args.repeat, fast_decode, raw)
-        e_slow = best(args.repeat, lambda o: o.model_dump_json().encode(), objects)
-        e_fast = best(args.repeat, encode, objects)
+        d_slow, d_fast, e_slow, e_fast = best(
+            args.repeat,
+            [
+                (model.model_validate_json, raw),
+                (fast_decode, raw),
+                (lambda o: o.model_dump_json().encode(), objects),
+                (encode, objects),
+            ],
+        )
         size = sum(map(len, raw)) // len(raw)
         print(
             f"{model.__name__:<10} {len(raw):>6} {size:>6}  {d_slow:>18.1f} {d_fast:>8.1f} "
