@@ -1,7 +1,8 @@
 """The records that cross process boundaries (DESIGN.md): Article, Match, Alert.
 
-They travel as JSON (``model_dump_json`` / ``model_validate_json``); inside a process they are
-these typed, frozen objects.
+They travel as JSON (``model_dump_json`` / ``model_validate_json``, on the hot paths through
+:mod:`rasd.codec`, which writes the same bytes); inside a process they are these typed, frozen
+objects.
 """
 
 from __future__ import annotations

@@ -11,12 +11,11 @@ the backtest began, so articles arriving meanwhile do not make it run forever.
 
 Speed: the matcher is what a backtest spends its time on. The reader is aiokafka's consumer,
 whose record batches are parsed and CRC-checked in C; an article then costs its share of one
-gzip inflate per batch (about 11 µs for 2 KB of JSON), one parse of the JSON into the Article
-(:func:`rasd.codec.decode_article`: msgspec, with pydantic's result; pydantic's own validator
-took about 15 µs, and was cheaper than a ``TypeAdapter``, than ``json.loads`` plus
-``validate_python``, than strict mode and than one validation of a whole fetch as a JSON array)
-and aiokafka's record object: about 40 µs in all with pydantic, against about 50 µs for the
-kafka-python reader it replaced (ARCHITECTURE.md).
+gzip inflate per batch (about 11 µs for 2 KB of JSON), one pydantic validation straight from the
+JSON (about 15 µs: the model's own validator, cheaper than a ``TypeAdapter``, than ``json.loads``
+plus ``validate_python``, than strict mode and than one validation of a whole fetch as a JSON
+array, all measured in bench/backtest.py's development) and aiokafka's record object: about
+40 µs in all, against about 50 µs for the kafka-python reader it replaced (ARCHITECTURE.md).
 """
 
 from __future__ import annotations
@@ -214,6 +213,7 @@ def retained_articles(
     ``cancel`` is set, ``KafkaUnreachable`` when no broker answers or one refuses the login, and
     ``LookupError`` when there is no articles topic. A record that is not an Article is skipped.
     """
+    # pydantic-core's validator itself (rasd.codec): one JSON parse straight into the model.
     # Each article is parsed as it is asked for, so that it dies young once matched.
     parse = decode_article
     records = _retained_records(settings, since, on_span, limit, cancel)
