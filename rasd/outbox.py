@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from rasd.codec import encode
+from rasd.codec import decode_alert, encode
 from rasd.keys import RedisKeys
 from rasd.models import Alert
 from rasd.settings import Settings
@@ -177,7 +177,7 @@ def parse_entry(entry_id: str, raw: Mapping[str, str]) -> OutboxEntry:
     if not revision.isdigit():
         raise UnreadableEntry(entry_id, fields, f"revision {revision!r} is not a whole number >= 0")
     try:
-        alert = Alert.model_validate_json(fields["alert"])
+        alert = decode_alert(fields["alert"])
     except ValidationError as exc:
         raise UnreadableEntry(entry_id, fields, f"ValidationError: {exc}") from None
     return OutboxEntry(id=entry_id, revision=int(revision), alert=alert)
@@ -188,7 +188,7 @@ def parse_alert(raw: str | None, key: str) -> Alert | None:
     if raw is None:
         return None
     try:
-        return Alert.model_validate_json(raw)
+        return decode_alert(raw)
     except ValidationError as exc:
         log.warning("alert %r: unreadable record skipped: %s", key, exc.errors()[:1])
         return None

@@ -330,3 +330,18 @@ def test_encode_after_changes_in_place():
 def test_encode_refuses_what_is_not_a_record_field():
     with pytest.raises(NotImplementedError):
         encode(article().model_copy(update={"title": object()}))
+
+
+ENCODED = [Article, TermHit, Match, StoryArticle, Alert, Candidate, Story, Window, RuleState]
+
+
+@pytest.mark.parametrize("model", ENCODED, ids=lambda m: m.__name__)
+def test_encoded_models_write_their_fields_as_they_are(model):
+    """encode() writes a model's __dict__: a model that renames, hides or converts a field when
+    pydantic writes it would be written otherwise, so none of the models it writes does."""
+    assert not model.model_computed_fields
+    decorators = model.__pydantic_decorators__
+    assert not decorators.field_serializers and not decorators.model_serializers
+    for name, info in model.model_fields.items():
+        assert info.alias is None and info.serialization_alias is None, name
+        assert not info.exclude, name
