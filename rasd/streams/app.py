@@ -31,7 +31,7 @@ from rasd.outbox import Bounds, Outbox, Written
 from rasd.settings import Settings
 from rasd.streams.config import StreamsSettings
 from rasd.streams.matching import MatchStage
-from rasd.streams.metrics import ALERTS
+from rasd.streams.metrics import ALERTS, STORIES_CPU, CpuSteps
 from rasd.streams.rulesync import RuleSync
 from rasd.streams.state import StateStore
 from rasd.streams.stories import Candidate, Limits, Revision, RuleState, advance
@@ -192,6 +192,8 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
         order as a whole: every alert is in the outbox, then delivered to Kafka and marked
         published, then the states are written, and only then are the records finished.
         """
+        # advance: the candidates parsed, grouped and their alerts encoded; state: the table writes.
+        steps = CpuSteps(STORIES_CPU, ("advance", "state"))
         changed: dict[str, RuleState] = {}
         last_event = {}  # per rule: a table write goes to the changelog partition of its event
         found: list[Revision] = []
@@ -210,6 +212,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
             pairs = [(r.alert, r.revision) for r in found]
             # Encoded once, for the outbox and the alerts topic.
             values = [alert.model_dump_json() for alert, _ in pairs]
+            steps.charge("advance")
             delivering = []
             for (alert, revision), value, written in zip(
                 pairs, values, await runtime.outbox.write_many(pairs, values), strict=True
@@ -222,6 +225,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
             for sent, _ in delivering:
                 await sent  # delivered to Kafka before the outbox says so
             await runtime.outbox.published_many([pair for _, pair in delivering])
+            steps.restart()  # the waits for Redis and Kafka ran other tasks
         except BaseException:
             for rule_id in changed:
                 states.forget(rule_id)  # the cached objects may be half-changed
@@ -229,6 +233,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
         for rule_id, state in changed.items():
             with _current(last_event[rule_id]):
                 states.put(rule_id, state)
+        steps.charge("state")
 
     # Acks are manual: faust acks an event when the agent leaves it, even when the agent was
     # cancelled (shutdown, rebalance) half-way through it, and a half-processed record whose
