@@ -278,12 +278,17 @@ def start_worker(settings: Settings, log: Path, metrics_port: int) -> subprocess
         )
 
 
-def cpu_seconds(pid: int, thread: int | None = None) -> float:
-    """CPU time (user + system) the process ``pid`` (all its threads), or one of its threads,
-    has used so far."""
+def cpu_seconds(pid: int, thread: int | None = None, user: bool = True) -> float:
+    """CPU time (user + system, or system alone) the process ``pid`` (all its threads), or one
+    of its threads, has used so far."""
     where = f"/proc/{pid}" if thread is None else f"/proc/{pid}/task/{thread}"
     fields = Path(f"{where}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) * user + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def system(pid: int) -> float:
+    """System CPU time (in the kernel: sockets mostly) of the process ``pid`` so far."""
+    return cpu_seconds(pid, user=False)
 
 
 def thread_seconds(pid: int) -> dict[int, float]:
@@ -311,7 +316,8 @@ async def match_times(
     settings: Settings, sentinels: set[str], timeout: float, pid: int
 ) -> tuple[list, list]:
     """(broker timestamp, article id) of every Match until all ``sentinels`` were matched, and
-    (time, CPU seconds of process ``pid``, CPU seconds of each of its threads) at each look."""
+    (time, CPU seconds of process ``pid``, of each of its threads, system CPU seconds) at each
+    look."""
     consumer = aiokafka_consumer(
         settings,
         settings.topic("matches"),
@@ -323,7 +329,7 @@ async def match_times(
     try:
         async with asyncio.timeout(timeout):
             while not sentinels <= seen:
-                cpu.append((time.time(), cpu_seconds(pid), thread_seconds(pid)))
+                cpu.append((time.time(), cpu_seconds(pid), thread_seconds(pid), system(pid)))
                 for records in (await consumer.getmany(timeout_ms=50)).values():
                     for r in records:
                         article_id = Match.model_validate_json(r.value).article_id
@@ -331,7 +337,7 @@ async def match_times(
                         times.append((r.timestamp / 1000, article_id))
     finally:
         await consumer.stop()
-    cpu.append((time.time(), cpu_seconds(pid), thread_seconds(pid)))
+    cpu.append((time.time(), cpu_seconds(pid), thread_seconds(pid), system(pid)))
     return times, cpu
 
 
@@ -401,16 +407,17 @@ def worker_throughput(
         if seconds > start[2].get(tid, 0.0)
     }
     metrics = {name: value - before.get(name, 0.0) for name, value in after.items()}
-    account = CpuAccount(len(articles), used, threads, worker.pid, metrics)
+    account = CpuAccount(len(articles), used, end[3] - start[3], threads, worker.pid, metrics)
     return worker, len(articles) / (last - start[0]), len(articles) / used, account
 
 
 def first_batch(worker: subprocess.Popen, port: int) -> tuple[tuple, dict[str, float]]:
-    """(time, CPU seconds of the worker, of each of its threads) once the worker has taken its
-    first batch of articles, and its metrics then."""
+    """(time, CPU seconds of the worker, of each of its threads, system CPU seconds) once the
+    worker has taken its first batch of articles, and its metrics then."""
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and worker.poll() is None:
-        look = (time.time(), cpu_seconds(worker.pid), thread_seconds(worker.pid))
+        pid = worker.pid
+        look = (time.time(), cpu_seconds(pid), thread_seconds(pid), system(pid))
         try:
             metrics = scrape(port)
         except OSError:  # not serving yet
@@ -424,8 +431,11 @@ def first_batch(worker: subprocess.Popen, port: int) -> tuple[tuple, dict[str, f
 class CpuAccount:
     """Where the worker's CPU went in the backlog, in us an article."""
 
-    def __init__(self, n: int, used: float, threads: dict, pid: int, metrics: dict) -> None:
-        self.n, self.used, self.threads, self.pid, self.metrics = n, used, threads, pid, metrics
+    def __init__(
+        self, n: int, used: float, system: float, threads: dict, pid: int, metrics: dict
+    ) -> None:
+        self.n, self.used, self.system, self.threads = n, used, system, threads
+        self.pid, self.metrics = pid, metrics
 
     def steps(self, metric: str) -> dict[str, float]:
         """us an article of each step of a ``metric`` labelled by step, over the span."""
@@ -438,7 +448,10 @@ class CpuAccount:
 
     def lines(self, parse_alone: float, match_alone: float) -> list[str]:
         per = 1e6 / self.n
-        out = [f"  all threads {self.used * per:7.0f}   (the span of the rate above)"]
+        out = [
+            f"  all threads {self.used * per:7.0f}   (the span of the rate above), of which system"
+            f" (in the kernel) {self.system * per:.0f}"
+        ]
         for tid, seconds in sorted(self.threads.items(), key=lambda t: -t[1]):
             name = "event loop (main)" if tid == self.pid else f"thread {tid}"
             out.append(f"  {name:20} {seconds * per:7.0f}")

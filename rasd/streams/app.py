@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import weakref
+from collections.abc import Callable
 from contextlib import contextmanager
 
 import faust
@@ -44,13 +45,24 @@ STORIES_TURN = 0.25
 
 
 class Runtime(mode.Service):
-    """The connections the agents share; started by the worker before the app."""
+    """The connections the agents share; started by the worker before the app.
 
-    def __init__(self, settings: Settings, config: StreamsSettings, publish_rules: bool = True):
+    ``loaded`` is called once the rule set is read and compiled (the worker freezes what it has
+    loaded then, :func:`rasd.startup.freeze_loaded`).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        config: StreamsSettings,
+        publish_rules: bool = True,
+        loaded: Callable[[], object] | None = None,
+    ):
         super().__init__()
         self.settings = settings
         self.config = config
         self.publish_rules = publish_rules
+        self._loaded = loaded
         self.redis = None
         self.rule_sync: RuleSync | None = None
         self.outbox: Outbox | None = None
@@ -70,6 +82,8 @@ class Runtime(mode.Service):
         self.rule_sync = RuleSync(self.settings, self.redis, self.settings.rules_dir)
         await self.rule_sync.start(publish=self.publish_rules)
         log.info("rules loaded: %s", sorted(self.rule_sync.rules))
+        if self._loaded is not None:
+            self._loaded()
 
     async def on_stop(self) -> None:
         if self.rule_sync is not None:
