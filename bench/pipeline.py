@@ -25,7 +25,9 @@ step of the match stage's loop and of the stories agent (the worker's own counte
 its metrics endpoint after the backlog), beside what parsing and matching cost alone.
 
 ``--profile DIR`` samples the worker with py-spy (``pip install py-spy``) into
-``DIR/backlog.txt`` and ``DIR/steady.txt`` (collapsed stacks, one per line with its count), and
+``DIR/backlog.txt`` (from its first batch on, start-up left out) and ``DIR/steady.txt``
+(collapsed stacks, one per line with its count; py-spy counts a thread waiting for a core as
+busy, so on a loaded machine its shares follow the contention: the CPU account is the figure), and
 writes the worker's latencies to ``DIR/latencies.tsv`` (seconds into the steady stream, ms).
 
 Articles come from ``--eval-dir`` (real Arabic and English news; default ../shared/eval beside
