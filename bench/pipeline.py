@@ -18,8 +18,16 @@ consume-and-produce loop, all measured in the same run:
   worker's threads), like bench/match.py, because on a shared machine wall-clock rates move
   with other people's load; the wall-clock ratio is printed beside it.
 
+It also prints where the worker's CPU went in the backlog, in us an article: each of the
+worker's threads (from /proc, over the same span as the rate), and the event loop's thread by
+step of the match stage's loop and of the stories agent (the worker's own counters,
+``rasd_stream_stage_cpu_seconds_total`` and ``rasd_stream_stories_cpu_seconds_total``, read from
+its metrics endpoint after the backlog), beside what parsing and matching cost alone.
+
 ``--profile DIR`` samples the worker with py-spy (``pip install py-spy``) into
-``DIR/backlog.txt`` and ``DIR/steady.txt`` (collapsed stacks, one per line with its count), and
+``DIR/backlog.txt`` (from its first batch on, start-up left out) and ``DIR/steady.txt``
+(collapsed stacks, one per line with its count; py-spy counts a thread waiting for a core as
+busy, so on a loaded machine its shares follow the contention: the CPU account is the figure), and
 writes the worker's latencies to ``DIR/latencies.tsv`` (seconds into the steady stream, ms).
 
 Articles come from ``--eval-dir`` (real Arabic and English news; default ../shared/eval beside
@@ -33,15 +41,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -239,7 +250,13 @@ def stop_worker(worker: subprocess.Popen) -> None:
         worker.wait()
 
 
-def start_worker(settings: Settings, log: Path) -> subprocess.Popen:
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_worker(settings: Settings, log: Path, metrics_port: int) -> subprocess.Popen:
     env = {
         **os.environ,
         "RASD_KAFKA_BOOTSTRAP": settings.kafka_servers,
@@ -251,6 +268,7 @@ def start_worker(settings: Settings, log: Path) -> subprocess.Popen:
         "RASD_LOG_LEVEL": "WARNING",
         "RASD_STREAMS_SESSION_TIMEOUT": "6",
         "RASD_STREAMS_HEARTBEAT_INTERVAL": "1",
+        "RASD_STREAMS_METRICS_PORT": str(metrics_port),
     }
     with open(log, "ab") as out:
         return subprocess.Popen(
@@ -262,17 +280,46 @@ def start_worker(settings: Settings, log: Path) -> subprocess.Popen:
         )
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system, all threads) the process ``pid`` has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(pid: int, thread: int | None = None, user: bool = True) -> float:
+    """CPU time (user + system, or system alone) the process ``pid`` (all its threads), or one
+    of its threads, has used so far."""
+    where = f"/proc/{pid}" if thread is None else f"/proc/{pid}/task/{thread}"
+    fields = Path(f"{where}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) * user + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def system(pid: int) -> float:
+    """System CPU time (in the kernel: sockets mostly) of the process ``pid`` so far."""
+    return cpu_seconds(pid, user=False)
+
+
+def thread_seconds(pid: int) -> dict[int, float]:
+    """CPU time of each thread of the process ``pid`` so far (thread id -> seconds)."""
+    found = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # the thread ended
+            found[int(task.name)] = cpu_seconds(pid, int(task.name))
+    return found
+
+
+def scrape(port: int) -> dict[str, float]:
+    """The worker's metrics: sample name with its labels -> value."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
+        text = reply.read().decode()
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+    return values
 
 
 async def match_times(
     settings: Settings, sentinels: set[str], timeout: float, pid: int
 ) -> tuple[list, list]:
     """(broker timestamp, article id) of every Match until all ``sentinels`` were matched, and
-    (time, CPU seconds of process ``pid``) at each look."""
+    (time, CPU seconds of process ``pid``, of each of its threads, system CPU seconds) at each
+    look."""
     consumer = aiokafka_consumer(
         settings,
         settings.topic("matches"),
@@ -284,7 +331,7 @@ async def match_times(
     try:
         async with asyncio.timeout(timeout):
             while not sentinels <= seen:
-                cpu.append((time.time(), cpu_seconds(pid)))
+                cpu.append((time.time(), cpu_seconds(pid), thread_seconds(pid), system(pid)))
                 for records in (await consumer.getmany(timeout_ms=50)).values():
                     for r in records:
                         article_id = Match.model_validate_json(r.value).article_id
@@ -292,7 +339,7 @@ async def match_times(
                         times.append((r.timestamp / 1000, article_id))
     finally:
         await consumer.stop()
-    cpu.append((time.time(), cpu_seconds(pid)))
+    cpu.append((time.time(), cpu_seconds(pid), thread_seconds(pid), system(pid)))
     return times, cpu
 
 
@@ -324,12 +371,14 @@ def worker_throughput(
     log: Path,
     profile: Path | None = None,
 ):
-    """Articles/s through a backlog, timed by the worker's own Match records (per wall-clock
-    second and per CPU second of the worker process, all its threads).
+    """Articles/s through a backlog (per wall-clock second and per CPU second of the worker
+    process, all its threads), and a :class:`CpuAccount` of the backlog.
 
-    The backlog ends with a matching article in every partition; the time from the first Match
-    to the last sentinel's Match is the time the worker took for the backlog (the few articles
-    before the first match are not counted, which errs on the slow side).
+    The backlog ends with a matching article in every partition. The span starts when the
+    worker has taken its first batch (its article counter, polled every 10 ms while it starts,
+    is no longer 0: start-up and the rules' compilation are behind it) and ends with the last
+    sentinel's Match. (It used to start with the first Match, which comes after the whole first
+    batch was matched: up to ``batch_max`` articles whose CPU time was not counted.)
     """
     asyncio.run(produce_all(settings, articles))
     sentinels = [
@@ -337,24 +386,91 @@ def worker_throughput(
     ]
     for p, a in enumerate(sentinels):
         asyncio.run(produce_all(settings, [a], partition=p))
-    worker = start_worker(settings, log)
-    profiler = start_profiler(worker, profile) if profile else None
+    metrics_port = free_port()
+    worker = start_worker(settings, log, metrics_port)
+    profiler = None
     try:
+        start, before = first_batch(worker, metrics_port)
+        profiler = start_profiler(worker, profile) if profile else None
         times, cpu = asyncio.run(match_times(settings, {a.id for a in sentinels}, 300, worker.pid))
+        after = scrape(metrics_port)
     except BaseException:
         stop_worker(worker)
         raise SystemExit(f"worker did not finish the backlog; see {log}") from None
     finally:
         stop_profiler(profiler)
-    first = min(t for t, _ in times)
     last = max(t for t, article_id in times if article_id.startswith("sentinel"))
-    # The worker's CPU time over the same span, from the looks closest to its ends.
-    used = _cpu_at(cpu, last) - _cpu_at(cpu, first)
-    return worker, len(articles) / (last - first), len(articles) / used
+    # The worker's CPU time from the first batch to the look closest to the last Match.
+    end = min(cpu, key=lambda look: abs(look[0] - last))
+    used = end[1] - start[1]
+    threads = {
+        tid: seconds - start[2].get(tid, 0.0)
+        for tid, seconds in end[2].items()
+        if seconds > start[2].get(tid, 0.0)
+    }
+    metrics = {name: value - before.get(name, 0.0) for name, value in after.items()}
+    account = CpuAccount(len(articles), used, end[3] - start[3], threads, worker.pid, metrics)
+    return worker, len(articles) / (last - start[0]), len(articles) / used, account
 
 
-def _cpu_at(samples: list[tuple[float, float]], when: float) -> float:
-    return min(samples, key=lambda sample: abs(sample[0] - when))[1]
+def first_batch(worker: subprocess.Popen, port: int) -> tuple[tuple, dict[str, float]]:
+    """(time, CPU seconds of the worker, of each of its threads, system CPU seconds) once the
+    worker has taken its first batch of articles, and its metrics then."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and worker.poll() is None:
+        pid = worker.pid
+        look = (time.time(), cpu_seconds(pid), thread_seconds(pid), system(pid))
+        try:
+            metrics = scrape(port)
+        except OSError:  # not serving yet
+            metrics = {}
+        if metrics.get("rasd_stream_articles_total", 0.0) > 0:
+            return look, metrics
+        time.sleep(0.01)
+    raise RuntimeError("the worker took no article")
+
+
+class CpuAccount:
+    """Where the worker's CPU went in the backlog, in us an article."""
+
+    def __init__(
+        self, n: int, used: float, system: float, threads: dict, pid: int, metrics: dict
+    ) -> None:
+        self.n, self.used, self.system, self.threads = n, used, system, threads
+        self.pid, self.metrics = pid, metrics
+
+    def steps(self, metric: str) -> dict[str, float]:
+        """us an article of each step of a ``metric`` labelled by step, over the span."""
+        prefix = f'{metric}{{step="'
+        return {
+            name[len(prefix) : -2]: value / self.n * 1e6
+            for name, value in self.metrics.items()
+            if name.startswith(prefix)
+        }
+
+    def lines(self, parse_alone: float, match_alone: float) -> list[str]:
+        per = 1e6 / self.n
+        out = [
+            f"  all threads {self.used * per:7.0f}   (the span of the rate above), of which system"
+            f" (in the kernel) {self.system * per:.0f}"
+        ]
+        for tid, seconds in sorted(self.threads.items(), key=lambda t: -t[1]):
+            name = "event loop (main)" if tid == self.pid else f"thread {tid}"
+            out.append(f"  {name:20} {seconds * per:7.0f}")
+        stage = self.steps("rasd_stream_stage_cpu_seconds_total")
+        out.append(
+            f"  event loop by step of the match stage ({sum(stage.values()):.0f} in all; a wait"
+            " counts what the loop ran meanwhile):"
+        )
+        out += [f"    {step:18} {us:7.1f}" for step, us in stage.items()]
+        stories = self.steps("rasd_stream_stories_cpu_seconds_total")
+        out.append("  of which the stories agent's own work (inside the stage's waits):")
+        out += [f"    {step:18} {us:7.1f}" for step, us in stories.items()]
+        out.append(
+            f"  alone, in a fresh process: parse {parse_alone:.1f}, match {match_alone:.1f}"
+            " (per article; the worker's match step is both)"
+        )
+        return out
 
 
 def worker_latency(
@@ -404,9 +520,10 @@ def matching(articles: list[Article], rules_dir: Path) -> tuple[list[Article], f
     return found, len(found) / len(articles)
 
 
-def matcher_alone(path: Path, rules_dir: Path) -> tuple[float, float]:
+def matcher_alone(path: Path, rules_dir: Path) -> tuple[float, float, float]:
     """Articles/s of the matcher alone over the records in ``path``, in a fresh process, per
-    wall-clock second and per CPU second.
+    wall-clock second and per CPU second, and the CPU seconds of parsing one record (after the
+    matching pass, so that it does not warm anything the matching uses).
 
     A fresh interpreter starts with the analyser's caches as cold as the worker's, and the
     articles are the worker's backlog in the worker's order; parsing is left out (it is part of
@@ -425,7 +542,11 @@ def matcher_alone(path: Path, rules_dir: Path) -> tuple[float, float]:
         "for article in articles:\n"
         "    matcher.match(article)\n"
         "wall, cpu = time.perf_counter() - start, time.process_time() - cpu\n"
-        "print(len(articles) / wall, len(articles) / cpu)\n"
+        "parse = time.process_time()\n"
+        "for line in lines:\n"
+        "    Article.model_validate_json(line)\n"
+        "parse = time.process_time() - parse\n"
+        "print(len(articles) / wall, len(articles) / cpu, parse / len(lines))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code, str(path), str(rules_dir), str(REPO)],
@@ -434,8 +555,8 @@ def matcher_alone(path: Path, rules_dir: Path) -> tuple[float, float]:
     )
     if done.returncode:
         raise SystemExit(f"the matcher-alone run failed:\n{done.stderr}")
-    wall, cpu = done.stdout.split()[-2:]
-    return float(wall), float(cpu)
+    wall, cpu, parse = done.stdout.split()[-3:]
+    return float(wall), float(cpu), float(parse)
 
 
 # Issue 15's targets: (label, unit, limit, whether the figure must be above the limit).
@@ -504,7 +625,7 @@ def main() -> None:
             alone = [matcher_alone(records, args.rules)]
             bare_rate = asyncio.run(bare_throughput(spaces["bare"], backlog))
             bare_lat = asyncio.run(bare_latency(spaces["bare"], steady, args.rate))
-            worker, worker_rate, worker_cpu_rate = worker_throughput(
+            worker, worker_rate, worker_cpu_rate, account = worker_throughput(
                 spaces["worker"],
                 backlog,
                 hits[0],
@@ -523,7 +644,8 @@ def main() -> None:
             # Measured again once the worker is gone; the faster of the two passes counts (the
             # least disturbed by other load, and the higher bar for the worker's ratio).
             alone.append(matcher_alone(records, args.rules))
-            alone_rate, alone_cpu_rate = (max(rates) for rates in zip(*alone, strict=True))
+            alone_rate, alone_cpu_rate, _ = (max(rates) for rates in zip(*alone, strict=True))
+            parse_alone = min(parse for _, _, parse in alone)
         finally:
             if worker is not None:
                 stop_worker(worker)
@@ -567,6 +689,9 @@ def main() -> None:
         f"  worker CPU at the steady {args.rate:g}/s: {worker_load:.0%} of a core (the machine's"
         f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
     )
+    print("worker CPU in the backlog, us an article:")
+    for line in account.lines(parse_alone * 1e6, 1e6 / alone_cpu_rate):
+        print(line)
     print(verdict("ratio", worker_cpu_rate / alone_cpu_rate))
     for name, value in figures.items():
         print(verdict(name, value))

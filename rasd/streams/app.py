@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import weakref
+from collections.abc import Callable
 from contextlib import contextmanager
 
 import faust
@@ -32,7 +33,7 @@ from rasd.outbox import Bounds, Outbox, Written
 from rasd.settings import Settings
 from rasd.streams.config import StreamsSettings
 from rasd.streams.matching import MatchStage
-from rasd.streams.metrics import ALERTS
+from rasd.streams.metrics import ALERTS, STORIES_CPU, CpuSteps
 from rasd.streams.rulesync import RuleSync
 from rasd.streams.state import StateStore
 from rasd.streams.stories import Candidate, Limits, Revision, RuleState, advance
@@ -47,13 +48,24 @@ decode_candidate = decoder(Candidate)
 
 
 class Runtime(mode.Service):
-    """The connections the agents share; started by the worker before the app."""
+    """The connections the agents share; started by the worker before the app.
 
-    def __init__(self, settings: Settings, config: StreamsSettings, publish_rules: bool = True):
+    ``loaded`` is called once the rule set is read and compiled (the worker freezes what it has
+    loaded then, :func:`rasd.startup.freeze_loaded`).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        config: StreamsSettings,
+        publish_rules: bool = True,
+        loaded: Callable[[], object] | None = None,
+    ):
         super().__init__()
         self.settings = settings
         self.config = config
         self.publish_rules = publish_rules
+        self._loaded = loaded
         self.redis = None
         self.rule_sync: RuleSync | None = None
         self.outbox: Outbox | None = None
@@ -73,6 +85,8 @@ class Runtime(mode.Service):
         self.rule_sync = RuleSync(self.settings, self.redis, self.settings.rules_dir)
         await self.rule_sync.start(publish=self.publish_rules)
         log.info("rules loaded: %s", sorted(self.rule_sync.rules))
+        if self._loaded is not None:
+            self._loaded()
 
     async def on_stop(self) -> None:
         if self.rule_sync is not None:
@@ -195,6 +209,8 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
         order as a whole: every alert is in the outbox, then delivered to Kafka and marked
         published, then the states are written, and only then are the records finished.
         """
+        # advance: the candidates parsed, grouped and their alerts encoded; state: the table writes.
+        steps = CpuSteps(STORIES_CPU, ("advance", "state"))
         changed: dict[str, RuleState] = {}
         last_event = {}  # per rule: a table write goes to the changelog partition of its event
         found: list[Revision] = []
@@ -213,6 +229,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
             pairs = [(r.alert, r.revision) for r in found]
             # Encoded once, for the outbox and the alerts topic.
             values = [encode(alert) for alert, _ in pairs]
+            steps.charge("advance")
             delivering = []
             for (alert, revision), value, written in zip(
                 pairs, values, await runtime.outbox.write_many(pairs, values), strict=True
@@ -225,6 +242,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
             for sent, _ in delivering:
                 await sent  # delivered to Kafka before the outbox says so
             await runtime.outbox.published_many([pair for _, pair in delivering])
+            steps.restart()  # the waits for Redis and Kafka ran other tasks
         except BaseException:
             for rule_id in changed:
                 states.forget(rule_id)  # the cached objects may be half-changed
@@ -232,6 +250,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
         for rule_id, state in changed.items():
             with _current(last_event[rule_id]):
                 states.put(rule_id, state)
+        steps.charge("state")
 
     # Acks are manual: faust acks an event when the agent leaves it, even when the agent was
     # cancelled (shutdown, rebalance) half-way through it, and a half-processed record whose

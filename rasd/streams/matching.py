@@ -63,7 +63,7 @@ from rasd.models import Article
 from rasd.settings import Settings
 from rasd.streams.config import StreamsSettings
 from rasd.streams.deadletters import dead_letter
-from rasd.streams.metrics import ARTICLES, DEAD_LETTERS, MATCHES
+from rasd.streams.metrics import ARTICLES, DEAD_LETTERS, MATCHES, STAGE_CPU, CpuSteps
 from rasd.streams.rulesync import RuleSync
 from rasd.streams.similarity import Fingerprint
 from rasd.streams.stories import Candidate
@@ -74,6 +74,11 @@ log = logging.getLogger(__name__)
 FETCH_WAIT_MS = 100
 # Backoff of a failed send, fetch or start (doubling).
 RETRY_START, RETRY_MAX = 0.5, 10.0
+
+# The steps of the stage's loop whose CPU time is counted (rasd_stream_stage_cpu_seconds_total):
+# fetch (getmany), match (parse and match a batch), outputs (fingerprints and the records' JSON),
+# deliver (sends and their acknowledgements), commit, stories_turn (the app's after_batch).
+STEPS = ("fetch", "match", "outputs", "deliver", "commit", "stories_turn")
 
 # (topic, key, value) of one record to send.
 Output = tuple[str, bytes | None, bytes]
@@ -141,12 +146,15 @@ class MatchStage(mode.Service):
         if self.should_stop:
             return
         await self._retrying("start the articles consumer", self._start_consumer)
+        steps = CpuSteps(STAGE_CPU, STEPS)
         while not self.should_stop:
             records = await self._retrying("fetch articles", self._fetch)
+            steps.charge("fetch")
             if records:
-                await self._process_batch(records)
+                await self._process_batch(records, steps)
                 if self._after_batch is not None:
                     await self._after_batch()
+                    steps.charge("stories_turn")
 
     async def _start_consumer(self) -> None:
         c = self.config
@@ -188,7 +196,7 @@ class MatchStage(mode.Service):
                 delay = min(delay * 2, RETRY_MAX)
 
     # -- one batch ---------------------------------------------------------------------------
-    async def _process_batch(self, fetched: dict[TopicPartition, list]) -> None:
+    async def _process_batch(self, fetched: dict[TopicPartition, list], steps: CpuSteps) -> None:
         async with self._batch:
             # A partition revoked between the fetch and here is the new owner's: its records
             # were not committed by us and are read again there.
@@ -196,11 +204,13 @@ class MatchStage(mode.Service):
             fetched = {tp: records for tp, records in fetched.items() if tp in assigned}
             if not fetched:
                 return
-            outputs = self._outputs([r for records in fetched.values() for r in records])
+            outputs = self._outputs([r for records in fetched.values() for r in records], steps)
             await self._retrying("send the matches", lambda: self._deliver(outputs))
+            steps.charge("deliver")
             await self._commit({tp: records[-1].offset + 1 for tp, records in fetched.items()})
+            steps.charge("commit")
 
-    def _outputs(self, records: list) -> list[Output]:
+    def _outputs(self, records: list, steps: CpuSteps) -> list[Output]:
         """Every record to send for ``records``: matched back to back, then their outputs in order.
 
         Matching is the one long synchronous step; done for the whole batch at once, it is not
@@ -209,12 +219,14 @@ class MatchStage(mode.Service):
         matcher = self.rules.matcher
         ARTICLES.inc(len(records))
         read = [_read(record, matcher) for record in records]
+        steps.charge("match")
         outputs: list[Output] = []
         for record, (article, found) in zip(records, read, strict=True):
             if article is None:
                 outputs.append(self._dead_letter(record, found))
             elif found:
                 outputs += self._published(article, found)
+        steps.charge("outputs")
         return outputs
 
     def _dead_letter(self, record: Any, why: str) -> Output:

@@ -144,6 +144,7 @@ class RuleSync:
 
     @property
     def matcher(self) -> Matcher:
+        """The current rule set, compiled (once it has been read, and again after a change)."""
         if self._matcher is None:
             from rasd.rules import Matcher
 
@@ -169,6 +170,9 @@ class RuleSync:
         if publish:
             await self.publish()
         await self._report_loaded()
+        # Compiled now rather than in the first batch of articles, so that a process can keep it
+        # out of the collector's reach with the rest of what it loaded (rasd.startup).
+        self.matcher  # noqa: B018
         self.ready.set()
         self._task = asyncio.create_task(self._follow(), name="rasd-rule-sync")
 
@@ -232,6 +236,8 @@ class RuleSync:
                 changed |= self._apply(record.key.decode(), record.value, status)
         if changed:
             self._matcher = None
+            if self.ready.is_set():
+                self.matcher  # noqa: B018 - compiled once here, not in the next batch
             RULES_LOADED.set(len(self.rules))
             log.info("rule set now has %d rule(s): %s", len(self.rules), sorted(self.rules))
         await self._record_status(status, changed)

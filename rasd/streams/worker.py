@@ -31,7 +31,10 @@ def run_worker(settings: Settings, config: StreamsSettings, publish_rules: bool 
         from prometheus_client import start_http_server
 
         start_http_server(config.metrics_port, addr="127.0.0.1")
-    runtime = Runtime(settings, config, publish_rules=publish_rules)
+    # The start-up objects (the analyser's tables, the compiled rules, faust, pydantic) live as
+    # long as the process: frozen once the rules are compiled, full collections no longer scan
+    # them, nor stall the agents for hundreds of milliseconds.
+    runtime = Runtime(settings, config, publish_rules=publish_rules, loaded=freeze_loaded)
     app = create_app(settings, config, runtime)
     # The runtime (Redis, rule set) is a worker service, so it is up before any agent runs.
     worker = Worker(app, runtime, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
@@ -39,10 +42,6 @@ def run_worker(settings: Settings, config: StreamsSettings, publish_rules: bool 
     # sets the root logger to DEBUG to feed it: every debug call of faust and aiokafka then
     # built a record for nothing (a few per article; 2-6% of a busy worker's time).
     worker.spinner = None
-    # The start-up objects (the analyser's tables, faust, pydantic) live as long as the process:
-    # moved out of the collector's reach, full collections no longer stall the agents for
-    # hundreds of milliseconds.
-    freeze_loaded()
     keep_full_collections_short()
     worker.execute_from_commandline()
 
