@@ -33,7 +33,7 @@ from rasd.streams.config import StreamsSettings
 from rasd.streams.matching import MatchStage
 from rasd.streams.metrics import ALERTS
 from rasd.streams.rulesync import RuleSync
-from rasd.streams.state import StateStore
+from rasd.streams.state import ChangelogTable, StateStore
 from rasd.streams.stories import Candidate, Limits, Revision, RuleState, advance
 from rasd.streams.transport import PARTITION_FETCH_BYTES, finished
 
@@ -172,13 +172,18 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
         internal=True,
         **raw,
     )
-    rule_state = app.Table(
-        "rule-state",
-        # Keys in faust's default JSON; values are JSON bytes, one entry per story and a head
-        # per rule (rasd.streams.state).
-        key_type=str,
-        value_type=bytes,
-        partitions=settings.topic_partitions,
+    # As app.Table() makes it, of the class whose changelog writes can be awaited.
+    rule_state = app.tables.add(
+        ChangelogTable(
+            app,
+            name="rule-state",
+            beacon=app.tables.beacon,
+            # Keys in faust's default JSON; values are JSON bytes, one entry per story and a
+            # head per rule (rasd.streams.state).
+            key_type=str,
+            value_type=bytes,
+            partitions=settings.topic_partitions,
+        )
     )
     states = StateStore(rule_state)
     limits = Limits.from_config(config)
@@ -190,7 +195,9 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
         computes the same revisions, the outbox recognises them and says whether the topic
         still lacks one (at least once on the topic, exactly once in Redis). A batch keeps that
         order as a whole: every alert is in the outbox, then delivered to Kafka and marked
-        published, then the states are written, and only then are the records finished.
+        published, then the states are written and delivered to the changelog, and only then
+        are the records finished (a committed record's state is never lost: the replay starts
+        from a state that holds every record before it).
         """
         changed: dict[str, RuleState] = {}
         last_event = {}  # per rule: a table write goes to the changelog partition of its event
@@ -229,6 +236,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
         for rule_id, state in changed.items():
             with _current(last_event[rule_id]):
                 states.put(rule_id, state)
+        await rule_state.delivered()
 
     # Acks are manual: faust acks an event when the agent leaves it, even when the agent was
     # cancelled (shutdown, rebalance) half-way through it, and a half-processed record whose
