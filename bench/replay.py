@@ -21,7 +21,6 @@ stories for the events; then the totals. Needs the local stack (started if it is
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import tempfile
@@ -36,67 +35,9 @@ sys.path.insert(0, str(REPO / "tests" / "integration" / "streams"))
 sys.path.insert(0, str(REPO))
 
 from bench._stack import local_stack  # noqa: E402
-from rasd.connections import kafka_admin, kafka_consumer  # noqa: E402
 from rasd.devstack.namespace import drop_namespace  # noqa: E402
 from rasd.settings import Settings  # noqa: E402
-from rasd.streams.app import candidates_topic  # noqa: E402
-from rasd.streams.state import StateStore  # noqa: E402
-from rasd.streams.stories import Candidate  # noqa: E402
 from rasd.topics import ensure_topics  # noqa: E402
-
-RULE = "troop-withdrawal"
-
-
-def records(settings: Settings, topic: str) -> list:
-    """Every record of ``topic`` now (read from the start until nothing more comes)."""
-    consumer = kafka_consumer(
-        settings,
-        topic,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        group_id=None,
-        consumer_timeout_ms=1500,
-    )
-    try:
-        return list(consumer)
-    finally:
-        consumer.close()
-
-
-def committed(settings: Settings, group: str, topic: str) -> dict[int, int]:
-    admin = kafka_admin(settings)
-    try:
-        offsets = admin.list_consumer_group_offsets(group)
-    finally:
-        admin.close()
-    return {tp.partition: m.offset for tp, m in offsets.items() if tp.topic == topic}
-
-
-def recovered_articles(settings: Settings) -> set[str]:
-    """The article ids in the rule's stories, as a worker recovers the table from its changelog."""
-    table: dict[str, bytes] = {}
-    for record in records(settings, f"{settings.group('streams')}-rule-state-changelog"):
-        key = json.loads(record.key)  # faust's JSON key serializer
-        if record.value is None:
-            table.pop(key, None)
-        else:
-            table[key] = record.value
-    state = StateStore(table).get(RULE)
-    return {article_id for story in state.stories for article_id in story.article_ids}
-
-
-def committed_without_state(settings: Settings) -> list[tuple[int, int, str]]:
-    """Candidates below the stories group's committed offsets whose article is in no story."""
-    topic = candidates_topic(settings)
-    marks = committed(settings, settings.group("streams"), topic)
-    known = recovered_articles(settings)
-    lost = []
-    for record in records(settings, topic):
-        if record.offset < marks.get(record.partition, 0):
-            article_id = Candidate.model_validate_json(record.value).article.article_id
-            if article_id not in known:
-                lost.append((record.partition, record.offset, article_id))
-    return lost
 
 
 def split_events(entries) -> dict[str, set[str]]:
@@ -108,7 +49,14 @@ def split_events(entries) -> dict[str, set[str]]:
 
 
 def one_round(base: Settings, rnd: random.Random, args, workdir: Path) -> dict:
-    from streams_harness import WITHDRAWAL, Worker, outbox, produce, wait_for
+    from streams_harness import (
+        WITHDRAWAL,
+        Worker,
+        committed_without_state,
+        outbox,
+        produce,
+        wait_for,
+    )
     from test_streams_worker import story_stream
 
     settings = Settings(

@@ -15,6 +15,7 @@ from kafka import TopicPartition
 from kafka.structs import OffsetAndMetadata
 from streams_harness import (
     WITHDRAWAL,
+    committed_without_state,
     produce,
     read_topic,
     wait_for,
@@ -110,6 +111,8 @@ def test_kill_9_mid_batch_then_restart_loses_and_duplicates_nothing(settings, ru
     )
     first.kill()
     assert done < len(articles), "the worker had matched the whole backlog before the kill"
+    # What the restart recovers from: every candidate committed has its story in the state.
+    assert not committed_without_state(settings)
     workers(**env)
     wait_for(
         lambda: sum(committed(settings, group).values()) == len(articles),
