@@ -149,11 +149,12 @@ def main() -> None:
     with local_stack(base), tempfile.TemporaryDirectory(prefix="rasd-replay-") as tmp:
         for n in range(args.rounds):
             r = one_round(base, rnd, args, Path(tmp) / f"round-{n}")
+            kill_at = f"{r['kill_at']} alerts" if args.backlog else f"{r['kill_at']:.2f} s"
             lost_total += len(r["lost"])
             split_total += len(r["split"])
             rounds_split += bool(r["split"])
             print(
-                f"round {n}: kill at {r['kill_at']:g} ({r['before']} outbox entries), "
+                f"round {n}: kill at {kill_at} ({r['before']} outbox entries), "
                 f"committed without state {len(r['lost'])}, events split {len(r['split'])}, "
                 f"stories {r['stories']} for {args.stories} events, "
                 f"duplicate revisions {r['duplicates']}",
