@@ -35,9 +35,9 @@ from rasd.streams.config import StreamsSettings
 from rasd.streams.matching import MatchStage
 from rasd.streams.metrics import ALERTS, STORIES_CPU, CpuSteps
 from rasd.streams.rulesync import RuleSync
-from rasd.streams.state import StateStore
+from rasd.streams.state import ChangelogTable, StateStore
 from rasd.streams.stories import Candidate, Limits, Revision, RuleState, advance
-from rasd.streams.transport import PARTITION_FETCH_BYTES, finished
+from rasd.streams.transport import PARTITION_FETCH_BYTES, finished, in_order
 
 log = logging.getLogger(__name__)
 
@@ -189,13 +189,18 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
         internal=True,
         **raw,
     )
-    rule_state = app.Table(
-        "rule-state",
-        # Keys in faust's default JSON; values are JSON bytes, one entry per story and a head
-        # per rule (rasd.streams.state).
-        key_type=str,
-        value_type=bytes,
-        partitions=settings.topic_partitions,
+    # As app.Table() makes it, of the class whose changelog writes can be awaited.
+    rule_state = app.tables.add(
+        ChangelogTable(
+            app,
+            name="rule-state",
+            beacon=app.tables.beacon,
+            # Keys in faust's default JSON; values are JSON bytes, one entry per story and a
+            # head per rule (rasd.streams.state).
+            key_type=str,
+            value_type=bytes,
+            partitions=settings.topic_partitions,
+        )
     )
     states = StateStore(rule_state)
     limits = Limits.from_config(config)
@@ -207,7 +212,9 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
         computes the same revisions, the outbox recognises them and says whether the topic
         still lacks one (at least once on the topic, exactly once in Redis). A batch keeps that
         order as a whole: every alert is in the outbox, then delivered to Kafka and marked
-        published, then the states are written, and only then are the records finished.
+        published, then the states are written and delivered to the changelog, and only then
+        are the records finished (a committed record's state is never lost: the replay starts
+        from a state that holds every record before it).
         """
         # advance: the candidates parsed, grouped and their alerts encoded; state: the table writes.
         steps = CpuSteps(STORIES_CPU, ("advance", "state"))
@@ -251,6 +258,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
             with _current(last_event[rule_id]):
                 states.put(rule_id, state)
         steps.charge("state")
+        await rule_state.delivered()
 
     # Acks are manual: faust acks an event when the agent leaves it, even when the agent was
     # cancelled (shutdown, rebalance) half-way through it, and a half-processed record whose
@@ -264,9 +272,15 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
     async def stories(stream):
         await runtime.rule_sync.ready.wait()
         queue = stream.channel.queue
-        async for events in _batches(stream.noack(), config.batch_max, config.batch_wait):
+        async for batch in _batches(stream.noack(), config.batch_max, config.batch_wait):
             caught_up.clear()
-            await group(events)
+            # A partition's candidates are grouped in offset order only, as in the run before a
+            # crash: one handed over after a skipped one waits for it (rasd.streams.transport).
+            events, left = in_order(app, batch)
+            for event in left:
+                event.ack()  # not finished: read again from the partition's position
+            if events:
+                await group(events)
             for event in events:
                 finished(app, event)
                 event.ack()

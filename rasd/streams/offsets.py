@@ -45,6 +45,8 @@ class _Partition:
     wait: float = 0.0
     # Since when the record at the position was fetched and no record of it was with the agent.
     idle_since: float | None = None
+    # The agent was handed a record past the next one it expected, and set it aside (ahead()).
+    ahead: bool = False
 
 
 class ProcessedOffsets(Generic[TP]):
@@ -65,6 +67,25 @@ class ProcessedOffsets(Generic[TP]):
         part.finished = {offset for offset in part.finished if offset >= position}
         part.behind = part.idle_since = None
         part.quiet_until = part.wait = 0.0
+        part.ahead = False
+
+    def expected(self, tp: TP) -> int | None:
+        """The next offset the agent should be handed: the position, past the finished offsets
+        that continue it (None while the partition's committed offset is not known)."""
+        part = self._partitions.get(tp)
+        if part is None or part.position is None:
+            return None
+        offset = part.position
+        while offset in part.finished:
+            offset += 1
+        return offset
+
+    def ahead(self, tp: TP) -> None:
+        """The agent was handed a record past :meth:`expected` and left it: the one expected
+        never reached it. Reported by :meth:`skipped` as a position behind finished offsets."""
+        part = self._partitions.get(tp)
+        if part is not None and part.position is not None:
+            part.ahead = True
 
     def finished(self, tp: TP, offset: int) -> None:
         """The agent is done with the record at ``offset`` (its outputs are sent)."""
@@ -85,6 +106,7 @@ class ProcessedOffsets(Generic[TP]):
             return None
         part.quiet_until = part.wait = 0.0
         part.idle_since = None
+        part.ahead = False
         return part.position
 
     def position(self, tp: TP) -> int | None:
@@ -120,7 +142,7 @@ class ProcessedOffsets(Generic[TP]):
                 part.behind = part.idle_since = None
                 continue
             due = False
-            if part.finished:
+            if part.finished or part.ahead:
                 due = part.behind == part.position
                 part.behind = part.position
             else:

@@ -27,9 +27,13 @@ inside) is read as it is, and the next write stores that rule in this layout.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterator, MutableMapping
+from typing import Any
+
+import faust
 
 from rasd.codec import encode
 from rasd.streams.stories import RuleState, Story
@@ -42,6 +46,34 @@ SEPARATOR = "\x1f"  # not in rule ids (schema) and not in article ids in practic
 def story_key(rule_id: str, story_id: str, revision: int) -> str:
     """The table key of one revision of one story of a rule."""
     return f"{rule_id}{SEPARATOR}{story_id}{SEPARATOR}{revision}"
+
+
+class ChangelogTable(faust.Table):
+    """faust's table, whose changelog writes can be awaited (:meth:`delivered`).
+
+    A table write goes to the changelog through faust's producer buffer, and faust's commit
+    does not wait for it: its ``flush()`` of that buffer gives up after 0.1 s without a send,
+    and does not count the write its sender task has taken from the buffer and not yet handed
+    to aiokafka. A record could then be committed while its state was still in the worker,
+    and a kill -9 lost the state with the record no longer read again (the next report of
+    that event started a second story). The stories agent waits here before it finishes its
+    records, so that a committed record's state is in the changelog.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sending: list[asyncio.Future] = []
+
+    def send_changelog(self, *args: Any, **kwargs: Any) -> Any:
+        sent = super().send_changelog(*args, **kwargs)
+        self._sending.append(sent)
+        return sent
+
+    async def delivered(self) -> None:
+        """Return once every changelog write made so far is in Kafka (raise if one failed)."""
+        sending, self._sending = self._sending, []
+        if sending:
+            await asyncio.gather(*sending)
 
 
 class StateStore:

@@ -104,6 +104,45 @@ class Consumer(aiokafka_driver.Consumer):
         if self._guarded(message.tp):
             self.processed.finished(message.tp, message.offset)
 
+    def in_order(self, events: list[EventT]) -> tuple[list[EventT], list[EventT]]:
+        """``events`` split into those to process and those to leave: a record past the next
+        offset its partition expects, and the partition's records after it.
+
+        Records after a skipped one would otherwise be grouped before it, when the seek back
+        brings it: a replay then saw a story's reports in another order than the run before
+        the crash, and could key the story by another report (two stories for one event). Left
+        records are read again, in order, from the position (the seek back of
+        :meth:`_read_skipped_again`, which :meth:`ProcessedOffsets.ahead` makes due).
+        """
+        kept: list[EventT] = []
+        left: list[EventT] = []
+        expected: dict[TP, int | None] = {}
+        for event in events:
+            message = event.message
+            tp = message.tp
+            if message.generation_id != self.app.consumer_generation_id or not self._guarded(tp):
+                kept.append(event)
+                continue
+            if tp not in expected:
+                expected[tp] = self.processed.expected(tp)
+            offset = expected[tp]
+            if offset is None:
+                kept.append(event)
+            elif message.offset > offset:
+                if not left or all(e.message.tp != tp for e in left):
+                    log.warning(
+                        "%s: handed offset %d before %d; left to be read again in order",
+                        _name(tp),
+                        message.offset,
+                        offset,
+                    )
+                self.processed.ahead(tp)
+                left.append(event)
+            else:
+                kept.append(event)
+                expected[tp] = max(offset, message.offset + 1)
+        return kept, left
+
     async def seek_to_committed(self) -> Mapping[TP, int]:
         committed = await super().seek_to_committed()
         guarded = [tp for tp in committed if self._guarded(tp)]
@@ -208,6 +247,11 @@ class Transport(aiokafka_driver.Transport):
 def finished(app: Any, event: EventT) -> None:
     """Tell the consumer an agent is done with ``event`` (call before ``event.ack()``)."""
     app.consumer.finished(event)
+
+
+def in_order(app: Any, events: list[EventT]) -> tuple[list[EventT], list[EventT]]:
+    """The events an agent may process now, and those to ack and leave (Consumer.in_order)."""
+    return app.consumer.in_order(events)
 
 
 def _name(tp: TP) -> str:

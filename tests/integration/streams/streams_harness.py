@@ -17,6 +17,9 @@ from rasd.connections import kafka_admin, kafka_consumer, kafka_producer, redis_
 from rasd.keys import RedisKeys
 from rasd.models import Alert, Article
 from rasd.settings import Settings
+from rasd.streams.app import candidates_topic
+from rasd.streams.state import StateStore
+from rasd.streams.stories import Candidate
 
 REPO = Path(__file__).resolve().parents[3]
 # The rule most tests use (the seed article and its reports match it).
@@ -254,3 +257,59 @@ def rule_errors(settings: Settings) -> dict[str, list[str]]:
     finally:
         client.close()
     return {where: json.loads(v) for where, v in errors.items()}
+
+
+def all_records(settings: Settings, topic: str) -> list:
+    """Every record of ``topic`` now (read from the start until nothing more comes)."""
+    consumer = kafka_consumer(
+        settings,
+        topic,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+        consumer_timeout_ms=1500,
+    )
+    try:
+        return list(consumer)
+    finally:
+        consumer.close()
+
+
+def committed_offsets(settings: Settings, group: str, topic: str) -> dict[int, int]:
+    """The committed offsets of ``group`` on ``topic``'s partitions (those it has one for)."""
+    admin = kafka_admin(settings)
+    try:
+        offsets = admin.list_consumer_group_offsets(group)
+    finally:
+        admin.close()
+    return {tp.partition: m.offset for tp, m in offsets.items() if tp.topic == topic}
+
+
+def recovered_articles(settings: Settings, rule_id: str) -> set[str]:
+    """The article ids in the rule's stories, as a worker recovers the table from its changelog."""
+    table: dict[str, bytes] = {}
+    for record in all_records(settings, f"{settings.group('streams')}-rule-state-changelog"):
+        key = json.loads(record.key)  # faust's JSON key serializer
+        if record.value is None:
+            table.pop(key, None)
+        else:
+            table[key] = record.value
+    state = StateStore(table).get(rule_id)
+    return {article_id for story in state.stories for article_id in story.article_ids}
+
+
+def committed_without_state(
+    settings: Settings, rule_id: str = "troop-withdrawal"
+) -> list[tuple[int, int, str]]:
+    """Candidates below the stories group's committed offsets whose article is in no story of
+    the rule's state a worker would recover: a restart would not read them again."""
+    topic = candidates_topic(settings)
+    marks = committed_offsets(settings, settings.group("streams"), topic)
+    known = recovered_articles(settings, rule_id)
+    lost = []
+    for record in all_records(settings, topic):
+        if record.offset < marks.get(record.partition, 0):
+            article_id = Candidate.model_validate_json(record.value).article.article_id
+            if article_id not in known:
+                lost.append((record.partition, record.offset, article_id))
+    return lost

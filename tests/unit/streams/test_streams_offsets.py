@@ -120,3 +120,29 @@ def test_a_position_not_fetched_yet_is_not_skipped():
     offsets = ProcessedOffsets(idle_wait=1.0)
     offsets.reset(TP, 2)
     assert offsets.skipped(0.0, fetched={TP: 2}) == {} and offsets.skipped(9.0, {TP: 2}) == {}
+
+
+def test_expected_is_the_position_past_the_finished_offsets_that_continue_it():
+    offsets = ProcessedOffsets()
+    assert offsets.expected(TP) is None  # committed offset not known yet: no order to keep
+    offsets.reset(TP, 25)
+    assert offsets.expected(TP) == 25
+    for offset in (25, 26, 28):
+        offsets.finished(TP, offset)
+    assert offsets.expected(TP) == 27  # 28 finished (a re-read ahead) does not hide 27
+    assert offsets.position(TP) == 25  # not committed yet: expected() moves nothing
+
+
+def test_a_record_left_ahead_of_the_expected_one_is_read_again():
+    # The agent was handed 30 while it expected 25, and left it (nothing finished past 25):
+    # 25..29 never reached it, so the partition is sought back to 25, as for a finished gap.
+    offsets = ProcessedOffsets()
+    offsets.reset(TP, 25)
+    offsets.ahead(TP)
+    assert offsets.skipped(now=0.0) == {}
+    assert offsets.skipped(now=1.0) == {TP: 25}
+    for offset in range(25, 31):
+        offsets.finished(TP, offset)
+    assert offsets.advance(TP) == 31
+    assert offsets.skipped(now=2.0) == {}
+    assert offsets.skipped(now=3.0) == {}  # moved on: no longer ahead
