@@ -77,18 +77,26 @@ def ensure_topics(settings: Settings, extra: Iterable[str] = ()) -> list[str]:
 
 def _keep_configs(admin, settings: Settings, name: str) -> None:
     """An existing topic gets the settings rasd wants for it (it may predate one: the articles'
-    retention setting, their zstd)."""
+    retention setting, their zstd); the topic's other settings stay as they are."""
     from kafka.admin import ConfigResource, ConfigResourceType
 
     wanted = topic_configs(settings, name)
     resource = ConfigResource(ConfigResourceType.TOPIC, settings.topic(name))
     current = admin.describe_configs([resource])
-    values = {
-        key: value
-        for response in current
-        for resource_data in response.resources
-        for key, value, *_ in resource_data[4]
-    }
-    if any(values.get(key) != value for key, value in wanted.items()):
-        # Not incremental: the topic's overrides become exactly ``wanted``.
-        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, resource.name, wanted)])
+    entries = [
+        entry for response in current for resource_data in response.resources
+        for entry in resource_data[4]
+    ]  # fmt: skip
+    values = {key: value for key, value, *_ in entries}
+    if all(values.get(key) == value for key, value in wanted.items()):
+        return
+    # kafka-python has only the non-incremental AlterConfigs, which makes the topic's overrides
+    # exactly what it sends: the others it has (an operator's segment.ms, say) are sent along.
+    overrides = {key: value for key, value, _ro, source, *_ in entries if source == _TOPIC_OVERRIDE}
+    admin.alter_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, resource.name, overrides | wanted)]
+    )
+
+
+# DescribeConfigs' config_source of a setting made on the topic itself (DYNAMIC_TOPIC_CONFIG).
+_TOPIC_OVERRIDE = 1

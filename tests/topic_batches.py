@@ -74,13 +74,15 @@ def articles_config(settings: Settings, key: str) -> str | None:
     return values.get(key)
 
 
-def make_topic_old(settings: Settings) -> None:
+def make_topic_old(settings: Settings, **operators: str) -> None:
     """The articles topic as a rasd before zstd created it: its retention only, the codec left
-    to each producer (the broker's default, ``producer``). Returns once the broker applies it
-    (a KRaft broker takes the change from the metadata log a moment after the answer)."""
+    to each producer (the broker's default, ``producer``), and ``operators`` settings (with
+    ``_`` for ``.``) as someone may have set on it. Returns once the broker applies it (a KRaft
+    broker takes the change from the metadata log a moment after the answer)."""
     from kafka.admin import ConfigResource, ConfigResourceType
 
     old = {k: v for k, v in topic_configs(settings, "articles").items() if k != "compression.type"}
+    old |= {key.replace("_", "."): value for key, value in operators.items()}
     admin = kafka_admin(settings)
     try:
         admin.alter_configs(

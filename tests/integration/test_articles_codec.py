@@ -33,7 +33,7 @@ def test_the_articles_topic_is_created_zstd_and_an_older_one_brought_to_it(setti
     retention = str(settings.articles_retention_days * 86_400_000)
     assert articles_config(settings, "compression.type") == "zstd"
     assert articles_config(settings, "retention.ms") == retention
-    make_topic_old(settings)
+    make_topic_old(settings, segment_ms="3600000")  # and an operator's setting of their own
     ensure_topics(settings)
     poll(
         lambda: articles_config(settings, "compression.type") == "zstd",
@@ -41,6 +41,7 @@ def test_the_articles_topic_is_created_zstd_and_an_older_one_brought_to_it(setti
         what="the older topic brought to zstd",
     )
     assert articles_config(settings, "retention.ms") == retention
+    assert articles_config(settings, "segment.ms") == "3600000"
 
 
 async def test_gzip_from_before_and_zstd_from_the_connectors_are_both_read(settings):
