@@ -1,17 +1,21 @@
 """Backtest rate over a retained articles topic, against the matcher alone in the same run.
 
     python bench/backtest.py [--articles 100000] [--rules rules] [--eval-dir ../shared/eval]
-                             [--json]
+                             [--compression zstd] [--json]
 
 1. Produces ``--articles`` articles into the articles topic of a namespace of its own on a real
    Kafka (RASD_KAFKA_BOOTSTRAP, else the local dev stack, started when nothing runs): real
    Arabic and English RSS items from ../shared/eval (title, description and, for the Arabic
    corpus, the article text), cycled with fresh ids; built-in sentences when it is absent. The
-   producer compresses as the connectors' does (gzip, linger 20 ms, 16 KB batches).
+   producer compresses as the connectors' does (zstd, linger 20 ms, 16 KB batches);
+   ``--compression gzip`` makes the topic and its producer what they were before zstd (the
+   records an older topic still holds), ``lz4`` or ``none`` other codecs to compare.
 2. Reads the topic once to learn the order a backtest reads it in (partition by partition,
-   as fetched) and to leave the broker's page cache alike for both sides; that read is the
-   reader alone (fetch, inflate, parse, no matching), and its CPU time per article is printed.
-3. Times, over those SAME articles in that SAME order, each side with a fresh ``Matcher``:
+   as fetched) and to leave the broker's page cache alike for both sides, then once more,
+   keeping nothing, as the reader alone (fetch, inflate, parse, no matching), whose CPU time
+   per article is printed.
+3. Times, over those SAME articles in that SAME order, each side with a fresh ``Matcher`` (its
+   build timed on both sides), the collector set as `rasd rules backtest` sets it:
    - first pass: every analysis cache of rasd.text and rasd.rules cleared before each side, so
      both start cold (the cycled items repeat after the first few thousand, so most of a
      100,000-article pass meets words it has seen, as a month of news does);
@@ -48,18 +52,36 @@ sys.path.insert(0, str(ROOT))
 
 from bench._stack import start_local_stack, stop_local_stack  # noqa: E402
 from bench._texts import make_articles, source_items  # noqa: E402
-from rasd.connections import kafka_producer  # noqa: E402
+from rasd.connections import kafka_admin, kafka_producer  # noqa: E402
 from rasd.devstack.namespace import drop_namespace  # noqa: E402
 from rasd.models import Article  # noqa: E402
 from rasd.rules import Matcher, load_rules  # noqa: E402
 from rasd.rules.backtest import retained_articles, run_backtest  # noqa: E402
 from rasd.settings import Settings  # noqa: E402
-from rasd.topics import ensure_topics  # noqa: E402
+from rasd.startup import keep_full_collections_short  # noqa: E402
+from rasd.topics import ARTICLES_COMPRESSION, ensure_topics, topic_configs  # noqa: E402
 
 TARGET = 0.80
 
-# As rasd.connectors.sink's producer: gzip, linger 20 ms, kafka-python's default 16 KB batches.
-PRODUCER = {"compression_type": "gzip", "linger_ms": 20, "batch_size": 16 * 1024}
+# As rasd.connectors.sink's producer: linger 20 ms, kafka-python's default 16 KB batches.
+PRODUCER = {"linger_ms": 20, "batch_size": 16 * 1024}
+
+
+def articles_topic(settings: Settings, compression: str) -> None:
+    """The namespace's topics, the articles topic stored with ``compression`` (the broker
+    recompresses what a producer sends in another codec)."""
+    ensure_topics(settings)
+    if compression == ARTICLES_COMPRESSION:
+        return
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    wanted = topic_configs(settings, "articles") | {"compression.type": compression}
+    admin = kafka_admin(settings)
+    try:
+        resource = ConfigResource(ConfigResourceType.TOPIC, settings.topic("articles"), wanted)
+        admin.alter_configs([resource])
+    finally:
+        admin.close()
 
 
 def produce(settings: Settings, articles: list[Article], **options) -> float:
@@ -136,9 +158,10 @@ class Bar:
 
 
 def time_alone(articles: list[Article], rules, bar: Bar, label: str) -> tuple[float, float]:
-    matcher = Matcher(rules)
     with bar.task(f"{label}: matcher alone", len(articles)) as advance:
         began_wall, began = time.perf_counter(), time.process_time()
+        # Built inside the timing, as run_backtest builds its own (0.1-0.3 s of a pass).
+        matcher = Matcher(rules)
         for i, article in enumerate(articles, 1):
             matcher.match(article)
             if i % 250 == 0:
@@ -162,6 +185,12 @@ def main() -> int:
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--rules", type=Path, default=ROOT / "rules")
     parser.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "eval")
+    parser.add_argument(
+        "--compression",
+        choices=("zstd", "gzip", "lz4", "none"),
+        default=ARTICLES_COMPRESSION,
+        help="the articles topic's codec (default: the connectors' %(default)s)",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object, no progress bar")
     args = parser.parse_args()
 
@@ -184,35 +213,49 @@ def main() -> int:
     items = source_items(args.eval_dir, say)
     articles = make_articles(args.articles, items)
     bar = Bar(args.json)
-    figures: dict[str, object] = {"articles": len(articles), "rules": len(rules)}
+    codec = args.compression
+    figures: dict[str, object] = {
+        "articles": len(articles),
+        "rules": len(rules),
+        "compression": codec,
+    }
     try:
-        ensure_topics(settings)
+        articles_topic(settings, codec)
         say(f"# backtest benchmark: {len(articles):,} articles, {len(rules)} rules")
-        produced = produce(settings, articles, **PRODUCER)
-        say(f"produced in {produced:.1f} s (gzip, 16 KB batches, as the connectors)")
+        # lz4 needs a package kafka-python does not get here: sent uncompressed, the broker
+        # compresses it as the topic says.
+        sent_as = codec if codec in ("zstd", "gzip") else None
+        produced = produce(settings, articles, compression_type=sent_as, **PRODUCER)
+        connectors = " as the connectors" if codec == ARTICLES_COMPRESSION else ""
+        say(f"produced in {produced:.1f} s ({codec}, 16 KB batches{connectors})")
         since = datetime.now(UTC) - timedelta(days=30)
 
-        # The order a backtest reads in; the same Article values it will parse. Timed: the
-        # reader's own cost (fetch, inflate, parse), which the ratios below only show as the
-        # difference of two rates, each as noisy as the machine.
-        began_wall, began = time.perf_counter(), time.process_time()
+        # The order a backtest reads in; the same Article values it will parse.
         in_order = list(retained_articles(settings, since))
-        read_cpu, read_wall = time.process_time() - began, time.perf_counter() - began_wall
         if len(in_order) != len(articles):
             raise SystemExit(f"read {len(in_order)} articles back, produced {len(articles)}")
-        figures["reader_alone"] = {
-            "cpu_us_per_article": read_cpu / len(in_order) * 1e6,
-            "wall_us_per_article": read_wall / len(in_order) * 1e6,
-        }
-        say(
-            f"reader alone (topic to Article, no matching): {read_cpu / len(in_order) * 1e6:.1f}"
-            f" µs an article CPU, {read_wall / len(in_order) * 1e6:.1f} wall"
-        )
         del articles
         # The bench's own copy is no part of a backtest: kept out of every garbage collection's
         # scan, so that it burdens neither side.
         gc.collect()
         gc.freeze()
+        # The collector as `rasd rules backtest` sets it before its run, for both sides.
+        keep_full_collections_short()
+        # The reader's own cost (fetch, inflate, parse), which the ratios below only show as the
+        # difference of two rates, each as noisy as the machine. Timed on a read of its own,
+        # which keeps nothing: the read above collects 100,000 articles, and the collector's
+        # walks over them would count as the reader's.
+        began_wall, began = time.perf_counter(), time.process_time()
+        read = sum(1 for _ in retained_articles(settings, since))
+        read_cpu, read_wall = time.process_time() - began, time.perf_counter() - began_wall
+        figures["reader_alone"] = {
+            "cpu_us_per_article": read_cpu / read * 1e6,
+            "wall_us_per_article": read_wall / read * 1e6,
+        }
+        say(
+            f"reader alone (topic to Article, no matching): {read_cpu / read * 1e6:.1f}"
+            f" µs an article CPU, {read_wall / read * 1e6:.1f} wall"
+        )
         passes = {}
         # Alone first, then backtest first: a machine getting busier or quieter during the run
         # favours each side once.
@@ -265,9 +308,9 @@ def main() -> int:
             say("\ntopic on disk: not measured (not the local dev stack)")
         else:
             quiet = make_articles(max(1000, len(in_order) // 10), items, prefix="q")
-            ensure_topics(quiet_feed)
+            articles_topic(quiet_feed, codec)
             # batch_size 1: every record is a batch of its own, compressed alone.
-            produce(quiet_feed, quiet, compression_type="gzip", linger_ms=0, batch_size=1)
+            produce(quiet_feed, quiet, compression_type=sent_as, linger_ms=0, batch_size=1)
             alone = topic_bytes(base, quiet_feed.topic("articles")) or 0
             raw = sum(len(a.model_dump_json().encode()) for a in in_order)
             disk = {
@@ -278,7 +321,7 @@ def main() -> int:
             }
             figures["disk"] = disk
             say(
-                f"\ntopic on disk (log segments, gzip): "
+                f"\ntopic on disk (log segments, {codec}): "
                 f"{disk['per_100k_full_batches'] / 1e6:.0f} MB per 100,000 articles in full "
                 f"batches, {disk['per_100k_one_per_batch'] / 1e6:.0f} MB one article per batch "
                 f"(uncompressed JSON: {disk['json_per_100k'] / 1e6:.0f} MB)"

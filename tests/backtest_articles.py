@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from rasd.connections import kafka_producer
 from rasd.models import Article
 from rasd.settings import Settings
+from rasd.topics import ARTICLES_COMPRESSION
 
 NOW = datetime.now(UTC)
 
@@ -66,8 +67,8 @@ def many(n: int) -> list[tuple[Article, datetime]]:
 
 
 def produce(settings: Settings, articles: list[tuple[Article, datetime]]) -> None:
-    """Onto the articles topic as the connectors write (gzip), each at its record time."""
-    producer = kafka_producer(settings, compression_type="gzip", linger_ms=20)
+    """Onto the articles topic as the connectors write (zstd), each at its record time."""
+    producer = kafka_producer(settings, compression_type=ARTICLES_COMPRESSION, linger_ms=20)
     try:
         for found, when in articles:
             producer.send(

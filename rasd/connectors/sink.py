@@ -28,6 +28,7 @@ from rasd.keys import RedisKeys
 from rasd.models import Article
 from rasd.settings import Settings
 from rasd.timeseries import MinuteCounters
+from rasd.topics import ARTICLES_COMPRESSION
 
 # Delete a claim only if it is still ours (it may have expired and been taken by another).
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
@@ -62,7 +63,7 @@ class ArticleSink:
             linger_ms=20,
             retries=5,
             max_block_ms=int(produce_timeout * 1000),
-            compression_type="gzip",
+            compression_type=ARTICLES_COMPRESSION,
             client_id=f"rasd-connectors-{owner}",
         )
 

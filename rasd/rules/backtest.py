@@ -42,7 +42,7 @@ from rasd.rules.schema import Rule
 from rasd.settings import Settings
 
 if TYPE_CHECKING:
-    from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+    from aiokafka import AIOKafkaConsumer, TopicPartition
 
 log = logging.getLogger(__name__)
 
@@ -125,11 +125,7 @@ def _retained_records(
             if cancel is not None and cancel.is_set():
                 raise Cancelled
             fetched, remaining = run(_fetch(consumer, remaining, span))
-            for tp, records in fetched.items():
-                end = span[tp][1]
-                # Only the values are kept, not aiokafka's record objects: a fetch's worth of
-                # those, alive while it is matched, would be walked by every collection.
-                yield tp, [(r.offset, r.value) for r in records if r.offset < end]
+            yield from fetched.items()
     finally:
         if consumer is not None:
             run(consumer.stop())
@@ -189,14 +185,22 @@ async def _fetch(
     consumer: AIOKafkaConsumer,
     remaining: list[TopicPartition],
     span: dict[TopicPartition, tuple[int, int]],
-) -> tuple[dict[TopicPartition, list[ConsumerRecord]], list[TopicPartition]]:
-    """The next records of the partitions not read to their end yet, and those still not."""
+) -> tuple[dict[TopicPartition, list[tuple[int, bytes]]], list[TopicPartition]]:
+    """The (offset, value) of the next records of the partitions not read to their end yet,
+    and those still not."""
     fetched = await consumer.getmany(*remaining, timeout_ms=_POLL_MS, max_records=_BATCH)
+    # Only the values are kept, not aiokafka's record objects: a fetch's worth of those, alive
+    # while it is matched, would be walked by every collection.
+    values = {
+        tp: [(r.offset, r.value) for r in records if r.offset < span[tp][1]]
+        for tp, records in fetched.items()
+    }
+    del fetched
     done = [tp for tp in remaining if await consumer.position(tp) >= span[tp][1]]
     if done:
         # No more fetches for them: the fetcher would go on past the end meanwhile.
         consumer.pause(*done)
-    return fetched, [tp for tp in remaining if tp not in done]
+    return values, [tp for tp in remaining if tp not in done]
 
 
 def retained_articles(
