@@ -11,11 +11,12 @@ the backtest began, so articles arriving meanwhile do not make it run forever.
 
 Speed: the matcher is what a backtest spends its time on. The reader is aiokafka's consumer,
 whose record batches are parsed and CRC-checked in C; an article then costs its share of one
-gzip inflate per batch (about 11 µs for 2 KB of JSON), one pydantic validation straight from the
-JSON (about 15 µs: the model's own validator, cheaper than a ``TypeAdapter``, than ``json.loads``
-plus ``validate_python``, than strict mode and than one validation of a whole fetch as a JSON
-array, all measured in bench/backtest.py's development) and aiokafka's record object: about
-40 µs in all, against about 50 µs for the kafka-python reader it replaced (ARCHITECTURE.md).
+zstd inflate per batch (about 3.6 µs for 2 KB of JSON; the topic's older gzip batches about 10),
+one pydantic validation straight from the JSON (about 15 µs: the model's own validator through
+:func:`rasd.codec.decode_article`, cheaper than a ``TypeAdapter``, than ``json.loads`` plus
+``validate_python``, than strict mode and than one validation of a whole fetch as a JSON array,
+all measured in bench/backtest.py's development) and aiokafka's record object: about 24-27 µs
+in all, against about 50 µs for the kafka-python reader it replaced (ARCHITECTURE.md).
 """
 
 from __future__ import annotations
