@@ -117,6 +117,7 @@ class Consumer(aiokafka_driver.Consumer):
         kept: list[EventT] = []
         left: list[EventT] = []
         expected: dict[TP, int | None] = {}
+        reported: set[TP] = set()  # partitions with a record left, logged once each
         for event in events:
             message = event.message
             tp = message.tp
@@ -129,7 +130,8 @@ class Consumer(aiokafka_driver.Consumer):
             if offset is None:
                 kept.append(event)
             elif message.offset > offset:
-                if not left or all(e.message.tp != tp for e in left):
+                if tp not in reported:
+                    reported.add(tp)
                     log.warning(
                         "%s: handed offset %d before %d; left to be read again in order",
                         _name(tp),
