@@ -8,6 +8,11 @@ version stays in use and the errors (``file:line:column: message``) are kept, lo
 in the metrics and written to Redis, where ``rasd connectors status``, ``rasd notify check``
 and the console's Health page read them (:class:`ReloadStates`).
 
+A new version is read twice, ``settle`` seconds apart, and used only when both reads agree: an
+editor or ``echo >`` that writes in place truncates the file first, and a poll that fell between
+the truncation and the write would otherwise refuse an empty or half-written file (and report an
+error the operator never made). A file still changing is looked at again on the next poll.
+
 Polling rather than inotify: it works the same on every filesystem (bind mounts, NFS,
 ConfigMaps whose symlinks are swapped), whether an editor writes in place or renames, and
 reading a few kilobytes a second costs nothing.
@@ -25,6 +30,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -142,10 +148,12 @@ class ConfigWatcher(Generic[T]):
         *,
         kind: str,
         interval: float = 1.0,
+        settle: float = 0.05,
     ) -> None:
         self.path = path
         self.kind = kind
         self.interval = interval
+        self.settle = settle
         self._parse = parse
         self._requested = asyncio.Event()
         self.current: T | None = None
@@ -174,11 +182,21 @@ class ConfigWatcher(Generic[T]):
         """
         try:
             data = self._read()
-        except ConfigInvalid as exc:
-            if force or self.failed_version != "unreadable":
+        except ConfigInvalid:
+            if not force and self.failed_version == "unreadable":
+                return None
+            try:  # an editor that deletes and writes again leaves the file missing a moment
+                time.sleep(self.settle)
+                data = self._read()
+            except ConfigInvalid as exc:
                 self._refused("unreadable", exc.errors)
-            return None
+                return None
         version = version_of(data)
+        if version not in (self.version, self.failed_version) or force:
+            settled = self._settled(data)
+            if settled is None:
+                return None
+            data, version = settled, version_of(settled)
         if version == self.version:
             if force:
                 log.info("%s: unchanged (version %s)", self.path, version)
@@ -291,6 +309,21 @@ class ConfigWatcher(Generic[T]):
             raise ConfigInvalid(
                 [ConfigError(str(self.path), 1, 1, f"cannot read: {exc.strerror or exc}")]
             ) from None
+
+    def _settled(self, first: bytes) -> bytes | None:
+        """The file's bytes if a second read ``settle`` seconds after ``first`` agrees; None
+        while it is still being written. Runs in the watcher's thread (``watch`` calls
+        :meth:`check` with ``asyncio.to_thread``), so the pause blocks no event loop."""
+        time.sleep(self.settle)
+        try:
+            second = self._read()
+        except ConfigInvalid:
+            log.debug("%s: unreadable just after a change; looking again next poll", self.path)
+            return None
+        if second != first:
+            log.debug("%s: still being written; looking again next poll", self.path)
+            return None
+        return second
 
     def _text(self, data: bytes) -> str:
         try:

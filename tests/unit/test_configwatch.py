@@ -158,3 +158,31 @@ async def test_a_version_that_cannot_be_applied_is_refused_and_the_old_one_stays
     assert w.version == first and names(w.current) == ["one"]
     assert "could not be applied: RuntimeError" in str(w.errors[0])
     assert not w.state("p").ok and w.state("p").failed_version != first
+
+
+class WrittenInPlace(ConfigWatcher):
+    """A watcher whose read falls between an in-place writer's truncation and its write:
+    the read returns what the file held (nothing), then the writer finishes."""
+
+    rest: str | None = None
+
+    def _read(self) -> bytes:
+        data = super()._read()
+        if self.rest is not None:
+            self.path.write_text(self.rest)
+            self.rest = None
+        return data
+
+
+def test_a_file_caught_half_written_is_not_refused_and_loads_when_complete(tmp_path):
+    path = tmp_path / "feeds.yaml"
+    path.write_text(GOOD)
+    w = WrittenInPlace(path, parse_feeds, kind="unit-g", interval=3600)
+    w.load()
+    errors_before = metric("rasd_config_reload_errors_total", "unit-g") or 0
+    path.write_text("")  # the writer has truncated the file ...
+    w.rest = TWO  # ... and writes the new version just after the watcher's read
+    assert w.check() is None
+    assert w.errors == [] and names(w.current) == ["one"]
+    assert metric("rasd_config_reload_errors_total", "unit-g") == errors_before
+    assert names(w.check()) == ["one", "two"]  # the next poll sees it complete
