@@ -224,6 +224,15 @@ class Trimmed:
     alerts: int
 
 
+def _run(script: Any, client: Any, keys: list, args: list) -> Awaitable[Any]:
+    """``script`` on ``client``; on a pipeline as a plain EVALSHA (see Outbox._pipelined)."""
+    from redis.asyncio.client import Pipeline
+
+    if isinstance(client, Pipeline):
+        return client.evalsha(script.sha, len(keys), *keys, *args)
+    return script(keys=keys, args=args, client=client)
+
+
 class Outbox:
     def __init__(
         self,
@@ -277,23 +286,32 @@ class Outbox:
         return (await self.write_many([(alert, revision)]))[0]
 
     async def write_many(
-        self, revisions: Sequence[tuple[Alert, int]], encoded: Sequence[bytes] | None = None
+        self,
+        revisions: Sequence[tuple[Alert, int]],
+        encoded: Sequence[bytes] | None = None,
+        published: Sequence[tuple[Alert, int]] = (),
     ) -> list[Written]:
         """:meth:`write` for several alert revisions in one round trip, each as it would be alone
         (written in this order; retried as a whole, which is harmless: a revision written before
         reads as written). ``encoded`` are the alerts' JSON when the caller has it already (the
-        stories agent sends the same JSON to the alerts topic)."""
+        stories agent sends the same JSON to the alerts topic). ``published`` are revisions
+        written before and delivered to the topic since, marked as :meth:`published_many` would
+        in the same round trip (the stories agent's marks of its previous batch)."""
         import redis.exceptions
 
-        if not revisions:
+        if not revisions and not published:
             return []
         if encoded is None:
             encoded = [encode(a) for a, _ in revisions]
         delay = 0.1
         while True:
             try:
-                written = await self._pipelined(
+                replies = await self._pipelined(
                     [
+                        partial(self._published_in, claim=self.keys.alert_claim(a.key, r))
+                        for a, r in published
+                    ]
+                    + [
                         partial(
                             self._write_in,
                             claim=self.keys.alert_claim(a.key, r),
@@ -304,6 +322,7 @@ class Outbox:
                         for (a, r), value in zip(revisions, encoded, strict=True)
                     ]
                 )
+                written = replies[len(published) :]
                 break
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
                 log.warning("outbox unreachable (%s); retrying in %.1fs", exc, delay)
@@ -316,13 +335,30 @@ class Outbox:
         return [Written(int(w)) for w in written]
 
     async def _pipelined(self, calls: Sequence[Callable[[Any], Awaitable[Any]]]) -> list:
-        """Replies of ``call(client)`` for each call, in one round trip (a pipeline)."""
+        """Replies of ``call(client)`` for each call, in one round trip (a pipeline).
+
+        The scripts go as EVALSHA without redis-py's check: a pipeline that runs a registered
+        script first asks Redis whether it has it (SCRIPT EXISTS), a second round trip each
+        time. Redis forgets its scripts only on a restart or SCRIPT FLUSH; then every EVALSHA
+        fails with NOSCRIPT, and the pipeline is sent again once the scripts are loaded (the
+        calls are idempotent: claims and marks).
+        """
+        import redis.exceptions
+
         if len(calls) == 1:
             return [await calls[0](self._client)]
-        async with self._client.pipeline(transaction=False) as pipe:
-            for call in calls:
-                await call(pipe)  # queued: a pipeline's commands return it, not a reply
-            return await pipe.execute()
+        for attempt in (1, 2):
+            try:
+                async with self._client.pipeline(transaction=False) as pipe:
+                    for call in calls:
+                        await call(pipe)  # queued: a pipeline's commands return it, not a reply
+                    return await pipe.execute()
+            except redis.exceptions.NoScriptError:
+                if attempt == 2:
+                    raise
+                for script in (self._script, self._published):
+                    script.sha = await self._client.script_load(script.script)
+        raise AssertionError("unreachable")
 
     async def try_write(self, alert: Alert, revision: int) -> Written:
         """Append ``alert`` as ``revision`` of its key, unless that revision is already there."""
@@ -346,7 +382,9 @@ class Outbox:
         """The write script's call on ``client`` (the client itself, or a pipeline); ``value``
         is the alert's JSON, if the caller has it."""
         k = self.keys
-        return self._script(
+        return _run(
+            self._script,
+            client,
             keys=[claim, k.outbox, k.alerts, k.alerts_by_time],
             args=[
                 alert.key,
@@ -356,7 +394,6 @@ class Outbox:
                 self._ttl,
                 "1" if state else "0",
             ],
-            client=client,
         )
 
     async def published(self, alert: Alert, revision: int) -> None:
@@ -374,7 +411,7 @@ class Outbox:
             )
 
     def _published_in(self, client: Any, claim: str) -> Awaitable[Any]:
-        return self._published(keys=[claim], client=client)
+        return _run(self._published, client, keys=[claim], args=[])
 
     async def retry(self, dead_letter_id: str, alerts: Iterable[Alert]) -> int:
         """Queue a dead letter's alerts again as new stream entries (revision 0, so that every

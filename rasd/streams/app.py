@@ -205,16 +205,22 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
     states = StateStore(rule_state)
     limits = Limits.from_config(config)
 
+    # Revisions delivered to the alerts topic whose outbox claims still say "unpublished":
+    # marked in the next batch's outbox round trip rather than in one of their own.
+    unmarked: list[Revision] = []
+
     async def group(events) -> None:
         """Advance the rule states by a batch of candidates; each rule's state is written once.
 
         Outbox first, topic second, state last: if the worker dies in between, the replay
         computes the same revisions, the outbox recognises them and says whether the topic
         still lacks one (at least once on the topic, exactly once in Redis). A batch keeps that
-        order as a whole: every alert is in the outbox, then delivered to Kafka and marked
-        published, then the states are written and delivered to the changelog, and only then
-        are the records finished (a committed record's state is never lost: the replay starts
-        from a state that holds every record before it).
+        order as a whole: every alert is in the outbox, then delivered to Kafka, then the
+        states are written and delivered to the changelog, and only then are the records
+        finished (a committed record's state is never lost: the replay starts from a state
+        that holds every record before it). The outbox learns that the batch's alerts are on
+        the topic with the next batch's writes: until then a replay of them sends them to the
+        topic again, which a worker dying before the mark did anyway.
         """
         # advance: the candidates parsed, grouped and their alerts encoded; state: the table writes.
         steps = CpuSteps(STORIES_CPU, ("advance", "state"))
@@ -238,17 +244,18 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
             values = [encode(alert) for alert, _ in pairs]
             steps.charge("advance")
             delivering = []
-            for (alert, revision), value, written in zip(
-                pairs, values, await runtime.outbox.write_many(pairs, values), strict=True
-            ):
+            marks = [(r.alert, r.revision) for r in unmarked]
+            written_all = await runtime.outbox.write_many(pairs, values, published=marks)
+            del unmarked[: len(marks)]
+            for revision, value, written in zip(found, values, written_all, strict=True):
                 if written is Written.NEW:
-                    ALERTS.labels(alert.kind).inc()
+                    ALERTS.labels(revision.alert.kind).inc()
                 if written.publish:
-                    sent = await alerts.send(key=alert.key.encode(), value=value)
-                    delivering.append((sent, (alert, revision)))
+                    sent = await alerts.send(key=revision.alert.key.encode(), value=value)
+                    delivering.append((sent, revision))
             for sent, _ in delivering:
                 await sent  # delivered to Kafka before the outbox says so
-            await runtime.outbox.published_many([pair for _, pair in delivering])
+            unmarked.extend(revision for _, revision in delivering)
             steps.restart()  # the waits for Redis and Kafka ran other tasks
         except BaseException:
             for rule_id in changed:

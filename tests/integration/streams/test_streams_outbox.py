@@ -120,3 +120,47 @@ async def test_a_dead_letter_retry_is_queued_once_and_leaves_the_alert_state(set
         assert [a.title for a in await outbox.alerts([first.key])] == ["update"]
     finally:
         await client.aclose()
+
+
+async def test_a_batch_takes_one_round_trip_with_the_marks_of_the_batch_before(settings):
+    """The stories agent marks its previous batch's revisions as on the topic in the same
+    pipeline as the next batch's writes, and redis-py's SCRIPT EXISTS before each pipeline
+    (a second round trip) is not sent."""
+    client = async_redis_client(settings)
+    try:
+        outbox = Outbox(client, settings)
+        first, update = alert("first"), alert("update")
+        other = alert("other").model_copy(update={"key": "story:withdrawal:b1"})
+        await client.config_resetstat()
+        assert await outbox.write_many([(first, 0), (other, 0)]) == [Written.NEW] * 2
+        # The batch after: its write, with the marks of the one before.
+        written = await outbox.write_many([(update, 1)], published=[(first, 0), (other, 0)])
+        assert written == [Written.NEW]
+        assert await outbox.write_many([(first, 0), (other, 0)]) == [Written.PRESENT] * 2
+        assert await outbox.write_many([(update, 1)]) == [Written.UNPUBLISHED]
+        assert await outbox.write_many([], published=[(update, 1)]) == []
+        assert await outbox.write(update, 1) is Written.PRESENT
+        stats = await client.info("commandstats")
+        assert "cmdstat_script|exists" not in stats and "cmdstat_script" not in stats
+        assert await client.xlen(RedisKeys(settings).outbox) == 3
+    finally:
+        await client.aclose()
+
+
+async def test_a_batch_is_written_after_redis_forgot_the_scripts(settings):
+    """A restarted Redis (or SCRIPT FLUSH) no longer has the scripts: the pipeline's EVALSHAs
+    fail with NOSCRIPT, and the batch is written once they are loaded again."""
+    client = async_redis_client(settings)
+    try:
+        outbox = Outbox(client, settings)
+        first, other = alert("first"), alert("other").model_copy(update={"key": "b1"})
+        assert await outbox.write_many([(first, 0)]) == [Written.NEW]
+        await client.script_flush()
+        written = await outbox.write_many([(first, 0), (other, 0)], published=[(first, 0)])
+        assert written == [Written.PRESENT, Written.NEW]
+        await client.script_flush()
+        await outbox.published_many([(other, 0), (first, 0)])
+        assert await outbox.write_many([(first, 0), (other, 0)]) == [Written.PRESENT] * 2
+        assert await client.xlen(RedisKeys(settings).outbox) == 2
+    finally:
+        await client.aclose()
