@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-from streams_harness import outbox, produce, wait_for, wait_outbox
+import json
 
+import pytest
+from streams_harness import all_records, outbox, produce, wait_for, wait_outbox
+
+from rasd.streams.state import SEPARATOR, StateStore, story_key
 from tests.unit.streams.test_streams_grouping import (
     K1_AR,
     K1_EN,
@@ -66,3 +69,47 @@ def test_two_handovers_in_two_languages_are_two_stories_and_a_third_escalates(
     )
     assert escalation.counts["iraq"] == 3
     assert {a.article_id for a in escalation.articles} == {"aj-k1", "bbc-qay", "aj-taji"}
+
+
+def test_the_changelog_holds_each_story_once_at_its_latest_revision(settings, rules_dir, workers):
+    """The table sends its writes itself (ChangelogTable.delivered): what a worker recovers is
+    the head and each story's latest revision, the revisions before deleted by tombstones."""
+    (rules_dir / "handovers.yaml").write_text(HANDOVERS, encoding="utf-8")
+    workers()
+    reports = [
+        article("aj-k1", K1_AR, "ar", "aljazeera"),
+        article("bbc-k1", K1_EN, "en", "bbc", 20),
+        article("bbc-qay", QAYYARAH_EN, "en", "bbc", 90),
+        article("sky-qay", QAYYARAH_AR, "ar", "skynews", 100),
+    ]
+    for n, report in enumerate(reports, 1):
+        # One at a time: each revision is written to the table, and the one before deleted.
+        produce(settings, [report], partition=0)
+        wait_outbox(settings, n, 90)
+    head = "base-handover"
+    stories_at = {
+        story_key(head, "aj-k1", 1): {"aj-k1", "bbc-k1"},
+        story_key(head, "bbc-qay", 1): {"bbc-qay", "sky-qay"},
+    }
+
+    def recovered() -> dict[str, bytes]:
+        table: dict[str, bytes] = {}
+        changelog = f"{settings.group('streams')}-rule-state-changelog"
+        for record in all_records(settings, changelog):
+            key = json.loads(record.key)  # faust's JSON key serializer, as faust wrote it
+            if record.value is None:
+                table.pop(key, None)
+            else:
+                table[key] = record.value
+        return {k: v for k, v in table.items() if k.split(SEPARATOR)[0] == head}
+
+    table = wait_for(
+        lambda: (t := recovered()) and set(t) == {head, *stories_at} and t,
+        60,
+        "the changelog at the stories' latest revisions",
+        context=lambda: sorted(recovered()),
+    )
+    state = StateStore(table).get(head)
+    assert {story_key(head, s.id, s.revision): set(s.article_ids) for s in state.stories} == (
+        stories_at
+    )
