@@ -7,6 +7,8 @@ import json
 import pytest
 from streams_harness import all_records, outbox, produce, wait_for, wait_outbox
 
+from rasd.connections import redis_client
+from rasd.keys import RedisKeys
 from rasd.streams.state import SEPARATOR, StateStore, story_key
 from tests.unit.streams.test_streams_grouping import (
     K1_AR,
@@ -73,7 +75,8 @@ def test_two_handovers_in_two_languages_are_two_stories_and_a_third_escalates(
 
 def test_the_changelog_holds_each_story_once_at_its_latest_revision(settings, rules_dir, workers):
     """The table sends its writes itself (ChangelogTable.delivered): what a worker recovers is
-    the head and each story's latest revision, the revisions before deleted by tombstones."""
+    the head and each story's latest revision, the revisions before deleted by tombstones; and
+    the outbox's marks of a batch come with the next batch."""
     (rules_dir / "handovers.yaml").write_text(HANDOVERS, encoding="utf-8")
     workers()
     reports = [
@@ -113,3 +116,14 @@ def test_the_changelog_holds_each_story_once_at_its_latest_revision(settings, ru
     assert {story_key(head, s.id, s.revision): set(s.article_ids) for s in state.stories} == (
         stories_at
     )
+    # The outbox learns that a batch's alerts are on the topic with the next batch's writes:
+    # the last one's claim still says so only after another batch.
+    client = redis_client(settings)
+    try:
+        claims = [
+            client.get(RedisKeys(settings).alert_claim(key, revision))
+            for key, revision, _ in outbox(settings)
+        ]
+    finally:
+        client.close()
+    assert claims == ["published"] * 3 + ["unpublished"]
