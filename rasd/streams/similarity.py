@@ -26,8 +26,10 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress, repeat
+from operator import is_
 
-from rasd.text import analyse
+from rasd.text.analysis import split_chunk, split_text, stemmer_lang, word_key
 
 # Exact for reports of fewer than 64 distinct words (title and summary), an estimate beyond.
 SKETCH_SIZE = 64
@@ -123,22 +125,63 @@ def article_signature(title: str, summary: str, lang: str | None) -> str:
     same), so the words' hashes are kept per chunk: most chunks of a report were in earlier
     reports, and a signature then costs a split and a few lookups instead of an analysis.
     """
-    hashes: set[int] = set()
-    for chunk in f"{title}\n{summary}".split():
-        hashes.update(_chunk_hashes(chunk, lang))
-    return _sketch(hashes)
+    lang = stemmer_lang(lang)
+    chunks = _CHUNKS.get(lang) or _CHUNKS.setdefault(lang, _ChunkHashes(lang))
+    return _sketch(chunks.union(f"{title}\n{summary}".split()))
 
 
-@lru_cache(maxsize=65_536)
-def _chunk_hashes(chunk: str, lang: str | None) -> tuple[int, ...]:
-    """The hashes of the words of one chunk that take part in similarity."""
-    return tuple(
-        _hash(t.key)
-        for t in analyse(chunk, lang)
-        if t.text.casefold() not in _STOPWORDS
-        and len(t.key) >= _MIN_LENGTH
-        and t.key not in _STOPWORDS
-    )
+class _ChunkHashes:
+    """The hashes of the chunks met in one stemmer language, bounded: two generations of
+    ``size`` chunks, the older dropped when the newer is full, and a chunk of the older moved
+    to the newer when met again.
+
+    (It was a ``functools.lru_cache`` on (chunk, language): a call per chunk, about 0.3 us of
+    the 70 chunks of a report, where a dictionary's lookups here run in C for the whole text.)
+    """
+
+    def __init__(self, lang: str, size: int = 32_768) -> None:
+        self._lang = lang
+        self._size = size
+        self._new: dict[str, tuple[int, ...]] = {}
+        self._old: dict[str, tuple[int, ...]] = {}
+
+    def union(self, chunks: list[str]) -> set[int]:
+        """The hashes of all ``chunks``."""
+        found = list(map(self._new.get, chunks))
+        if None in found:
+            for i in compress(range(len(found)), map(is_, found, repeat(None))):
+                found[i] = self._miss(chunks[i])
+        return set().union(*found)
+
+    def _miss(self, chunk: str) -> tuple[int, ...]:
+        value = self._new.get(chunk)  # met twice in one text
+        if value is not None:
+            return value
+        value = self._old.get(chunk)
+        if value is None:
+            value = _chunk_hashes(chunk, self._lang)
+        if len(self._new) >= self._size:
+            self._old, self._new = self._new, {}
+        self._new[chunk] = value
+        return value
+
+
+_CHUNKS: dict[str, _ChunkHashes] = {}
+
+
+def _chunk_hashes(chunk: str, lang: str) -> tuple[int, ...]:
+    """The hashes of the words of one chunk that take part in similarity: the words
+    `analyse` makes of it (``lang`` a `stemmer_lang`), each by its key alone (`word_key`)."""
+    found = []
+    for part in split_text(chunk)[::2]:  # a chunk may hold underscores (#قاعدة_عسكرية)
+        for start, end, word in split_chunk(part):
+            key = word_key(word, lang)
+            if len(key) < _MIN_LENGTH or key in _STOPWORDS:
+                continue
+            written = part[start:end] if end - start != len(word) else word
+            if written.casefold() not in _STOPWORDS:
+                found.append(_hash(key))
+    return tuple(found)
 
 
 # Arabic-Indic and Extended (Persian, Urdu) digits, and the Arabic decimal and thousands marks.

@@ -94,6 +94,37 @@ def analyse_word(word: str, lang: str, as_term: bool = False) -> tuple[str, froz
     return (forms[0], frozenset(forms), script) if forms else ("", frozenset(), "")
 
 
+def word_key(word: str, lang: str) -> str:
+    """``analyse_word(word, lang)[0]``: the primary key alone, "" for a word without one.
+
+    A word's other readings are most of what an Arabic word outside the precomputed table
+    costs to read, and a signature (`rasd.streams.similarity`) uses the key only; the stem
+    behind it is cached (`arabic.stem`), warm for the words the matcher has just read.
+    ``lang`` is a `stemmer_lang`. Not cached: callers keep what they build from it.
+
+    >>> word_key("والقوات", "ar"), word_key("Forces", "en"), word_key("،", "ar")
+    ('قوا', 'forc', '')
+    """
+    if word.isascii():
+        forms = _read_ascii(word, lang)[0]
+    elif _PRECOMPUTED and word.isalnum() and (table := _PRECOMPUTED(word)) is not None:
+        forms = table
+    elif not _ALNUM.search(word):
+        return ""
+    elif _ARABIC_CHAR.search(word):
+        norm = normalize_arabic(word)
+        if not _ALNUM.search(norm):
+            return ""
+        table = _PRECOMPUTED(norm) if _PRECOMPUTED and norm != word else None
+        if table is None:
+            return arabic.stem(norm)  # what _read_other puts first
+        forms = table
+    else:
+        norm = normalize_latin(word)
+        return _stemmer(lang).stemWord(norm) if not norm.isdigit() else norm
+    return forms[0] if forms else ""
+
+
 def read_word(word: str, lang: str) -> tuple[tuple[str, ...], str, str]:
     """What `analyse_word` says of an article word, as the matcher keeps it: the readings as a
     tuple, primary key first and the others sorted; the script; and the word as written, only

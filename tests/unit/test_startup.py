@@ -1,11 +1,14 @@
-"""freeze_loaded: what a process loaded leaves the collector's sight, and is still freed."""
+"""freeze_loaded: what a process loaded leaves the collector's sight, and is still freed;
+collector_paused: no automatic collection in a burst of work, the collector as it was after."""
 
 from __future__ import annotations
 
 import gc
 import weakref
 
-from rasd.startup import freeze_loaded
+import pytest
+
+from rasd.startup import collector_paused, freeze_loaded
 
 
 class _Loaded:
@@ -39,3 +42,44 @@ def test_survivors_of_a_full_collection_are_frozen_from_then_on():
     finally:
         gc.callbacks.remove(_freeze_survivors)
         gc.unfreeze()
+
+
+def test_no_collection_runs_while_paused_and_the_collector_resumes_after():
+    collections: list[int] = []
+
+    def count(phase: str, info: dict) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.callbacks.append(count)
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+            cycles = []
+            for _ in range(50_000):  # many times the young generation's threshold
+                cycle: list = []
+                cycle.append(cycle)
+                cycles.append(cycle)
+            assert collections == []
+        assert gc.isenabled()
+        del cycles
+        for _ in range(50_000):
+            [].append(None)
+            cycle = []
+            cycle.append(cycle)
+        assert collections  # allocations trigger collections again
+    finally:
+        gc.callbacks.remove(count)
+
+
+def test_the_collector_resumes_after_an_error_and_stays_off_when_it_was_off():
+    with pytest.raises(ValueError), collector_paused():
+        raise ValueError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
