@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from rasd.codec import decode_article
+from rasd.codec import read_article
 from rasd.connections import aiokafka_consumer, check_kafka
 from rasd.models import Article
 from rasd.rules.evaluation import Label, Report, evaluate
@@ -218,9 +218,9 @@ def retained_articles(
     ``cancel`` is set, ``KafkaUnreachable`` when no broker answers or one refuses the login, and
     ``LookupError`` when there is no articles topic. A record that is not an Article is skipped.
     """
-    # pydantic-core's validator itself (rasd.codec): one JSON parse straight into the model.
+    # rasd.codec's reader: exactly decode_article's Articles, sooner for the connectors' JSON.
     # Each article is parsed as it is asked for, so that it dies young once matched.
-    parse = decode_article
+    parse = read_article
     records = _retained_records(settings, since, on_span, limit, cancel)
     with contextlib.closing(records):
         for tp, values in records:
