@@ -14,8 +14,9 @@ whose record batches are parsed and CRC-checked in C; an article then costs its 
 zstd inflate per batch (about 3 µs for 2 KB of JSON, by python-zstandard: rasd.kafka_zstd; the
 topic's older gzip batches about 10), aiokafka's record object (about 2 µs) and
 :func:`rasd.codec.read_article` (about 5 µs: msgspec's parse, pydantic's validators for the
-times; pydantic-core's ``validate_json``, which gives the same Articles, about 10): about 13 µs
-in all by itself, against about 50 µs for the kafka-python reader it replaced (ARCHITECTURE.md).
+times; pydantic-core's ``validate_json``, which gives the same Articles, about 10): about 16 µs
+in all by itself at load 3-5 (20 before these two), against about 50 µs for the kafka-python
+reader it replaced (ARCHITECTURE.md).
 """
 
 from __future__ import annotations
