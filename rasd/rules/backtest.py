@@ -11,12 +11,12 @@ the backtest began, so articles arriving meanwhile do not make it run forever.
 
 Speed: the matcher is what a backtest spends its time on. The reader is aiokafka's consumer,
 whose record batches are parsed and CRC-checked in C; an article then costs its share of one
-zstd inflate per batch (about 3.6 µs for 2 KB of JSON; the topic's older gzip batches about 10),
-one pydantic validation straight from the JSON (about 15 µs: the model's own validator through
-:func:`rasd.codec.decode_article`, cheaper than a ``TypeAdapter``, than ``json.loads`` plus
-``validate_python``, than strict mode and than one validation of a whole fetch as a JSON array,
-all measured in bench/backtest.py's development) and aiokafka's record object: about 24-27 µs
-in all, against about 50 µs for the kafka-python reader it replaced (ARCHITECTURE.md).
+zstd inflate per batch (about 3 µs for 2 KB of JSON, by python-zstandard: rasd.kafka_zstd; the
+topic's older gzip batches about 10), aiokafka's record object (about 2 µs) and
+:func:`rasd.codec.read_article` (about 5 µs: msgspec's parse, pydantic's validators for the
+times; pydantic-core's ``validate_json``, which gives the same Articles, about 10): about 16 µs
+in all by itself at load 3-5 (20 before these two), against about 50 µs for the kafka-python
+reader it replaced (ARCHITECTURE.md).
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from rasd.codec import decode_article
+from rasd.codec import read_article
 from rasd.connections import aiokafka_consumer, check_kafka
+from rasd.kafka_zstd import use_zstandard
 from rasd.models import Article
 from rasd.rules.evaluation import Label, Report, evaluate
 from rasd.rules.matcher import Matcher
@@ -107,6 +108,7 @@ def _retained_records(
     while the caller matches), so callers stay synchronous: the CLI, the console's threads,
     bench/backtest.py. The calling thread must not be running an event loop itself."""
     check_kafka(settings)  # a refused login or no broker: the reason at once, not a hang
+    use_zstandard()  # the articles topic is zstd: every article's batch is inflated
     loop = asyncio.new_event_loop()
     run = loop.run_until_complete
     consumer = None
@@ -218,9 +220,9 @@ def retained_articles(
     ``cancel`` is set, ``KafkaUnreachable`` when no broker answers or one refuses the login, and
     ``LookupError`` when there is no articles topic. A record that is not an Article is skipped.
     """
-    # pydantic-core's validator itself (rasd.codec): one JSON parse straight into the model.
+    # rasd.codec's reader: exactly decode_article's Articles, sooner for the connectors' JSON.
     # Each article is parsed as it is asked for, so that it dies young once matched.
-    parse = decode_article
+    parse = read_article
     records = _retained_records(settings, since, on_span, limit, cancel)
     with contextlib.closing(records):
         for tp, values in records:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from rasd.codec import decode_alert, decode_article, decode_match, decoder, encode
+from rasd.codec import decode_alert, decode_article, decode_match, decoder, encode, read_article
 from rasd.models import Alert, Article, Match, Severity, StoryArticle, TermHit
 from rasd.streams.stories import Candidate, RuleState, Story, Window
 
@@ -69,9 +69,10 @@ def outcome(parse, raw):
     return "accepted", record
 
 
-def assert_same(model: type[BaseModel], raw: bytes | str) -> str:
-    """Both decoders agree on ``raw``; returns "accepted" or "rejected"."""
-    slow, fast = outcome(model.model_validate_json, raw), outcome(decoder(model), raw)
+def assert_same(model: type[BaseModel], raw: bytes | str, read=None) -> str:
+    """Both decoders (the codec's, or ``read``) agree on ``raw``; returns "accepted" or
+    "rejected"."""
+    slow, fast = outcome(model.model_validate_json, raw), outcome(read or decoder(model), raw)
     assert slow[0] == fast[0], (raw, slow, fast)
     if slow[0] == "rejected":
         assert repr(fast[1]) == repr(slow[1]), raw  # repr: a NaN input is not equal to itself
@@ -211,11 +212,58 @@ def test_valid_records_and_their_variants(model, record):
     assert seen["accepted"] > 5 and seen["rejected"] > 20, seen
 
 
-def test_fixture_articles():
+# The Article's readers: the codec's decode_article and the backtest's read_article.
+READERS = pytest.mark.parametrize("read", [decode_article, read_article], ids=["decode", "read"])
+
+
+@READERS
+def test_article_variants(read):
+    for record in (r for model, r in RECORDS if model is Article):
+        raw = record.model_dump_json()
+        assert assert_same(Article, raw, read) == "accepted"
+        assert assert_same(Article, raw.encode(), read) == "accepted"
+        seen = {"accepted": 0, "rejected": 0}
+        for doc in variants(json.loads(raw)):
+            seen[assert_same(Article, json.dumps(doc, ensure_ascii=False), read)] += 1
+        assert seen["accepted"] > 5 and seen["rejected"] > 20, seen
+
+
+@READERS
+def test_fixture_articles(read):
     lines = fixture_articles()
     assert lines
     for raw in lines:
-        assert assert_same(Article, raw) == "accepted"
+        assert assert_same(Article, raw, read) == "accepted"
+
+
+def feed_articles() -> list[Article]:
+    """The Articles the connectors make of the feed fixtures (Arabic, English, odd encodings,
+    dates of every kind)."""
+    from rasd.connectors.articles import Source, build_articles
+    from rasd.connectors.parse import FeedError, parse
+
+    found = []
+    for path in sorted((FIXTURES.parent / "feeds").glob("*.*")):
+        try:
+            entries = parse(path.read_bytes()).entries
+        except FeedError:
+            continue
+        found += build_articles(entries, Source(path.stem, "outlet"), T0)[0]
+    return found
+
+
+def test_read_article_on_feed_articles():
+    articles = feed_articles()
+    assert len(articles) > 30 and {a.lang for a in articles} >= {"ar", "en"}
+    for record in articles:
+        raw = record.model_dump_json().encode()
+        assert assert_same(Article, raw, read_article) == "accepted"
+        # The same article with its times in another zone and without one.
+        doc = json.loads(raw)
+        if record.published_at is not None:
+            doc["published_at"] = record.published_at.astimezone(RIYADH).isoformat()
+        doc["fetched_at"] = record.fetched_at.replace(tzinfo=None).isoformat()
+        assert assert_same(Article, json.dumps(doc, ensure_ascii=False), read_article) == "accepted"
 
 
 BROKEN = [
@@ -237,9 +285,10 @@ BROKEN = [
 ]
 
 
+@READERS
 @pytest.mark.parametrize("raw", BROKEN)
-def test_odd_documents(raw):
-    assert_same(Article, raw)
+def test_odd_documents(raw, read):
+    assert_same(Article, raw, read)
 
 
 DATES = ["2026-11-30", "2024-02-29", "2023-02-29", "2026-13-01", "0000-01-01", "0001-01-01",
@@ -266,15 +315,17 @@ def datetime_texts() -> list[str]:
     ]
 
 
-def test_datetimes():
+@READERS
+def test_datetimes(read):
     base = json.loads(article().model_dump_json())
     accepted = 0
     for text in datetime_texts():
-        for value in (text, {"t": text}):
-            doc = {**base, "published_at": value}
-            accepted += assert_same(Article, json.dumps(doc)) == "accepted"
+        for field, value in product(("published_at", "fetched_at"), (text, {"t": text})):
+            doc = {**base, field: value}
+            accepted += assert_same(Article, json.dumps(doc), read) == "accepted"
     for number in (0, 1764490542, 1764490542.5, 1764490542123, -1):
-        assert_same(Article, json.dumps({**base, "published_at": number}))
+        for field in ("published_at", "fetched_at"):
+            assert_same(Article, json.dumps({**base, field: number}), read)
     assert accepted > 100
 
 
