@@ -19,9 +19,9 @@ not read exactly as pydantic does): msgspec's parse is fast, but building the py
 in Python cost what it saved, and more for records with nested ones (bench/codec.py's
 development: an Article 5.2 against 4.7 us, a Candidate 24 against 20 us at load 2-4).
 
-The backtest, which reads every retained article, has :func:`read_article`: the same Articles
-(the same records accepted, values, fields set and errors), from msgspec for an Article as the
-connectors write it, every field given, and from ``decode_article`` for anything else. What
+The backtest and the match stage, which read every article, have :func:`read_article`: the same
+Articles (the same records accepted, values, fields set and errors), from msgspec for an Article
+as the connectors write it, every field given, and from ``decode_article`` for anything else. What
 makes it pay where the general Structs did not: no field is optional (no default to fill in),
 the times are read by pydantic's own validators from the strings msgspec leaves (no copy of
 their raw JSON, no guard), and the model is made by C calls (``msgspec.structs.asdict``, the
@@ -36,6 +36,7 @@ datetimes, enums, tuples and nested models come out as pydantic writes them), at
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -93,6 +94,11 @@ def _article_reader() -> Callable[[bytes | str], Article]:
     msgspec refuses, a time pydantic refuses) is left to ``decode_article``, so the records
     accepted, their values, fields set and errors are pydantic's (tests/unit/test_codec.py).
     """
+    decorators = Article.__pydantic_decorators__
+    if any(getattr(decorators, f.name) for f in dataclasses.fields(decorators)):
+        # A validator, serializer or computed field of the model's own would be skipped by the
+        # construction below: then pydantic reads every Article.
+        return decode_article
     wire_types = {str: str, str | None: str | None, datetime: str, datetime | None: str | None}
     fields = Article.model_fields
     # Every field required: a default (a time of decoding, a field left unset) is pydantic's.
@@ -134,8 +140,8 @@ def _article_reader() -> Callable[[bytes | str], Article]:
     return read
 
 
-# The backtest's reader: every retained article is read, and decode_article cost a third more
-# (ARCHITECTURE.md, Backtests).
+# The backtest's and the match stage's reader: every article is read, and decode_article cost a
+# third more on the backtest's 2 KB articles (ARCHITECTURE.md, Backtests).
 read_article: Callable[[bytes | str], Article] = _article_reader()
 
 __all__ = ["decode_alert", "decode_article", "decode_match", "decoder", "encode", "read_article"]

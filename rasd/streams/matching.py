@@ -57,7 +57,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from faust.exceptions import ProducerSendError
 from pydantic import ValidationError
 
-from rasd.codec import decode_article, encode
+from rasd.codec import encode, read_article
 from rasd.connections import aiokafka_admin, aiokafka_consumer
 from rasd.models import Article
 from rasd.settings import Settings
@@ -323,7 +323,7 @@ class _Handover(ConsumerRebalanceListener):
 def _read(record: Any, matcher: Any) -> tuple[Article | None, list | str]:
     """The record's article and its matches, or None and why it is a dead letter."""
     try:
-        article = decode_article(record.value)  # pydantic's ValidationError when not one
+        article = read_article(record.value)  # pydantic's ValidationError when not one
         return article, matcher.match(article)
     except Exception as exc:  # noqa: BLE001 - one bad record must not stop the stage
         return None, reason(exc)
