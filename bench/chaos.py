@@ -43,6 +43,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench._sink import WebhookSink  # noqa: E402
+from bench._stack import local_stack  # noqa: E402
 from rasd.keys import RedisKeys  # noqa: E402
 from rasd.settings import Settings  # noqa: E402
 
@@ -551,7 +552,11 @@ class Campaign:
         if pid is None:
             self.skipped.append(f"{name} kill: it is not the local stack's own process")
             return
-        os.kill(pid, signal.SIGKILL)
+        # The pid is the service's supervisor, the leader of its process group: killing it
+        # alone made its child (the broker, Redis) get SIGTERM and shut down gracefully,
+        # holding its ports for seconds, so the restart below found them taken and gave up.
+        # The whole group dies at once, as a crashed machine's would.
+        os.killpg(pid, signal.SIGKILL)
         while service.process.pid() is not None:
             time.sleep(0.05)
         self.kills.append((name, self.now()))
@@ -675,11 +680,18 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the namespace and the logs")
     args = parser.parse_args()
 
-    from rasd.devstack.namespace import drop_namespace
-    from rasd.devstack.stack import services_up
-
     base = Settings()
-    services_up(base, log=lambda _msg: None)
+    # Stopped at the end if this run started it, the services the campaign killed and
+    # restarted included (they were left running before).
+    with local_stack(base):
+        target = campaign(args, base)
+    sys.exit(0 if target else 1)
+
+
+def campaign(args: argparse.Namespace, base: Settings) -> bool:
+    """One campaign on the running stack; True when nothing was lost or duplicated."""
+    from rasd.devstack.namespace import drop_namespace
+
     run_id = f"chaos{args.seed}x{uuid.uuid4().hex[:6]}"
     work = base.state_dir.resolve() / "bench" / run_id
     settings = Settings(
@@ -699,7 +711,7 @@ def main() -> None:
     print("\n".join(report.lines()))
     target = report.lost == 0 and report.duplicated == 0
     print("target (0 lost, 0 duplicated):", "met" if target else "NOT met")
-    sys.exit(0 if target else 1)
+    return target
 
 
 if __name__ == "__main__":
