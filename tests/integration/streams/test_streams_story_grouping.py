@@ -33,6 +33,16 @@ escalate: {window: 7d, threshold: 3, by: place, severity: critical}
 TAJI_AR = ("التحالف يسلم قاعدة التاجي للقوات العراقية", "تسليم قاعدة التاجي شمال بغداد اليوم.")
 
 
+def handover_reports() -> list:
+    """Two handovers, each reported in Arabic and in English, in the order they come."""
+    return [
+        article("aj-k1", K1_AR, "ar", "aljazeera"),
+        article("bbc-k1", K1_EN, "en", "bbc", 20),
+        article("bbc-qay", QAYYARAH_EN, "en", "bbc", 90),
+        article("sky-qay", QAYYARAH_AR, "ar", "skynews", 100),
+    ]
+
+
 def stories(settings) -> dict[str, set[str]]:
     """Story alert key -> the ids of the reports its latest revision lists."""
     latest = {}
@@ -47,12 +57,7 @@ def test_two_handovers_in_two_languages_are_two_stories_and_a_third_escalates(
 ):
     (rules_dir / "handovers.yaml").write_text(HANDOVERS, encoding="utf-8")
     workers()
-    reports = [
-        article("aj-k1", K1_AR, "ar", "aljazeera"),
-        article("bbc-k1", K1_EN, "en", "bbc", 20),
-        article("bbc-qay", QAYYARAH_EN, "en", "bbc", 90),
-        article("sky-qay", QAYYARAH_AR, "ar", "skynews", 100),
-    ]
+    reports = handover_reports()
     # One partition, so the worker sees the reports in this order.
     produce(settings, reports, partition=0)
     wait_outbox(settings, 4, 90)
@@ -79,12 +84,7 @@ def test_the_changelog_holds_each_story_once_at_its_latest_revision(settings, ru
     the outbox's marks of a batch come with the next batch."""
     (rules_dir / "handovers.yaml").write_text(HANDOVERS, encoding="utf-8")
     workers()
-    reports = [
-        article("aj-k1", K1_AR, "ar", "aljazeera"),
-        article("bbc-k1", K1_EN, "en", "bbc", 20),
-        article("bbc-qay", QAYYARAH_EN, "en", "bbc", 90),
-        article("sky-qay", QAYYARAH_AR, "ar", "skynews", 100),
-    ]
+    reports = handover_reports()
     for n, report in enumerate(reports, 1):
         # One at a time: each revision is written to the table, and the one before deleted.
         produce(settings, [report], partition=0)
