@@ -37,7 +37,7 @@ datetimes, enums, tuples and nested models come out as pydantic writes them), at
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -56,6 +56,38 @@ def decoder(model: type[Model]) -> Callable[[bytes | str], Model]:
     'a1'
     """
     return model.__pydantic_validator__.validate_json
+
+
+def list_decoder(model: type[Model]) -> Callable[[bytes | str], list[Model]]:
+    """A JSON array of ``model`` records read in one parse, each as :func:`decoder` reads one.
+
+    >>> read = list_decoder(Article)
+    >>> [a.id for a in read(b'[{"id":"a1","outlet":"o","feed":"f","lang":"en","title":"t"}]')]
+    ['a1']
+    """
+    return TypeAdapter(list[model]).validator.validate_json
+
+
+def arrays(encoded: Iterable[bytes], max_bytes: int) -> list[bytes]:
+    """JSON arrays of the ``encoded`` values in their order, each at most ``max_bytes`` long.
+
+    A value longer than ``max_bytes`` on its own gets an array of its own (and is longer).
+
+    >>> arrays([b'{"a":1}', b'{"b":2}', b'{"c":3}'], 17)
+    [b'[{"a":1},{"b":2}]', b'[{"c":3}]']
+    """
+    out: list[bytes] = []
+    chunk: list[bytes] = []
+    size = 1  # the brackets, less the comma the first value does not need
+    for value in encoded:
+        if chunk and size + len(value) + 1 > max_bytes:
+            out.append(b"[" + b",".join(chunk) + b"]")
+            chunk, size = [], 1
+        chunk.append(value)
+        size += len(value) + 1
+    if chunk:
+        out.append(b"[" + b",".join(chunk) + b"]")
+    return out
 
 
 def _fields(obj: Any) -> Any:
@@ -144,4 +176,13 @@ def _article_reader() -> Callable[[bytes | str], Article]:
 # third more on the backtest's 2 KB articles (ARCHITECTURE.md, Backtests).
 read_article: Callable[[bytes | str], Article] = _article_reader()
 
-__all__ = ["decode_alert", "decode_article", "decode_match", "decoder", "encode", "read_article"]
+__all__ = [
+    "arrays",
+    "decode_alert",
+    "decode_article",
+    "decode_match",
+    "decoder",
+    "encode",
+    "list_decoder",
+    "read_article",
+]

@@ -27,24 +27,23 @@ import faust
 import faust.streams as faust_streams
 import mode
 
-from rasd.codec import decoder, encode
+from rasd.codec import encode
 from rasd.connections import async_redis_client, faust_broker_settings
 from rasd.outbox import Bounds, Outbox, Written
 from rasd.settings import Settings
+from rasd.streams.candidates import read as read_candidates
 from rasd.streams.config import StreamsSettings
 from rasd.streams.matching import MatchStage
 from rasd.streams.metrics import ALERTS, STORIES_CPU, CpuSteps
 from rasd.streams.rulesync import RuleSync
 from rasd.streams.state import ChangelogTable, StateStore
-from rasd.streams.stories import Candidate, Limits, Revision, RuleState, advance
+from rasd.streams.stories import Limits, Revision, RuleState, advance
 from rasd.streams.transport import PARTITION_FETCH_BYTES, finished, in_order
 
 log = logging.getLogger(__name__)
 
 # How long the match stage waits, after a batch, for the stories agent to empty its buffer.
 STORIES_TURN = 0.25
-
-decode_candidate = decoder(Candidate)
 
 
 class Runtime(mode.Service):
@@ -230,15 +229,16 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
         try:
             for event in events:
                 rule_id = event.key.decode()
-                candidate = decode_candidate(event.value)
+                rule = runtime.rule_sync.rules.get(rule_id)
                 # advance() changes the state in place: it is `changed` from here on.
                 state = changed[rule_id] if rule_id in changed else states.get(rule_id)
                 changed[rule_id], last_event[rule_id] = state, event
-                state, revisions = advance(
-                    state, candidate, runtime.rule_sync.rules.get(rule_id), limits
-                )
-                changed[rule_id] = state
-                found += revisions
+                # A record holds the rule's candidates of one match-stage batch (or, written
+                # by a worker of before, one candidate), in their order.
+                for candidate in read_candidates(event.value):
+                    state, revisions = advance(state, candidate, rule, limits)
+                    changed[rule_id] = state
+                    found += revisions
             pairs = [(r.alert, r.revision) for r in found]
             # Encoded once, for the outbox and the alerts topic.
             values = [encode(alert) for alert, _ in pairs]

@@ -62,6 +62,7 @@ from rasd.connections import aiokafka_admin, aiokafka_consumer
 from rasd.models import Article
 from rasd.settings import Settings
 from rasd.startup import collector_paused
+from rasd.streams.candidates import records as candidate_records
 from rasd.streams.config import StreamsSettings
 from rasd.streams.deadletters import dead_letter
 from rasd.streams.metrics import ARTICLES, DEAD_LETTERS, MATCHES, STAGE_CPU, CpuSteps
@@ -232,11 +233,17 @@ class MatchStage(mode.Service):
             ]
         steps.charge("match")
         outputs: list[Output] = []
+        candidates: dict[bytes, list[bytes]] = {}
         for record, article, found in kept:
             if article is None:
                 outputs.append(self._dead_letter(record, found))
             elif found:
-                outputs += self._published(article, found)
+                outputs += self._published(article, found, candidates)
+        outputs += (
+            (self.candidates, key, value)
+            for key, encoded in candidates.items()
+            for value in candidate_records(encoded)
+        )
         steps.charge("outputs")
         return outputs
 
@@ -246,15 +253,18 @@ class MatchStage(mode.Service):
         letter = dead_letter(record.topic, record.partition, record.offset, why, record.value)
         return self.dead_letters, record.key, letter
 
-    def _published(self, article: Article, found: list) -> Iterable[Output]:
-        """A Match on the matches topic and a story candidate for each rule that matched."""
+    def _published(
+        self, article: Article, found: list, candidates: dict[bytes, list[bytes]]
+    ) -> Iterable[Output]:
+        """A Match on the matches topic for each rule that matched; its story candidate is added
+        to the rule's in ``candidates`` (sent once per rule and batch, :mod:`.candidates`)."""
         fingerprint = Fingerprint.of(article.title, article.summary, article.lang)
         for m in found:
             MATCHES.labels(m.rule_id).inc()
             key = m.rule_id.encode()
             yield self.matches, key, encode(m)
             candidate = Candidate.from_match(m, article, fingerprint)
-            yield self.candidates, key, encode(candidate)
+            candidates.setdefault(key, []).append(encode(candidate))
 
     async def _deliver(self, outputs: list[Output]) -> None:
         """Send every output, then wait until Kafka acknowledged each one."""

@@ -18,8 +18,8 @@ from rasd.keys import RedisKeys
 from rasd.models import Alert, Article
 from rasd.settings import Settings
 from rasd.streams.app import candidates_topic
+from rasd.streams.candidates import read as read_candidates
 from rasd.streams.state import StateStore
-from rasd.streams.stories import Candidate
 
 REPO = Path(__file__).resolve().parents[3]
 # The rule most tests use (the seed article and its reports match it).
@@ -309,7 +309,8 @@ def committed_without_state(
     lost = []
     for record in all_records(settings, topic):
         if record.offset < marks.get(record.partition, 0):
-            article_id = Candidate.model_validate_json(record.value).article.article_id
-            if article_id not in known:
-                lost.append((record.partition, record.offset, article_id))
+            for candidate in read_candidates(record.value):
+                article_id = candidate.article.article_id
+                if article_id not in known:
+                    lost.append((record.partition, record.offset, article_id))
     return lost

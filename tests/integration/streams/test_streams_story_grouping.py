@@ -7,9 +7,14 @@ import json
 import pytest
 from streams_harness import all_records, outbox, produce, wait_for, wait_outbox
 
-from rasd.connections import redis_client
+from rasd.codec import encode
+from rasd.connections import kafka_producer, redis_client
 from rasd.keys import RedisKeys
+from rasd.rules import Matcher, parse_rules
+from rasd.streams.app import candidates_topic
 from rasd.streams.state import SEPARATOR, StateStore, story_key
+from rasd.streams.stories import Candidate
+from rasd.topics import ensure_topics
 from tests.unit.streams.test_streams_grouping import (
     K1_AR,
     K1_EN,
@@ -76,6 +81,40 @@ def test_two_handovers_in_two_languages_are_two_stories_and_a_third_escalates(
     )
     assert escalation.counts["iraq"] == 3
     assert {a.article_id for a in escalation.articles} == {"aj-k1", "bbc-qay", "aj-taji"}
+
+
+def test_candidate_records_of_before_in_the_topic_are_grouped_with_the_new_ones(
+    settings, rules_dir, workers
+):
+    """An upgrade meets the records of the workers before (one Candidate each) in the topic:
+    they are grouped, in their order, and the new form's records after them join their stories."""
+    (rules_dir / "handovers.yaml").write_text(HANDOVERS, encoding="utf-8")
+    reports = handover_reports()
+    matcher = Matcher(parse_rules(HANDOVERS, "handovers.yaml").rules)
+    ensure_topics(settings, extra=[candidates_topic(settings)])
+    producer = kafka_producer(settings, acks="all")
+    try:
+        for report in reports[:3]:
+            (match,) = matcher.match(report)
+            value = encode(Candidate.from_match(match, report))  # a Candidate object, no array
+            producer.send(candidates_topic(settings), key=match.rule_id.encode(), value=value)
+        producer.flush(timeout=30)
+    finally:
+        producer.close(timeout=5)
+    workers()
+    wait_outbox(settings, 3, 90)
+    produce(settings, reports[3:], partition=0)
+    wait_outbox(settings, 4, 60)
+    assert stories(settings) == {
+        "story:base-handover:aj-k1": {"aj-k1", "bbc-k1"},
+        "story:base-handover:bbc-qay": {"bbc-qay", "sky-qay"},
+    }
+    assert [(key, revision) for key, revision, _ in outbox(settings)] == [
+        ("story:base-handover:aj-k1", 0),
+        ("story:base-handover:aj-k1", 1),
+        ("story:base-handover:bbc-qay", 0),
+        ("story:base-handover:bbc-qay", 1),
+    ]
 
 
 def test_the_changelog_holds_each_story_once_at_its_latest_revision(settings, rules_dir, workers):
