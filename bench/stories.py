@@ -1,20 +1,25 @@
 """The stories agent's cost per candidate, without Kafka or Redis.
 
     python bench/stories.py [--eval-dir ../shared/eval] [--articles 5000] [--rate 100]
-                            [--seconds 20] [--batch 50] [--repeat 3] [--profile FILE]
+                            [--seconds 20] [--batch 50] [--stage-batch 500]
+                            [--form batch|single] [--repeat 3] [--profile FILE]
 
 Builds the candidates that ``bench/pipeline.py`` makes the worker group: its backlog of
 ``--articles`` articles and its steady stream (every fourth article a matching one, so the
 bench's stories grow), matched with the real ``Matcher`` and the shipped rules, fingerprinted
-and encoded as the match stage does. Then replays those records through what the stories
-agent does for each batch of ``--batch`` (``rasd.streams.app``'s ``group``, the Redis round
-trips left out): parse the Candidate JSON, ``StateStore.get``, ``advance``, encode each alert
-revision (once, for the outbox and the alerts topic), ``StateStore.put`` into a plain
-dict standing for the table. Prints microseconds of CPU time per candidate over ``--repeat``
+and encoded as the match stage does, in its records (``--form batch``: one record per rule and
+stage batch, ``rasd.streams.candidates``; the backlog in batches of ``--stage-batch`` articles,
+the steady stream one article a batch, as it comes at 100/s; ``--form single``: one candidate
+a record, the form of before). Then replays those records through what the stories agent does
+for each batch of ``--batch`` records (``rasd.streams.app``'s ``group``, the Redis round trips
+left out): read the record's candidates, ``StateStore.get``, ``advance``, encode each alert
+revision (once, for the outbox and the alerts topic), ``StateStore.put`` into a plain dict
+standing for the table. Prints microseconds of CPU time per candidate over ``--repeat``
 replays from an empty state (the best counts), then one more replay split by step (wall
 clock: the steps of ``advance`` are timed by wrapping the module's functions, which costs a
-little), and a digest of every alert and table write, which must not change when the code
-gets faster. ``--profile FILE`` writes a cProfile of one more replay.
+little), and a digest of every alert (in its order within its rule) and of the table at the
+end, which must not change when the code gets faster, nor with the records' form.
+``--profile FILE`` writes a cProfile of one more replay.
 
 Texts come from ``--eval-dir`` (read at run time, never stored in the repository); without it
 the benchmark says so and stops.
@@ -35,10 +40,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.pipeline import EVAL, corpus, matching, stream_of  # noqa: E402
-from rasd.codec import decoder, encode  # noqa: E402
+from rasd.codec import encode  # noqa: E402
 from rasd.rules import Matcher, load_rules  # noqa: E402
 from rasd.startup import freeze_loaded, keep_full_collections_short  # noqa: E402
 from rasd.streams import stories  # noqa: E402
+from rasd.streams.candidates import read as read_candidates  # noqa: E402
+from rasd.streams.candidates import records as candidate_records  # noqa: E402
 from rasd.streams.config import StreamsSettings  # noqa: E402
 from rasd.streams.similarity import Fingerprint  # noqa: E402
 from rasd.streams.state import StateStore  # noqa: E402
@@ -47,11 +54,11 @@ from rasd.streams.stories import Candidate, Limits  # noqa: E402
 # The steps of advance() timed apart (those of the names the module defines).
 STEPS = ("_expire", "_best_story", "_new_story", "_attach", "_story_alert", "_escalate")
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
-decode_candidate = decoder(Candidate)
 
 
-def records(args, rules) -> list[tuple[bytes, bytes]]:
-    """(key, value) of each candidate the pipeline bench's worker groups, in order.
+def records(args, rules) -> tuple[list[tuple[bytes, bytes]], int]:
+    """(key, value) of each candidates record the pipeline bench's worker groups, in order, and
+    how many candidates they hold.
 
     The articles' fetch times are fixed (10 ms apart in the backlog, as they were fetched in a
     burst; the steady stream at ``--rate``) and so are the matches' times, so two runs encode
@@ -75,17 +82,27 @@ def records(args, rules) -> list[tuple[bytes, bytes]]:
         for i, a in enumerate(steady)
     ]
     matcher = Matcher(rules)
-    out = []
-    for article in backlog + steady:
-        found = matcher.match(article)
-        if not found:
-            continue
-        fingerprint = Fingerprint.of(article.title, article.summary, article.lang)
-        for m in found:
-            m = m.model_copy(update={"matched_at": article.fetched_at})
-            candidate = Candidate.from_match(m, article, fingerprint)
-            out.append((m.rule_id.encode(), encode(candidate)))
-    return out
+    stage_batches = [
+        backlog[i : i + args.stage_batch] for i in range(0, len(backlog), args.stage_batch)
+    ] + [[a] for a in steady]
+    out, n = [], 0
+    for batch in stage_batches:
+        per_rule: dict[bytes, list[bytes]] = {}
+        for article in batch:
+            found = matcher.match(article)
+            if not found:
+                continue
+            fingerprint = Fingerprint.of(article.title, article.summary, article.lang)
+            for m in found:
+                m = m.model_copy(update={"matched_at": article.fetched_at})
+                candidate = Candidate.from_match(m, article, fingerprint)
+                if args.form == "single":
+                    out.append((m.rule_id.encode(), encode(candidate)))
+                per_rule.setdefault(m.rule_id.encode(), []).append(encode(candidate))
+                n += 1
+        if args.form == "batch":
+            out += [(k, v) for k, values in per_rule.items() for v in candidate_records(values)]
+    return out, n
 
 
 class Timer:
@@ -109,7 +126,8 @@ def replay(recs, rules_by_id, limits, batch: int, timer: Timer | None):
     """One replay from empty state; returns (seconds, digest, table, open stories per rule)."""
     table: dict[str, bytes] = {}
     states = StateStore(table)
-    digest = hashlib.sha256()
+    # Per rule: the order of alerts across rules follows the records' form, not the decisions.
+    digests: dict[str, hashlib._Hash] = defaultdict(hashlib.sha256)
     clock = time.perf_counter
     spent = timer.spent if timer else Counter()
     begin = time.process_time()
@@ -119,21 +137,23 @@ def replay(recs, rules_by_id, limits, batch: int, timer: Timer | None):
         for key, value in recs[i : i + batch]:
             t0 = clock()
             rule_id = key.decode()
-            candidate = decode_candidate(value)
+            candidates = read_candidates(value)
             t1 = clock()
             state = changed[rule_id] if rule_id in changed else states.get(rule_id)
             t2 = clock()
-            state, revisions = stories.advance(state, candidate, rules_by_id.get(rule_id), limits)
+            rule = rules_by_id.get(rule_id)
+            for candidate in candidates:
+                state, revisions = stories.advance(state, candidate, rule, limits)
+                found += revisions
             t3 = clock()
             changed[rule_id] = state
-            found += revisions
             spent["parse Candidate JSON"] += t1 - t0
             spent["StateStore.get"] += t2 - t1
             spent["advance (all)"] += t3 - t2
         t0 = clock()
         for r in found:
             value = encode(r.alert)  # once, for the outbox and the alerts topic
-            digest.update(b"%d %s %s\n" % (r.revision, value, value))
+            digests[r.alert.rule].update(b"%d %s %s\n" % (r.revision, value, value))
         t1 = clock()
         for rule_id, state in changed.items():
             states.put(rule_id, state)
@@ -141,6 +161,9 @@ def replay(recs, rules_by_id, limits, batch: int, timer: Timer | None):
         spent["alert encoding"] += t1 - t0
         spent["StateStore.put"] += t2 - t1
     total = time.process_time() - begin
+    digest = hashlib.sha256()
+    for rule_id in sorted(digests):
+        digest.update(rule_id.encode() + b"=" + digests[rule_id].digest() + b"\n")
     for key in sorted(table):
         digest.update(key.encode() + b"=" + table[key] + b"\n")
     open_stories = {r: len(states.get(r).stories) for r in sorted({k.decode() for k, _ in recs})}
@@ -154,7 +177,9 @@ def main() -> int:
     parser.add_argument("--articles", type=int, default=5000)
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--batch", type=int, default=50, help="records a stories batch")
+    parser.add_argument("--stage-batch", type=int, default=StreamsSettings().batch_max)
+    parser.add_argument("--form", choices=("batch", "single"), default="batch")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", type=Path, help="write a cProfile of one replay here")
     args = parser.parse_args()
@@ -169,13 +194,13 @@ def main() -> int:
     rules = load_rules(args.rules).rules
     rules_by_id = {r.id: r for r in rules}
     limits = Limits.from_config(StreamsSettings())
-    recs = records(args, rules)
+    recs, n = records(args, rules)
     freeze_loaded()  # the worker's garbage collection settings (rasd.startup)
     keep_full_collections_short()
-    n = len(recs)
-    per_rule = Counter(k.decode() for k, _ in recs)
+    per_rule = Counter(k.decode() for k, v in recs for _ in read_candidates(v))
     print(f"candidates: {n} ({args.articles} backlog + {int(args.rate * args.seconds)} steady")
     print(f"  articles), per rule: {dict(per_rule.most_common())}")
+    print(f"records ({args.form}): {len(recs)}")
 
     totals, digest, open_stories = [], None, None
     for _ in range(args.repeat):
