@@ -32,6 +32,10 @@ slots' setters) with no Python per field (2 KB articles in the backtest's reader
 byte for byte, for every record here (no aliases, computed fields or serializers of their own;
 datetimes, enums, tuples and nested models come out as pydantic writes them), at 2-5x less
 (bench/codec.py). tests/unit/test_codec.py checks it on valid records and thousands of variants.
+
+A record of several (the story candidates of one rule and match-stage batch) is a JSON array:
+:func:`arrays` joins values already encoded, under a byte limit, and :func:`list_decoder` reads
+the array in one parse, each element as :func:`decoder` reads one.
 """
 
 from __future__ import annotations

@@ -11,7 +11,9 @@ once it runs and which sends through the app's producer. ``stories`` owns the ta
 ``rule-state`` (one :class:`~rasd.streams.stories.RuleState` per rule id, changelogged to Kafka,
 in memory), so the candidates topic and the table are co-partitioned by rule id: one worker at a
 time decides about all reports of a rule, whichever partition the articles came from. faust's
-group (``<ns>-streams``) consumes the candidates topic only.
+group (``<ns>-streams``) consumes the candidates topic only. A candidates record holds a rule's
+candidates of one match-stage batch, or one candidate as workers before wrote it
+(:mod:`rasd.streams.candidates`); it is one event, finished once all its candidates are grouped.
 """
 
 from __future__ import annotations

@@ -4,6 +4,11 @@
                             └───► <ns>-streams-story-candidates  (key = rule id; faust's stories)
                             └───► rasd.dead-letters       (records that are not Articles)
 
+Each Match is a record of its own (``rasd.matches`` is a public contract); the story candidates
+of a batch go as one record per rule (:mod:`rasd.streams.candidates`: a JSON array of the rule's
+candidates in the batch's order, split under a byte limit), since the stories agent pays
+faust's per-record path once per record, whatever the record holds.
+
 Matching is stateless, so it needs none of faust's machinery (tables, changelogs, co-partitioning)
 and paid for all of its per-record path (fetcher, conductor, channel queue, the drain loop's
 tasks, event objects, acks): about 160 us an article before any matching. Here a loop takes
