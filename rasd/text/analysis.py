@@ -129,8 +129,8 @@ def chunk_key(chunk: str, lang: str) -> str | None:
     """`word_key` of a chunk that is one word of ASCII letters and digits, or a word of the
     precomputed table; None for any other chunk (split it, `split_chunk`, and ask each word).
 
-    Told without a look at each character, as `read_chunk_word` tells them: three chunks in
-    five of a report's, whose signature would otherwise split each one it has not met.
+    Told without a look at each character, as `read_chunk_word` tells them: two chunks in
+    three of those a signature meets for the first time, which it would otherwise split.
 
     >>> chunk_key("Forces", "en"), chunk_key("القوات", "ar"), chunk_key("Biden,", "en")
     ('forc', 'قوا', None)
