@@ -29,7 +29,14 @@ from functools import lru_cache
 from itertools import compress, repeat
 from operator import is_
 
-from rasd.text.analysis import split_chunk, split_text, stemmer_lang, word_key
+from rasd.text.analysis import (
+    chunk_core,
+    chunk_key,
+    split_chunk,
+    split_text,
+    stemmer_lang,
+    word_key,
+)
 
 # Exact for reports of fewer than 64 distinct words (title and summary), an estimate beyond.
 SKETCH_SIZE = 64
@@ -172,6 +179,17 @@ _CHUNKS: dict[str, _ChunkHashes] = {}
 def _chunk_hashes(chunk: str, lang: str) -> tuple[int, ...]:
     """The hashes of the words of one chunk that take part in similarity: the words
     `analyse` makes of it (``lang`` a `stemmer_lang`), each by its key alone (`word_key`)."""
+    # Most chunks are one word, or one word between marks (each mark alone reads as no word):
+    # told without splitting, as the matcher tells them (`chunk_key`, `chunk_core`).
+    word = chunk
+    key = chunk_key(chunk, lang)
+    if key is None and "_" not in chunk and (core := chunk_core(chunk)) is not None:
+        word = core[1]
+        key = word_key(word, lang)
+    if key is not None:
+        if len(key) < _MIN_LENGTH or key in _STOPWORDS or word.casefold() in _STOPWORDS:
+            return ()
+        return (_hash(key),)
     found = []
     for part in split_text(chunk)[::2]:  # a chunk may hold underscores (#قاعدة_عسكرية)
         for start, end, word in split_chunk(part):
@@ -190,9 +208,11 @@ _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹٫٬", "0123456
 _OTHER_DIGITS = re.compile("[٠-٩۰-۹٫٬]")
 # Arabic proclitics attach to numbers (و3, بـ98) and units follow them (1.3bn, 40%): only a
 # Latin letter or digit before, or a digit after, makes the digits part of another token (F16).
+# The pattern starts with its first digit, and looks behind it from there: a pattern that starts
+# with the look-behind is tried at every character of the text (2.5x the time on RSS summaries).
 _NUMBER = re.compile(
-    r"(?<![0-9A-Za-z.,])"  # not the tail of another token
-    r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"  # 1,300 or 1300, with decimals
+    r"\d(?<![0-9A-Za-z.,]\d)"  # the first digit, not the tail of another token
+    r"(?:\d{0,2}(?:,\d{3})+|\d*)(?:\.\d+)?"  # 1,300 or 1300, with decimals
     r"(?![\d,])"
 )
 _YEAR = re.compile(r"(?:19|20)\d\d")

@@ -125,6 +125,27 @@ def word_key(word: str, lang: str) -> str:
     return forms[0] if forms else ""
 
 
+def chunk_key(chunk: str, lang: str) -> str | None:
+    """`word_key` of a chunk that is one word of ASCII letters and digits, or a word of the
+    precomputed table; None for any other chunk (split it, `split_chunk`, and ask each word).
+
+    Told without a look at each character, as `read_chunk_word` tells them: two chunks in
+    three of those a signature meets for the first time, which it would otherwise split.
+
+    >>> chunk_key("Forces", "en"), chunk_key("القوات", "ar"), chunk_key("Biden,", "en")
+    ('forc', 'قوا', None)
+    """
+    if not chunk.isalnum():
+        return None
+    if chunk.isascii():  # no symbol is an ASCII letter or digit
+        norm = chunk.lower()  # normalize_latin of an ASCII word
+        return norm if norm.isdigit() else _stemmer(lang).stemWord(norm)
+    forms = _PRECOMPUTED(chunk) if _PRECOMPUTED else None
+    if forms is None:
+        return None
+    return forms[0] if forms else ""
+
+
 def read_word(word: str, lang: str) -> tuple[tuple[str, ...], str, str]:
     """What `analyse_word` says of an article word, as the matcher keeps it: the readings as a
     tuple, primary key first and the others sorted; the script; and the word as written, only
