@@ -707,7 +707,7 @@ def _built(model: type[_Model], values: dict[str, Any], given: frozenset[str]) -
     default is one).
 
     Validating took 3-4 us a Story or Alert, for objects whose parts are validated already
-    (building one this way: about 1 us; ``model_construct`` fills in defaults and checks
+    (building one this way: 1-2 us; ``model_construct`` fills in defaults and checks
     names in Python, and measured slower than validating). A model with validators,
     serializers, computed fields or private attributes of its own is validated, and so are
     values that are not its fields in order (a field added to the model and not here):
