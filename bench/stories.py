@@ -3,6 +3,7 @@
     python bench/stories.py [--eval-dir ../shared/eval] [--articles 5000] [--rate 100]
                             [--seconds 20] [--batch 50] [--stage-batch 500]
                             [--form batch|single] [--repeat 3] [--profile FILE]
+                            [--dump FILE]
 
 Builds the candidates that ``bench/pipeline.py`` makes the worker group: its backlog of
 ``--articles`` articles and its steady stream (every fourth article a matching one, so the
@@ -19,7 +20,10 @@ replays from an empty state (the best counts), then one more replay split by ste
 clock: the steps of ``advance`` are timed by wrapping the module's functions, which costs a
 little), and a digest of every alert (in its order within its rule) and of the table at the
 end, which must not change when the code gets faster, nor with the records' form.
-``--profile FILE`` writes a cProfile of one more replay.
+``--profile FILE`` writes a cProfile of one more replay. ``--dump FILE`` writes every alert
+revision's JSON and every table write of one more replay, in order, then each rule's state as
+a restart reads it back: two codes that decide alike write the same file with the same
+``--form`` (``cmp`` tells the first byte that differs, where the digest only says that one does).
 
 Texts come from ``--eval-dir`` (read at run time, never stored in the repository); without it
 the benchmark says so and stops.
@@ -122,9 +126,28 @@ class Timer:
         return timed
 
 
-def replay(recs, rules_by_id, limits, batch: int, timer: Timer | None):
-    """One replay from empty state; returns (seconds, digest, table, open stories per rule)."""
-    table: dict[str, bytes] = {}
+class DumpedTable(dict):
+    """The table, writing each write to ``out`` as it is made."""
+
+    def __init__(self, out) -> None:
+        super().__init__()
+        self.out = out
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        self.out.write(b"SET %s=%s\n" % (key.encode(), value))
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self.out.write(b"DEL %s\n" % key.encode())
+        super().__delitem__(key)
+
+
+def replay(recs, rules_by_id, limits, batch: int, timer: Timer | None, dump=None):
+    """One replay from empty state; returns (seconds, digest, open stories per rule).
+
+    ``dump``, a binary file: every alert revision and table write goes to it, in order, and
+    then each rule's state as read back from the table."""
+    table: dict[str, bytes] = {} if dump is None else DumpedTable(dump)
     states = StateStore(table)
     # Per rule: the order of alerts across rules follows the records' form, not the decisions.
     digests: dict[str, hashlib._Hash] = defaultdict(hashlib.sha256)
@@ -154,6 +177,8 @@ def replay(recs, rules_by_id, limits, batch: int, timer: Timer | None):
         for r in found:
             value = encode(r.alert)  # once, for the outbox and the alerts topic
             digests[r.alert.rule].update(b"%d %s %s\n" % (r.revision, value, value))
+            if dump is not None:
+                dump.write(b"ALERT %d %s\n" % (r.revision, value))
         t1 = clock()
         for rule_id, state in changed.items():
             states.put(rule_id, state)
@@ -166,6 +191,10 @@ def replay(recs, rules_by_id, limits, batch: int, timer: Timer | None):
         digest.update(rule_id.encode() + b"=" + digests[rule_id].digest() + b"\n")
     for key in sorted(table):
         digest.update(key.encode() + b"=" + table[key] + b"\n")
+    if dump is not None:
+        reread = StateStore(dict(table))  # as a restart reads it
+        for rule_id in sorted({k.decode() for k, _ in recs}):
+            dump.write(b"STATE %s\n" % encode(reread.get(rule_id)))
     open_stories = {r: len(states.get(r).stories) for r in sorted({k.decode() for k, _ in recs})}
     return total, digest.hexdigest()[:16], open_stories
 
@@ -182,6 +211,7 @@ def main() -> int:
     parser.add_argument("--form", choices=("batch", "single"), default="batch")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", type=Path, help="write a cProfile of one replay here")
+    parser.add_argument("--dump", type=Path, help="write every alert and table write here")
     args = parser.parse_args()
     sources = [
         args.eval_dir / "ar" / "ant_multisource_rss_2018_sample.jsonl",
@@ -238,6 +268,13 @@ def main() -> int:
         profiler.disable()
         profiler.dump_stats(args.profile)
         print(f"cProfile of one replay: {args.profile}")
+    if args.dump:
+        with args.dump.open("wb") as out:
+            _, dumped_digest, _ = replay(recs, rules_by_id, limits, args.batch, None, out)
+        print(f"every alert and table write of one replay: {args.dump}")
+        if dumped_digest != digest:
+            print(f"  the dumped replay gave another digest ({dumped_digest}): not deterministic!")
+            return 1
     return 0
 
 

@@ -28,12 +28,13 @@ raises one escalation alert for the window, so an escalation counts events, not 
 
 from __future__ import annotations
 
-from collections import Counter
+import dataclasses
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from itertools import chain
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
@@ -155,9 +156,12 @@ class RuleState(_State):
 
     def index(self) -> StoryIndex:
         """The index of the open stories (see :class:`StoryIndex`), built on first use."""
-        index = self._index
+        # The private attributes are read and written through their dict: pydantic reaches
+        # them by catching an AttributeError first (1-2 us, a few times per candidate).
+        private = self.__pydantic_private__
+        index = private["_index"]
         if index is None or not index.tracks(self.stories):
-            index = self._index = StoryIndex(self.stories)
+            index = private["_index"] = StoryIndex(self.stories)
         return index
 
 
@@ -185,34 +189,37 @@ class StoryIndex:
     """
 
     def __init__(self, stories: list[Story]) -> None:
-        self._postings: dict[int, set[str]] = {}
+        # (defaultdicts: a posting is made in C on first use; the lookups use .get)
+        self._postings: defaultdict[int, set[str]] = defaultdict(set)
         # story id -> the Story object last indexed under it
         self._stories: dict[str, Story] = {}
         # article id -> the story it was last added to (an article joins one open story)
         self._articles: dict[str, Story] = {}
         # language as written -> ids of the stories with a report in it
-        self._langs: dict[str, set[str]] = {}
+        self._langs: defaultdict[str, set[str]] = defaultdict(set)
         # what links reports across languages, a site or a number -> ids of the stories with it
-        self._anchors: dict[str, set[str]] = {}
+        self._anchors: defaultdict[str, set[str]] = defaultdict(set)
+        # story id -> its place in the list (stories are appended to it and removed from it,
+        # never moved), so that a few stories are visited in the list's order without a scan
+        self._order: dict[str, int] = {}
         # At most the earliest latest report of the stories (a story's only moves forward).
         self.oldest: datetime | None = None
         self._signatures = 0  # indexed since the index was built
-        for story in stories:
+        for position, story in enumerate(stories):
+            self._order[story.id] = position
             self.add(story, story.signatures, story.article_ids, story.langs)
             self.anchor(story, story.sites, story.numbers)
+        self._next_order = len(stories)
         self.track(stories)
 
     def add(
         self, story: Story, signatures: list[str], article_ids: list[str], langs: list[str]
     ) -> None:
         """Index ``story``'s new signatures, articles and languages (or all of them)."""
-        self._stories[story.id] = story
+        story_id = story.id
+        self._stories[story_id] = story
         for lang in langs:
-            ids = self._langs.get(lang)
-            if ids is None:
-                self._langs[lang] = {story.id}
-            else:
-                ids.add(story.id)
+            self._langs[lang].add(story_id)
         if self.oldest is None or story.last_at < self.oldest:
             self.oldest = story.last_at
         for article_id in article_ids:
@@ -221,11 +228,7 @@ class StoryIndex:
         self._signatures += len(signatures)
         for signature in signatures:
             for h in hashes(signature):
-                ids = postings.get(h)
-                if ids is None:
-                    postings[h] = {story.id}
-                else:
-                    ids.add(story.id)
+                postings[h].add(story_id)
 
     def track(self, stories: list[Story]) -> None:
         """``stories`` is the list of open stories now (after expiry)."""
@@ -236,6 +239,8 @@ class StoryIndex:
         """``story`` was appended to the tracked list, and ``dropped`` removed from its head."""
         for ids in self._langs.values():
             ids.discard(story.id)  # a story of that id that is gone had its own languages
+        self._order[story.id] = self._next_order  # after every story the list holds
+        self._next_order += 1
         self.add(story, story.signatures, story.article_ids, story.langs)
         self.anchor(story, story.sites, story.numbers)
         self._open.add(story.id)
@@ -245,6 +250,14 @@ class StoryIndex:
     @property
     def open_ids(self) -> set[str]:
         return self._open
+
+    def in_order(self, ids: set[str] | frozenset[str]) -> list[Story]:
+        """The open stories among ``ids``, in the order of the tracked list."""
+        found = self._open.intersection(ids)
+        if 4 * len(found) > self._length:  # most of them: the list is shorter to go through
+            return [story for story in self._list if story.id in found]
+        stories = self._stories  # an open story's entry is the list's object (add, opened)
+        return [stories[i] for i in sorted(found, key=self._order.__getitem__)]
 
     def tracks(self, stories: list[Story]) -> bool:
         """Whether ``stories`` is the list this index follows, and what it names is not more
@@ -258,12 +271,9 @@ class StoryIndex:
 
     def anchor(self, story: Story, sites: list[str], numbers: list[str]) -> None:
         """Index sites and numbers of ``story`` (only ever too many, as the words)."""
+        anchors = self._anchors
         for key in chain(sites, (f"#{n}" for n in numbers)):  # "#": a number, not a place id
-            ids = self._anchors.get(key)
-            if ids is None:
-                self._anchors[key] = {story.id}
-            else:
-                ids.add(story.id)
+            anchors[key].add(story.id)
 
     def anchored(self, sites: list[str], numbers: list[str]) -> set[str]:
         """The ids of the stories that may share one of ``sites`` or ``numbers``."""
@@ -294,17 +304,10 @@ class StoryIndex:
         is not counted story by story but for every story, in ``common``: an upper bound again,
         at a fraction of the cost.
         """
-        postings, most = self._postings, self._length // 2
-        rare, common = [], 0
-        for h in words:
-            ids = postings.get(h)
-            if ids is None:
-                continue
-            if len(ids) > most:
-                common += 1
-            else:
-                rare.append(ids)
-        return Counter(chain.from_iterable(rare)), common
+        most = self._length // 2
+        held = list(filter(None, map(self._postings.get, words)))  # (a posting is never empty)
+        rare = [ids for ids in held if len(ids) <= most]
+        return Counter(chain.from_iterable(rare)), len(held) - len(rare)
 
 
 # A story's languages are a handful of tags, read for every comparison.
@@ -317,6 +320,8 @@ def _kinds() -> dict[str, str]:
 
 
 _MAX_SIGNATURES = 4
+# Severity.rank, without listing the enum on every call (2 us each, twice a joined report).
+_RANK = {severity: severity.rank for severity in Severity}
 # Numbers kept per story (the first reports' numbers; later ones rarely add new figures).
 _MAX_NUMBERS = 24
 # Matched words kept per story: enough to highlight every report, bounded for the changelog.
@@ -389,7 +394,8 @@ def _expire(state: RuleState, index: StoryIndex, limits: Limits) -> None:
         index.oldest = min((s.last_at for s in state.stories), default=None)
         index.track(state.stories)
     # Kept for one more window after it closes, so late reports do not reopen it.
-    until = state._windows_until
+    private = state.__pydantic_private__  # see RuleState.index
+    until = private["_windows_until"]
     if until is not None and state.clock <= until:
         return  # no window closed two of its sizes ago yet (a busy rule has many)
     earliest = None  # of the windows kept: when the next one goes
@@ -399,7 +405,7 @@ def _expire(state: RuleState, index: StoryIndex, limits: Limits) -> None:
             del state.windows[key]
         elif earliest is None or w_until < earliest:
             earliest = w_until
-    state._windows_until = earliest
+    private["_windows_until"] = earliest
 
 
 def _window_until(window: Window) -> datetime:
@@ -416,8 +422,7 @@ def _best_story(
     shared, common = index.shared(words) if words else ({}, 0)
     # A story sharing fewer of the candidate's word hashes than this reaches no word threshold
     # (StoryIndex): it is not compared word by word.
-    least = min(limits.threshold, limits.same_outlet_threshold)
-    needed = next((n for n in range(1, len(words) + 1) if n / len(words) >= least), None)
+    needed = _least_shared(len(words), min(limits.threshold, limits.same_outlet_threshold))
     if needed is None:
         alike: set[str] | frozenset[str] = frozenset()
     elif needed <= common:
@@ -435,11 +440,11 @@ def _best_story(
     # Neither alike in words nor possibly in another language: skipped.
     compared = alike | other_lang
     seen_at, window, max_reports = candidate.seen_at, limits.window, limits.max_reports
+    mine, outlet = sketch(candidate.signature), candidate.article.outlet
     best, best_score = None, 0.0
     anchors = None
-    for story in state.stories:
-        if story.id not in compared:
-            continue
+    # In the list's order, as a scan of every story would meet them (a tie keeps the first).
+    for story in index.in_order(compared):
         if abs(seen_at - story.last_at) > window:
             continue
         if len(story.article_ids) >= max_reports:
@@ -453,7 +458,8 @@ def _best_story(
                 continue
         score = None
         if story.id in alike:
-            score = _word_score(candidate, words, story, limits, shared.get(story.id, 0) + common)
+            most = shared.get(story.id, 0) + common
+            score = _word_score(mine, words, outlet, story, limits, most)
         if score is None and story.id in other_lang:
             anchors = anchors or _Anchors(candidate)
             if _anchored_other_language(anchors, lang, story):
@@ -465,23 +471,33 @@ def _best_story(
     return best
 
 
+@cache
+def _least_shared(k: int, threshold: float) -> int | None:
+    """The fewest of ``k`` word hashes a story can share and reach ``threshold`` (n / k)."""
+    return next((n for n in range(1, k + 1) if n / k >= threshold), None)
+
+
 def _named_sites(places: list[str]) -> set[str]:
     """The gazetteer sites (kind ``site``: bases, airports, camps) among a list of places."""
     return {p for p in places if _kinds().get(p) == "site"}
 
 
 def _word_score(
-    candidate: Candidate, words: frozenset[int], story: Story, limits: Limits, shared: int
+    mine: tuple[list[int], frozenset[int]],
+    words: frozenset[int],
+    outlet: str,
+    story: Story,
+    limits: Limits,
+    shared: int,
 ) -> float | None:
     """The best similarity to one of the story's reports that reaches its threshold, if any.
 
-    ``words`` are the hashes of the candidate's signature: a report sharing none of them has
-    similarity 0, below every threshold, and is not compared further. ``shared`` is at least
-    the number of them the story holds (StoryIndex.shared).
+    ``mine`` is the candidate's sketch, ``words`` its hashes and ``outlet`` its outlet: a
+    report sharing none of the hashes has similarity 0, below every threshold, and is not
+    compared further. ``shared`` is at least the number of them the story holds
+    (StoryIndex.shared).
     """
     best = None
-    outlet = candidate.article.outlet
-    mine = sketch(candidate.signature)
     k = len(mine[0])
     for i, other in enumerate(story.signatures):
         theirs = sketch(other)
@@ -526,24 +542,29 @@ def _anchored_other_language(anchors: _Anchors, lang: str, story: Story) -> bool
 
 
 def _new_story(candidate: Candidate, rule: RuleLike | None) -> Story:
-    match = candidate.match
-    return Story(
-        id=candidate.article.article_id,
-        severity=match.severity,
-        title=candidate.article.title or (rule.title if rule else match.rule_id),
-        started_at=candidate.seen_at,
-        last_at=candidate.seen_at,
-        places=list(match.places),
-        sites=list(candidate.sites),
-        langs=[candidate.article.lang] if candidate.article.lang else [],
-        article_ids=[candidate.article.article_id],
-        articles=[candidate.article],
-        signatures=[candidate.signature],
-        signature_outlets=[candidate.article.outlet],
-        numbers=candidate.numbers[:_MAX_NUMBERS],
-        terms=list(match.terms),
-        tags=list(match.tags),
-    )
+    match, article = candidate.match, candidate.article
+    values = {
+        "id": article.article_id,
+        "severity": match.severity,
+        "title": article.title or (rule.title if rule else match.rule_id),
+        "started_at": candidate.seen_at,
+        "last_at": candidate.seen_at,
+        "revision": 0,
+        "places": list(match.places),
+        "sites": list(candidate.sites),
+        "langs": [article.lang] if article.lang else [],
+        "article_ids": [article.article_id],
+        "articles": [article],
+        "signatures": [candidate.signature],
+        "signature_outlets": [article.outlet],
+        "numbers": candidate.numbers[:_MAX_NUMBERS],
+        "terms": list(match.terms),
+        "tags": list(match.tags),
+    }
+    return _built(Story, values, _NEW_STORY)
+
+
+_NEW_STORY = frozenset(Story.model_fields) - {"revision"}
 
 
 def _attach(story: Story, candidate: Candidate, limits: Limits) -> list[str]:
@@ -573,41 +594,45 @@ def _attach(story: Story, candidate: Candidate, limits: Limits) -> list[str]:
     known = {(t.field, t.text) for t in story.terms}
     fresh = [t for t in candidate.match.terms if (t.field, t.text) not in known]
     story.terms += fresh[: max(0, _MAX_TERMS - len(story.terms))]
-    if candidate.match.severity.rank > story.severity.rank:
+    if _RANK[candidate.match.severity] > _RANK[story.severity]:
         story.severity = candidate.match.severity
     return new_places
 
 
 def _story_alert(rule_id: str, story: Story, rule: RuleLike | None) -> Alert:
-    # Validated, though every value comes from validated data: model_construct measured slower
-    # (5.8 against 4.1 us for a story of five reports).
-    return Alert(
-        key=story_key(rule_id, story.id),
-        kind="match",
-        severity=story.severity,
-        rule=rule_id,
-        title=story.title,
-        tags=tuple(story.tags),
-        articles=tuple(story.articles),
-        places=tuple(story.places),
-        terms=tuple(story.terms),
-        counts={"articles": len(story.article_ids)},
-        created_at=story.started_at,
-        **_delivery(rule),
-    )
+    notify, cooldown = (), None
+    if rule is not None:
+        notify = tuple(rule.notify)
+        cooldown = int(rule.cooldown.total_seconds()) if rule.cooldown else None
+    values = {
+        "key": story_key(rule_id, story.id),
+        "kind": "match",
+        "severity": story.severity,
+        "rule": rule_id,
+        "title": story.title,
+        "tags": tuple(story.tags),
+        "articles": tuple(story.articles),
+        "places": tuple(story.places),
+        "terms": tuple(story.terms),
+        "counts": {"articles": len(story.article_ids)},
+        "created_at": story.started_at,
+        # What notify needs from the rule: its own receivers and its cooldown.
+        "notify": notify,
+        "cooldown_seconds": cooldown,
+        "stories": (),
+    }
+    if cooldown is not None and cooldown < 0:
+        return Alert(**values)  # refused, as always (a rule's cooldown is never negative)
+    return _built(Alert, values, _STORY_ALERT if rule is not None else _STORY_ALERT_NO_RULE)
+
+
+_STORY_ALERT = frozenset(Alert.model_fields) - {"stories"}
+_STORY_ALERT_NO_RULE = _STORY_ALERT - {"notify", "cooldown_seconds"}
 
 
 def story_key(rule_id: str, story_id: str) -> str:
     """A story alert's key (its idempotency key in the outbox)."""
     return f"story:{rule_id}:{story_id}"
-
-
-def _delivery(rule: RuleLike | None) -> dict:
-    """What notify needs from the rule: its own receivers and its cooldown."""
-    if rule is None:
-        return {}
-    cooldown = int(rule.cooldown.total_seconds()) if rule.cooldown else None
-    return {"notify": tuple(rule.notify), "cooldown_seconds": cooldown}
 
 
 def _escalate(
@@ -625,13 +650,15 @@ def _escalate(
     start = datetime.fromtimestamp(epoch - epoch % size, UTC)
     suffix = f"|{start.isoformat()}|{size:g}"
     crossed: list[Window] = []
+    private = state.__pydantic_private__  # see RuleState.index
     for place in places:
         key = place + suffix
         window = state.windows.get(key)
         if window is None:
-            window = state.windows[key] = Window(place=place, start=start, size=size)
-            if state._windows_until is not None:
-                state._windows_until = min(state._windows_until, _window_until(window))
+            values = {"place": place, "start": start, "size": size, "stories": [], "alerted": False}
+            window = state.windows[key] = _built(Window, values, _NEW_WINDOW)
+            if private["_windows_until"] is not None:
+                private["_windows_until"] = min(private["_windows_until"], _window_until(window))
         if story.id in window.stories:
             continue
         window.stories.append(story.id)
@@ -642,22 +669,75 @@ def _escalate(
         return []
     names = sorted(w.place for w in crossed)
     counted = {sid for w in crossed for sid in w.stories}
+    counted_stories = [s for s in state.stories if s.id in counted]
     count = max(len(w.stories) for w in crossed)
-    alert = Alert(
-        key=f"escalation:{rule.id}:{'+'.join(names)}:{start.isoformat()}",
-        kind="escalation",
-        severity=policy.severity,
-        rule=rule.id,
-        title=f"{rule.title}: {count} stories in {', '.join(names)} "
+    values = {
+        "key": f"escalation:{rule.id}:{'+'.join(names)}:{start.isoformat()}",
+        "kind": "escalation",
+        "severity": policy.severity,
+        "rule": rule.id,
+        "title": f"{rule.title}: {count} stories in {', '.join(names)} "
         f"within {format_duration(policy.window)}",
-        tags=tuple(story.tags),
-        articles=tuple(s.articles[0] for s in state.stories if s.id in counted),
-        places=tuple(names),
-        counts={"stories": count, **{w.place: len(w.stories) for w in crossed}},
-        created_at=story.last_at,
+        "tags": tuple(story.tags),
+        "articles": tuple(s.articles[0] for s in counted_stories),
+        "places": tuple(names),
+        "terms": (),
+        "counts": {"stories": count, **{w.place: len(w.stories) for w in crossed}},
+        "created_at": story.last_at,
         # No cooldown: an escalation fires once per window, and must not be held back by the
         # rule's cooldown of the ordinary alert that came just before it.
-        notify=tuple(rule.notify),
-        stories=tuple(story_key(rule.id, s.id) for s in state.stories if s.id in counted),
-    )
-    return [Revision(alert, 0)]
+        "notify": tuple(rule.notify),
+        "cooldown_seconds": None,
+        "stories": tuple(story_key(rule.id, s.id) for s in counted_stories),
+    }
+    return [Revision(_built(Alert, values, _ESCALATION_ALERT), 0)]
+
+
+_NEW_WINDOW = frozenset({"place", "start", "size"})
+_ESCALATION_ALERT = frozenset(Alert.model_fields) - {"terms", "cooldown_seconds"}
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _built(model: type[_Model], values: dict[str, Any], given: frozenset[str]) -> _Model:
+    """``model(**{name: values[name] for name in given})``, without validating ``values``
+    again: they were built here from validated records and state, and are every field of the
+    model, in its order, the fields not ``given`` at their defaults (a fresh list where the
+    default is one).
+
+    Validating took 3-4 us a Story or Alert, for objects whose parts are validated already
+    (building one this way: 1-2 us; ``model_construct`` fills in defaults and checks
+    names in Python, and measured slower than validating). A model with validators,
+    serializers, computed fields or private attributes of its own is validated, and so are
+    values that are not its fields in order (a field added to the model and not here):
+    tests/unit/streams/test_streams_built.py compares both ways field by field.
+    """
+    if _UNVALIDATED.get(model) == tuple(values):
+        built = _new(model)
+        _set_dict(built, "__dict__", values)
+        _set_fields_set(built, set(given))
+        _set_extra(built, None)
+        _set_private(built, None)
+        return built
+    return model(**{name: values[name] for name in given})
+
+
+def _built_unvalidated(model: type[BaseModel]) -> bool:
+    """Whether ``model`` holds nothing that building it without pydantic would skip."""
+    decorators = model.__pydantic_decorators__
+    own = any(getattr(decorators, f.name) for f in dataclasses.fields(decorators))
+    return not (own or model.__private_attributes__ or model.model_config.get("extra") == "allow")
+
+
+# BaseModel's slots, set as pydantic's model_construct sets them.
+_new, _set_dict = object.__new__, object.__setattr__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+# model -> its field names, in order, for the models built without validating
+_UNVALIDATED = {
+    model: tuple(model.model_fields)
+    for model in (Story, Window, Alert)
+    if _built_unvalidated(model)
+}

@@ -155,3 +155,23 @@ def test_an_index_is_rebuilt_for_another_list_of_stories_and_once_most_stories_a
     index = StoryIndex(many)
     index.track(many[:10])  # most expired
     assert not index.tracks(index._list)
+
+
+def test_the_index_gives_the_open_stories_in_the_lists_order_as_the_lists_objects():
+    for reread_every in (0, 37):
+        state = RuleState(rule_id="r")
+        gone: set[str] = set()
+        for i, c in enumerate(stream(11, 400)):
+            if reread_every and i % reread_every == 0:
+                state = RuleState.model_validate_json(state.model_dump_json())
+            before = {s.id for s in state.stories}
+            state, _ = advance(state, c, None, LIMITS)
+            gone |= before - {s.id for s in state.stories}
+            index = state.index()
+            ids = [s.id for s in state.stories]
+            # most of them (a pass over the list), a few (sorted), none
+            for some in (set(ids), set(ids[1::2]) | gone, set(ids[::7]) | gone, set(ids[-2:])):
+                found = index.in_order(some)
+                expected = [s for s in state.stories if s.id in some]
+                assert [id(s) for s in found] == [id(s) for s in expected]
+        assert gone  # stories expired or were dropped along the way
