@@ -121,6 +121,35 @@ decode_match: Callable[[bytes | str], Match] = decoder(Match)
 decode_alert: Callable[[bytes | str], Alert] = decoder(Alert)
 
 
+def constructible(model: type[BaseModel]) -> bool:
+    """Whether :func:`construct` makes ``model`` as pydantic would from the same valid values:
+    no validator, serializer or computed field of the model's own, no private attributes, no
+    extra fields allowed (all of which construction skips)."""
+    decorators = model.__pydantic_decorators__
+    own = any(getattr(decorators, f.name) for f in dataclasses.fields(decorators))
+    return not (own or model.__private_attributes__ or model.model_config.get("extra") == "allow")
+
+
+# BaseModel's slots, set as model_construct sets them (cheaper than object.__setattr__).
+_set_dict = object.__setattr__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+
+
+def construct(model: type[Model], values: dict[str, Any], fields_set: set[str]) -> Model:
+    """A ``model`` holding ``values`` (every field, in order, valid already) as its fields, as
+    ``model_construct`` sets them, without validating them or filling in defaults: for
+    records read or built from parts pydantic has validated, where validating again costs
+    more than the rest of the work (callers check :func:`constructible` first)."""
+    built = object.__new__(model)
+    _set_dict(built, "__dict__", values)
+    _set_fields_set(built, fields_set)
+    _set_extra(built, None)
+    _set_private(built, None)
+    return built
+
+
 def _article_reader() -> Callable[[bytes | str], Article]:
     """``decode_article``, sooner for an Article as the connectors write one (every field given,
     the times as strings): msgspec parses the JSON into a Struct of the Article's fields, each
@@ -130,10 +159,8 @@ def _article_reader() -> Callable[[bytes | str], Article]:
     msgspec refuses, a time pydantic refuses) is left to ``decode_article``, so the records
     accepted, their values, fields set and errors are pydantic's (tests/unit/test_codec.py).
     """
-    decorators = Article.__pydantic_decorators__
-    if any(getattr(decorators, f.name) for f in dataclasses.fields(decorators)):
-        # A validator, serializer or computed field of the model's own would be skipped by the
-        # construction below: then pydantic reads every Article.
+    if not constructible(Article):
+        # What the construction below would skip: then pydantic reads every Article.
         return decode_article
     wire_types = {str: str, str | None: str | None, datetime: str, datetime | None: str | None}
     fields = Article.model_fields
@@ -144,20 +171,9 @@ def _article_reader() -> Callable[[bytes | str], Article]:
         forbid_unknown_fields=True,
     )
     parse = msgspec.json.Decoder(wire).decode
-    as_dict, names, new, fallback = (
-        msgspec.structs.asdict,
-        tuple(fields),
-        Article.__new__,
-        decode_article,
-    )
+    as_dict, names, fallback = msgspec.structs.asdict, tuple(fields), decode_article
     read_published = TypeAdapter(fields["published_at"].annotation).validator.validate_python
     read_fetched = TypeAdapter(fields["fetched_at"].annotation).validator.validate_python
-    set_dict = object.__setattr__
-    # BaseModel's slots, set as model_construct sets them (cheaper than object.__setattr__).
-    slots = BaseModel.__dict__
-    set_fields_set = slots["__pydantic_fields_set__"].__set__
-    set_extra = slots["__pydantic_extra__"].__set__
-    set_private = slots["__pydantic_private__"].__set__
 
     def read(raw: bytes | str) -> Article:
         try:
@@ -166,12 +182,7 @@ def _article_reader() -> Callable[[bytes | str], Article]:
             values["fetched_at"] = read_fetched(values["fetched_at"])
         except (msgspec.DecodeError, ValueError):  # pydantic's ValidationError is a ValueError
             return fallback(raw)
-        article = new(Article)
-        set_dict(article, "__dict__", values)
-        set_fields_set(article, set(names))
-        set_extra(article, None)
-        set_private(article, None)
-        return article
+        return construct(Article, values, set(names))
 
     return read
 
@@ -182,6 +193,8 @@ read_article: Callable[[bytes | str], Article] = _article_reader()
 
 __all__ = [
     "arrays",
+    "construct",
+    "constructible",
     "decode_alert",
     "decode_article",
     "decode_match",

@@ -28,7 +28,6 @@ raises one escalation alert for the window, so an escalation counts events, not 
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from rasd.codec import construct, constructible
 from rasd.durations import format_duration
 from rasd.models import Alert, Article, Match, Severity, StoryArticle, TermHit
 from rasd.rules import default_gazetteer
@@ -714,30 +714,11 @@ def _built(model: type[_Model], values: dict[str, Any], given: frozenset[str]) -
     tests/unit/streams/test_streams_built.py compares both ways field by field.
     """
     if _UNVALIDATED.get(model) == tuple(values):
-        built = _new(model)
-        _set_dict(built, "__dict__", values)
-        _set_fields_set(built, set(given))
-        _set_extra(built, None)
-        _set_private(built, None)
-        return built
+        return construct(model, values, set(given))
     return model(**{name: values[name] for name in given})
 
 
-def _built_unvalidated(model: type[BaseModel]) -> bool:
-    """Whether ``model`` holds nothing that building it without pydantic would skip."""
-    decorators = model.__pydantic_decorators__
-    own = any(getattr(decorators, f.name) for f in dataclasses.fields(decorators))
-    return not (own or model.__private_attributes__ or model.model_config.get("extra") == "allow")
-
-
-# BaseModel's slots, set as pydantic's model_construct sets them.
-_new, _set_dict = object.__new__, object.__setattr__
-_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
-_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 # model -> its field names, in order, for the models built without validating
 _UNVALIDATED = {
-    model: tuple(model.model_fields)
-    for model in (Story, Window, Alert)
-    if _built_unvalidated(model)
+    model: tuple(model.model_fields) for model in (Story, Window, Alert) if constructible(model)
 }

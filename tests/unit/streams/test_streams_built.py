@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import BaseModel, ValidationError, field_validator
 
-from rasd.codec import encode
+from rasd.codec import constructible, encode
 from rasd.models import Alert, Match, Severity, StoryArticle, TermHit
 from rasd.streams import stories
 from rasd.streams.similarity import signature
@@ -120,7 +120,7 @@ def test_a_model_with_a_validator_of_its_own_is_validated():
         def lower(cls, value: str) -> str:
             return value.lower()
 
-    assert not stories._built_unvalidated(Checked)
+    assert not constructible(Checked)
     values = {"place": "IRAQ", "start": T0, "size": 60.0, "stories": [], "alerted": False}
     assert stories._built(Checked, values, frozenset({"place", "start", "size"})).place == "iraq"
 
