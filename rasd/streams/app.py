@@ -333,7 +333,9 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
             settings,
             config,
             runtime.rule_sync,
-            send=lambda topic, key, value: app.producer.send(topic, key, value, None, None, None),
+            # faust's aiokafka producer (faust's Producer.send wraps each record's send in a
+            # signal and a coroutine of its own; the stage sends whole batches to it).
+            producer=app.producer._ensure_producer,
             candidates=candidates.get_topic_name(),
             after_batch=stories_turn,
         )

@@ -43,10 +43,12 @@ what was processed, and the topic keeps 30 days. A partition assigned with no co
 in the stage's group starts at the faust group's committed offset when it has one, else at the
 log start (``auto_offset_reset``): an upgrade does not re-match (and re-page) a month of news.
 
-The stage sends through faust's producer (one producer per process: the stories agent's
-alerts and changelog writes and the stage's records share its connections and batching), so it
-is started by the app once the app runs (:func:`rasd.streams.app.create_app`), and stopped
-before it.
+The stage sends through faust's producer (one aiokafka producer per process: the stories
+agent's alerts and changelog writes and the stage's records share its connections), so it is
+started by the app once the app runs (:func:`rasd.streams.app.create_app`), and stopped before
+it. It hands a batch's records to it as one aiokafka batch per partition
+(:mod:`rasd.streams.sending`: one acknowledgement to wait for a batch rather than a future and
+faust's and aiokafka's per-record path each), on the partitions ``send`` would have chosen.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ from rasd.streams.config import StreamsSettings
 from rasd.streams.deadletters import dead_letter
 from rasd.streams.metrics import ARTICLES, DEAD_LETTERS, MATCHES, STAGE_CPU, CpuSteps
 from rasd.streams.rulesync import RuleSync
+from rasd.streams.sending import Output, acknowledged, send
 from rasd.streams.similarity import Fingerprint
 from rasd.streams.stories import Candidate
 
@@ -87,9 +90,6 @@ RETRY_START, RETRY_MAX = 0.5, 10.0
 # deliver (sends and their acknowledgements), commit, stories_turn (the app's after_batch).
 STEPS = ("fetch", "match", "outputs", "deliver", "commit", "stories_turn")
 
-# (topic, key, value) of one record to send.
-Output = tuple[str, bytes | None, bytes]
-
 
 def reason(exc: Exception) -> str:
     """A dead letter's reason: where the record is not an Article, or what the analyser raised."""
@@ -103,8 +103,8 @@ def reason(exc: Exception) -> str:
 class MatchStage(mode.Service):
     """Consume the articles topic in group ``<ns>-match``; produce matches and candidates.
 
-    ``send(topic, key, value)`` schedules one record and returns its delivery (faust's
-    ``app.producer.send``); ``candidates`` is the stories agent's input topic; ``after_batch``
+    ``producer()`` is the aiokafka producer to send through (faust's, asked for each batch);
+    ``candidates`` is the stories agent's input topic; ``after_batch``
     is awaited after each committed batch (the app lets its stories agent catch up). The stage waits
     until ``rules`` has read the rules topic to its end, and takes its current matcher once per
     batch (a reload applies from the next batch).
@@ -115,7 +115,7 @@ class MatchStage(mode.Service):
         settings: Settings,
         config: StreamsSettings,
         rules: RuleSync,
-        send: Callable[[str, bytes | None, bytes], Awaitable[Awaitable[Any]]],
+        producer: Callable[[], Any],
         candidates: str,
         after_batch: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
@@ -123,7 +123,7 @@ class MatchStage(mode.Service):
         self.settings = settings
         self.config = config
         self.rules = rules
-        self._send = send
+        self._producer = producer
         self._after_batch = after_batch
         self.articles = settings.topic("articles")
         self.matches = settings.topic("matches")
@@ -273,9 +273,7 @@ class MatchStage(mode.Service):
 
     async def _deliver(self, outputs: list[Output]) -> None:
         """Send every output, then wait until Kafka acknowledged each one."""
-        deliveries = [await self._send(topic, key, value) for topic, key, value in outputs]
-        for delivery in deliveries:
-            await delivery
+        await acknowledged(await send(self._producer(), outputs))
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         try:

@@ -92,7 +92,7 @@ def stage_outputs(matcher, articles) -> list[tuple[str, bytes | None, bytes]]:
         Settings(),
         StreamsSettings(),
         SimpleNamespace(matcher=matcher),
-        send=None,
+        producer=lambda: None,
         candidates="candidates",
     )
     fetched = [
