@@ -36,6 +36,7 @@ from typing import Any
 import faust
 
 from rasd.codec import encode
+from rasd.streams.produce import send_in_order
 from rasd.streams.stories import RuleState, Story
 
 log = logging.getLogger(__name__)
@@ -103,35 +104,10 @@ class ChangelogTable(faust.Table):
             name = topic.get_topic_name()
             producer = self.app.producer._ensure_producer()
             for partition, records in writes.items():
-                self._sending += await _send_in_order(producer, name, partition, records)
+                self._sending += await send_in_order(producer, name, partition, records)
         sending, self._sending = self._sending, []
         if sending:
             await asyncio.gather(*sending)
-
-
-async def _send_in_order(
-    producer: Any, topic: str, partition: int | None, records: list[tuple[bytes, bytes | None]]
-) -> list[asyncio.Future]:
-    """Hand ``records`` to aiokafka ``producer`` for ``partition`` as batches, in their order.
-
-    A full batch (the producer's batch size) is handed over and the next one started, and a
-    record larger than a batch goes alone in one, as ``send`` does; aiokafka takes a
-    partition's next batch only once the one before is drained, so they land in order. A batch
-    is closed when handed over: nothing else joins it, and the sender takes it at once.
-    """
-    if partition is None:  # not co-partitioned: as faust would, the key's partition each
-        return [await producer.send(topic, value, key=key) for key, value in records]
-    sent = []
-    batch = producer.create_batch()
-    for key, value in records:
-        if batch.append(timestamp=None, key=key, value=value) is None:
-            batch.close()
-            sent.append(await producer.send_batch(batch, topic, partition=partition))
-            batch = producer.create_batch()
-            batch.append(timestamp=None, key=key, value=value)  # the first always fits
-    batch.close()
-    sent.append(await producer.send_batch(batch, topic, partition=partition))
-    return sent
 
 
 class StateStore:
