@@ -24,7 +24,9 @@ the snapshots): the functions it calls (the candidates' parse, advance, the outb
 sends, the table's writes and deliveries, faust's event iteration, acks), each timed by the
 task's own CPU clock (its steps' CPU so far, plus the current step's), so an await inside a
 part does not count what other tasks ran meanwhile. Parts nest where the functions do (a
-delivery's sends are in ``delivered`` and in ``send changelog``).
+delivery's sends are in ``delivered`` and in ``send changelog``). The collector's runs are
+counted by generation, in the agent's task or elsewhere in the loop (``gc.callbacks``); one in
+the agent's task is also in the part whose allocation started it.
 """
 
 import os
@@ -147,7 +149,23 @@ if os.environ.get("RASD_BENCH_TASK_CPU") and sys.argv[-1:] == ["worker"]:
     def _sent_to(_producer, topic, *_args) -> str:
         return "send changelog" if topic.endswith("-changelog") else "send " + topic.split(".")[-1]
 
+    _collecting = {"start": 0.0}
+
+    def _collector(phase: str, info: dict) -> None:
+        # Where the collector ran: a collection counts in the part whose allocation started it.
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if phase == "start":
+            _collecting["start"] = time.thread_time()
+            return
+        where = "in the agent's task" if _in_agent() else "elsewhere in the loop"
+        _cpu[f"part gc generation {info['generation']} {where}"] += (
+            time.thread_time() - _collecting["start"]
+        )
+
     def _charge_parts(app) -> None:
+        import gc
+
         import faust.events
         from faust.transport.drivers import aiokafka as driver
 
@@ -162,6 +180,7 @@ if os.environ.get("RASD_BENCH_TASK_CPU") and sys.argv[-1:] == ["worker"]:
         table = state.ChangelogTable
         table.delivered = _async_part("delivered", table.delivered)
         driver.Producer.send = _async_part(_sent_to, driver.Producer.send)
+        gc.callbacks.append(_collector)
         # Batched sends (rasd.streams.produce), where the code has them.
         for module in (app, state):
             if hasattr(module, "send_in_order"):
