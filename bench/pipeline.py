@@ -352,14 +352,20 @@ async def match_times(
     return times, cpu
 
 
-def start_profiler(worker: subprocess.Popen, out: Path) -> subprocess.Popen:
+# Samples a second (--profile-rate): a part of a few us an article needs more over a backlog.
+PROFILE_RATE = 200
+
+
+def start_profiler(
+    worker: subprocess.Popen, out: Path, rate: int = PROFILE_RATE
+) -> subprocess.Popen:
     """py-spy sampling ``worker`` (without pausing it) into ``out``, collapsed stacks."""
     pyspy = Path(sys.executable).with_name("py-spy")
     if not pyspy.exists():
         raise SystemExit(
             f"--profile needs py-spy: {Path(sys.executable).parent}/pip install py-spy"
         )
-    command = [pyspy, "record", "--nonblocking", "-r", "200", "-f", "raw", "-o", out]
+    command = [pyspy, "record", "--nonblocking", "-r", str(rate), "-f", "raw", "-o", out]
     return subprocess.Popen(
         [*map(str, command), "-p", str(worker.pid)],
         stdout=subprocess.DEVNULL,
@@ -379,6 +385,7 @@ def worker_throughput(
     sentinel: Article,
     log: Path,
     profile: Path | None = None,
+    profile_rate: int = PROFILE_RATE,
 ):
     """Articles/s through a backlog (per wall-clock second and per CPU second of the worker
     process, all its threads), and a :class:`CpuAccount` of the backlog.
@@ -400,7 +407,7 @@ def worker_throughput(
     profiler = None
     try:
         start, before = first_batch(worker, metrics_port)
-        profiler = start_profiler(worker, profile) if profile else None
+        profiler = start_profiler(worker, profile, profile_rate) if profile else None
         times, cpu = asyncio.run(match_times(settings, {a.id for a in sentinels}, 300, worker.pid))
         after = scrape(metrics_port)
     except BaseException:
@@ -618,6 +625,9 @@ def main() -> None:
         type=Path,
         help="directory for py-spy profiles of the worker (backlog.txt, steady.txt)",
     )
+    parser.add_argument(
+        "--profile-rate", type=int, default=PROFILE_RATE, help="py-spy's samples a second"
+    )
     args = parser.parse_args()
 
     base = Settings()
@@ -666,10 +676,15 @@ def main() -> None:
                     hits[0],
                     Path(tmp) / f"worker{r}.log",
                     profile / "backlog.txt" if profile else None,
+                    args.profile_rate,
                 )
                 if last_round:
                     # Latencies once, from the last round's worker right after its backlog.
-                    profiler = start_profiler(worker, profile / "steady.txt") if profile else None
+                    profiler = (
+                        start_profiler(worker, profile / "steady.txt", args.profile_rate)
+                        if profile
+                        else None
+                    )
                     try:
                         worker_lat, worker_load = worker_latency(
                             spaces[f"worker{r}"], steady, args.rate, worker.pid

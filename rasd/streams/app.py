@@ -38,6 +38,8 @@ from rasd.streams.config import StreamsSettings
 from rasd.streams.matching import MatchStage
 from rasd.streams.metrics import ALERTS, STORIES_CPU, CpuSteps
 from rasd.streams.rulesync import RuleSync
+from rasd.streams.sending import acknowledged
+from rasd.streams.sending import send as send_batches
 from rasd.streams.state import ChangelogTable, StateStore
 from rasd.streams.stories import Limits, Revision, RuleState, advance
 from rasd.streams.transport import PARTITION_FETCH_BYTES, finished, in_order
@@ -245,23 +247,24 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
             # Encoded once, for the outbox and the alerts topic.
             values = [encode(alert) for alert, _ in pairs]
             steps.charge("advance")
-            delivering = []
             marks = [(r.alert, r.revision) for r in unmarked]
             written_all = await runtime.outbox.write_many(pairs, values, published=marks)
             del unmarked[: len(marks)]
+            publishing = []
             for revision, value, written in zip(found, values, written_all, strict=True):
                 if written is Written.NEW:
                     ALERTS.labels(revision.alert.kind).inc()
                 if written.publish:
-                    # faust's producer as the match stage uses it: Topic.send's futures,
-                    # callbacks and sensors cost more than the send itself, and nothing reads them.
-                    sent = await app.producer.send(
-                        alerts_topic, revision.alert.key.encode(), value, None, None, None
-                    )
-                    delivering.append((sent, revision))
-            for sent, _ in delivering:
-                await sent  # delivered to Kafka before the outbox says so
-            unmarked.extend(revision for _, revision in delivering)
+                    publishing.append((revision, value))
+            if publishing:
+                # faust's aiokafka producer, one batch a partition (rasd.streams.sending):
+                # faust's Topic.send and producer.send cost more a record than the record.
+                sent = await send_batches(
+                    app.producer._ensure_producer(),
+                    [(alerts_topic, r.alert.key.encode(), value) for r, value in publishing],
+                )
+                await acknowledged(sent)  # delivered to Kafka before the outbox says so
+                unmarked.extend(revision for revision, _ in publishing)
             steps.restart()  # the waits for Redis and Kafka ran other tasks
         except BaseException:
             for rule_id in changed:

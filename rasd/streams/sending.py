@@ -1,4 +1,7 @@
-"""The match stage's sends: one aiokafka batch per partition, one acknowledgement to wait for each.
+"""The worker's sends: one aiokafka batch per partition, one acknowledgement to wait for each.
+
+The match stage's matches and candidates, the stories agent's alerts and its table's changelog
+writes all go this way, through faust's one aiokafka producer.
 
 ``producer.send`` per record (faust's, then aiokafka's) pays, for every record, faust's
 ``on_produce_message`` signal, aiokafka's metadata wait, size check and partitioner, a future
@@ -28,21 +31,21 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-# (topic, key, value) of one record to send.
-Output = tuple[str, bytes | None, bytes]
-Partition = Callable[[str, bytes | None, bytes], int]
+# (topic, key, value) of one record to send (a value of None is a tombstone).
+Output = tuple[str, bytes | None, bytes | None]
+Partition = Callable[[str, bytes | None, bytes | None], int]
 
 
 def by_partition(
     outputs: Iterable[Output], partition: Partition
-) -> dict[tuple[str, int], list[tuple[bytes | None, bytes]]]:
+) -> dict[tuple[str, int], list[tuple[bytes | None, bytes | None]]]:
     """The records of ``outputs`` per (topic, partition), in their order.
 
     A keyed record's partition depends on its topic and key only (while the topic's partitions
     stay the same), so it is asked once per key; a record without a key is asked each time
     (the partitioner picks one at random).
     """
-    grouped: dict[tuple[str, int], list[tuple[bytes | None, bytes]]] = {}
+    grouped: dict[tuple[str, int], list[tuple[bytes | None, bytes | None]]] = {}
     known: dict[tuple[str, bytes], int] = {}
     for topic, key, value in outputs:
         if key is None:
@@ -59,25 +62,36 @@ def by_partition(
 
 
 async def send(producer: Any, outputs: Iterable[Output]) -> list[Awaitable[Any]]:
-    """Hand ``outputs`` to the aiokafka ``producer`` in batches; their acknowledgements."""
+    """Hand ``outputs`` to the aiokafka ``producer`` in batches, each record on the partition
+    the producer's ``send`` would choose for it; their acknowledgements."""
     outputs = list(outputs)
     for topic in {topic for topic, _, _ in outputs}:
         await producer.partitions_for(topic)  # the partitioner needs the topic's metadata
 
-    def partition(topic: str, key: bytes | None, value: bytes) -> int:
+    def partition(topic: str, key: bytes | None, value: bytes | None) -> int:
         return producer._partition(topic, None, key, value, key, value)
 
     acks = []
     for (topic, where), records in by_partition(outputs, partition).items():
-        batch = producer.create_batch()
-        for key, value in records:
-            # send's check: MessageSizeTooLargeError above the producer's max_request_size.
-            producer._serialize(key, value, [])
-            if batch.append(timestamp=None, key=key, value=value) is None:
-                acks.append(await _hand_over(producer, batch, topic, where))
-                batch = producer.create_batch()
-                batch.append(timestamp=None, key=key, value=value)  # the first always fits
-        acks.append(await _hand_over(producer, batch, topic, where))
+        acks += await send_to(producer, topic, where, records)
+    return acks
+
+
+async def send_to(
+    producer: Any, topic: str, partition: int, records: list[tuple[bytes | None, bytes | None]]
+) -> list[Awaitable[Any]]:
+    """Hand ``records`` (key, value) to the aiokafka ``producer`` for one ``partition`` of
+    ``topic``, in their order, in as many batches as they fill; their acknowledgements."""
+    acks = []
+    batch = producer.create_batch()
+    for key, value in records:
+        # send's check: MessageSizeTooLargeError above the producer's max_request_size.
+        producer._serialize(key, value, [])
+        if batch.append(timestamp=None, key=key, value=value) is None:
+            acks.append(await _hand_over(producer, batch, topic, partition))
+            batch = producer.create_batch()
+            batch.append(timestamp=None, key=key, value=value)  # the first always fits
+    acks.append(await _hand_over(producer, batch, topic, partition))
     return acks
 
 
@@ -98,4 +112,4 @@ async def acknowledged(acks: list[Awaitable[Any]]) -> None:
         raise failure
 
 
-__all__ = ["Output", "acknowledged", "by_partition", "send"]
+__all__ = ["Output", "acknowledged", "by_partition", "send", "send_to"]

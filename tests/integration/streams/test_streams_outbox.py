@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -167,4 +168,47 @@ async def test_a_batch_is_written_after_redis_forgot_the_scripts(settings):
         assert await outbox.write_many([(first, 0), (other, 0)]) == [Written.PRESENT] * 2
         assert await client.xlen(RedisKeys(settings).outbox) == 2
     finally:
+        await client.aclose()
+
+
+async def test_a_batch_writes_the_bytes_single_writes_write(settings):
+    """A batch's writes travel packed (one MessagePack argument) and come back as one digit
+    each: its entries, alert states, index scores and claims are those of writing each alone."""
+    alone = settings.model_copy(update={"namespace": settings.namespace + "alone"})
+    client = async_redis_client(settings)
+    now = datetime.now(UTC)
+    try:
+        alerts = [
+            Alert(
+                key=f"story:withdrawal:{n}",
+                kind="match",
+                severity=Severity.high,
+                rule="withdrawal",
+                title=title,
+                # Recent (the batch's trim drops alerts past alerts_max_age), odd microseconds.
+                created_at=now - timedelta(seconds=n, microseconds=123457 * n),
+            )
+            for n, title in enumerate(["انسحاب القوات من كركوك", 'a "quoted" \\ title', "x" * 300])
+        ]
+        batch = [(a, n) for n, a in enumerate(alerts)] + [(alerts[0], 0)]
+        written = await Outbox(client, settings).write_many(batch)
+        assert written == [Written.NEW] * 3 + [Written.UNPUBLISHED]
+        single = Outbox(client, alone)
+        assert [await single.try_write(a, r) for a, r in batch] == written
+
+        async def stored(s):
+            k = RedisKeys(s)
+            entries = [fields for _, fields in await client.xrange(k.outbox)]
+            claims = [await client.get(k.alert_claim(a.key, r)) for a, r in batch]
+            return (
+                entries,
+                await client.hgetall(k.alerts),
+                await client.zrange(k.alerts_by_time, 0, -1, withscores=True),
+                claims,
+            )
+
+        assert await stored(settings) == await stored(alone)
+    finally:
+        for key in await client.keys(f"{alone.namespace}:*"):
+            await client.delete(key)
         await client.aclose()
