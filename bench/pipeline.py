@@ -26,14 +26,6 @@ arithmetic loop: 109-176 ms for the same iterations, run after run in one quiet 
 the verdict reads the median of the rounds' ratios; the table prints each round, and the
 account below is the median round's. The latencies are measured once, after the last round.
 
-On a machine of two cores the worker's matching shares the machine with the broker, Redis and
-the bench's reader, and a core's speed here drops when the other core is busy (the matcher
-alone beside a busy loop on the other core: about 1.2x the CPU time an article; ARCHITECTURE.md,
-Streams, fourteenth round). So each round also measures the other core's load beside the
-worker's event loop over the backlog (/proc/stat, in cores) and runs one more matcher-alone
-pass beside a process keeping the other core that busy: the ratio against it is printed for
-information, under the verdict, which reads the passes on an otherwise idle machine.
-
 It also prints where the worker's CPU went in the backlog, in us an article: each of the
 worker's threads (from /proc, over the same span as the rate), and the event loop's thread by
 step of the match stage's loop and of the stories agent (the worker's own counters,
@@ -310,20 +302,6 @@ def system(pid: int) -> float:
     return cpu_seconds(pid, user=False)
 
 
-def machine_busy() -> float:
-    """CPU seconds every core of the machine has spent busy so far (user, nice, system, irq and
-    softirq in /proc/stat; idle, iowait and the hypervisor's steal left out)."""
-    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    user, nice, system_, _idle, _iowait, irq, softirq = (int(f) for f in fields[:7])
-    return (user + nice + system_ + irq + softirq) / os.sysconf("SC_CLK_TCK")
-
-
-def look(pid: int) -> tuple:
-    """(time, CPU seconds of process ``pid``, of each of its threads, its system CPU seconds,
-    the machine's busy CPU seconds), all read now."""
-    return time.time(), cpu_seconds(pid), thread_seconds(pid), system(pid), machine_busy()
-
-
 def thread_seconds(pid: int) -> dict[int, float]:
     """CPU time of each thread of the process ``pid`` so far (thread id -> seconds)."""
     found = {}
@@ -349,7 +327,8 @@ async def match_times(
     settings: Settings, sentinels: set[str], timeout: float, pid: int
 ) -> tuple[list, list]:
     """(broker timestamp, article id) of every Match until all ``sentinels`` were matched, and
-    :func:`look` at process ``pid`` before each fetch."""
+    (time, CPU seconds of process ``pid``, of each of its threads, system CPU seconds) at each
+    look."""
     consumer = aiokafka_consumer(
         settings,
         settings.topic("matches"),
@@ -361,7 +340,7 @@ async def match_times(
     try:
         async with asyncio.timeout(timeout):
             while not sentinels <= seen:
-                cpu.append(look(pid))
+                cpu.append((time.time(), cpu_seconds(pid), thread_seconds(pid), system(pid)))
                 for records in (await consumer.getmany(timeout_ms=50)).values():
                     for r in records:
                         article_id = Match.model_validate_json(r.value).article_id
@@ -369,7 +348,7 @@ async def match_times(
                         times.append((r.timestamp / 1000, article_id))
     finally:
         await consumer.stop()
-    cpu.append(look(pid))
+    cpu.append((time.time(), cpu_seconds(pid), thread_seconds(pid), system(pid)))
     return times, cpu
 
 
@@ -438,7 +417,7 @@ def worker_throughput(
         stop_profiler(profiler)
     last = max(t for t, article_id in times if article_id.startswith("sentinel"))
     # The worker's CPU time from the first batch to the look closest to the last Match.
-    end = min(cpu, key=lambda seen: abs(seen[0] - last))
+    end = min(cpu, key=lambda look: abs(look[0] - last))
     used = end[1] - start[1]
     threads = {
         tid: seconds - start[2].get(tid, 0.0)
@@ -446,27 +425,23 @@ def worker_throughput(
         if seconds > start[2].get(tid, 0.0)
     }
     metrics = {name: value - before.get(name, 0.0) for name, value in after.items()}
-    # What the rest of the machine (the broker, Redis, the bench's reader, the worker's other
-    # threads) kept busy beside the worker's event loop, in cores, over the same span.
-    beside = (end[4] - start[4] - threads.get(worker.pid, 0.0)) / (end[0] - start[0])
-    account = CpuAccount(
-        len(articles), used, end[3] - start[3], threads, worker.pid, metrics, beside
-    )
+    account = CpuAccount(len(articles), used, end[3] - start[3], threads, worker.pid, metrics)
     return worker, len(articles) / (last - start[0]), len(articles) / used, account
 
 
 def first_batch(worker: subprocess.Popen, port: int) -> tuple[tuple, dict[str, float]]:
-    """:func:`look` at the worker once it has taken its first batch of articles, and its
-    metrics then."""
+    """(time, CPU seconds of the worker, of each of its threads, system CPU seconds) once the
+    worker has taken its first batch of articles, and its metrics then."""
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and worker.poll() is None:
-        seen = look(worker.pid)
+        pid = worker.pid
+        look = (time.time(), cpu_seconds(pid), thread_seconds(pid), system(pid))
         try:
             metrics = scrape(port)
         except OSError:  # not serving yet
             metrics = {}
         if metrics.get("rasd_stream_articles_total", 0.0) > 0:
-            return seen, metrics
+            return look, metrics
         time.sleep(0.01)
     raise RuntimeError("the worker took no article")
 
@@ -475,17 +450,10 @@ class CpuAccount:
     """Where the worker's CPU went in the backlog, in us an article."""
 
     def __init__(
-        self,
-        n: int,
-        used: float,
-        system: float,
-        threads: dict,
-        pid: int,
-        metrics: dict,
-        beside: float = 0.0,
+        self, n: int, used: float, system: float, threads: dict, pid: int, metrics: dict
     ) -> None:
         self.n, self.used, self.system, self.threads = n, used, system, threads
-        self.pid, self.metrics, self.beside = pid, metrics, beside
+        self.pid, self.metrics = pid, metrics
 
     def steps(self, metric: str) -> dict[str, float]:
         """us an article of each step of a ``metric`` labelled by step, over the span."""
@@ -607,37 +575,6 @@ def matcher_alone(path: Path, rules_dir: Path) -> tuple[float, float, float]:
     return float(wall), float(cpu), float(parse)
 
 
-# A busy loop for a given share of each 10 ms: the load the worker's neighbours put on the
-# other core, reproduced beside a matcher-alone pass.
-SPINNER = """
-import sys, time
-share, period = float(sys.argv[1]), 0.01
-while True:
-    start = time.perf_counter()
-    while time.perf_counter() - start < share * period:
-        pass
-    time.sleep((1 - share) * period)
-"""
-
-
-@contextlib.contextmanager
-def neighbour(share: float):
-    """A process keeping ``share`` of a core busy (at most one core) while the block runs."""
-    share = min(max(share, 0.0), 1.0)
-    if share < 0.01:
-        yield share
-        return
-    spinner = subprocess.Popen([sys.executable, "-c", SPINNER, str(share)])
-    try:
-        deadline = time.monotonic() + 10
-        while cpu_seconds(spinner.pid) == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)  # started and spinning before the pass begins
-        yield share
-    finally:
-        spinner.kill()
-        spinner.wait()
-
-
 @dataclass
 class Round:
     """One worker through the backlog, against the matcher-alone passes on either side of it."""
@@ -648,18 +585,10 @@ class Round:
     alone_rate: float
     alone_cpu_rate: float
     parse_alone: float
-    # The matcher alone again, beside a process keeping the other core as busy as the worker's
-    # neighbours kept it (``neighbour``, in cores).
-    beside_cpu_rate: float = float("nan")
-    neighbour: float = 0.0
 
     @property
     def ratio(self) -> float:
         return self.worker_cpu_rate / self.alone_cpu_rate
-
-    @property
-    def ratio_beside(self) -> float:
-        return self.worker_cpu_rate / self.beside_cpu_rate
 
 
 # Issue 15's targets: (label, unit, limit, whether the figure must be above the limit).
@@ -773,8 +702,6 @@ def main() -> None:
                     max(pair) for pair in zip(before, after, strict=True)
                 )
                 parse_alone = min(before[2], after[2])
-                with neighbour(account.beside) as share:
-                    _, beside_cpu_rate, _ = matcher_alone(records, args.rules)
                 rounds.append(
                     Round(
                         worker_rate,
@@ -783,8 +710,6 @@ def main() -> None:
                         alone_rate,
                         alone_cpu_rate,
                         parse_alone,
-                        beside_cpu_rate,
-                        share,
                     )
                 )
         finally:
@@ -845,24 +770,16 @@ def main() -> None:
         print(f"rounds ({len(rounds)}, each a fresh worker between two matcher-alone passes):")
         print(
             f"  {'round':>5} {'alone /CPU s':>13} {'worker /CPU s':>14} {'ratio':>6}"
-            f" {'all threads us':>15} {'beside':>7} {'alone beside':>13} {'ratio':>6}"
+            f" {'all threads us':>15}"
         )
         for i, r in enumerate(rounds, 1):
             mark = "  (printed above)" if r is shown else ""
             print(
                 f"  {i:5} {r.alone_cpu_rate:13.0f} {r.worker_cpu_rate:14.0f} {r.ratio:6.2f}"
-                f" {r.account.used / r.account.n * 1e6:15.0f} {r.neighbour:7.0%}"
-                f" {r.beside_cpu_rate:13.0f} {r.ratio_beside:6.2f}{mark}"
+                f" {r.account.used / r.account.n * 1e6:15.0f}{mark}"
             )
         print("  the verdict below is the rounds' median ratio")
     print(verdict("ratio", median_ratio))
-    beside = statistics.median(r.ratio_beside for r in rounds)
-    share = statistics.median(r.neighbour for r in rounds)
-    print(
-        f"  {'one worker / matcher alone beside its neighbours':48} {beside:8.2f}     "
-        f"(information: a process keeping the other core {share:.0%} busy, as the worker's "
-        "neighbours kept it; the verdict reads the passes on an idle machine)"
-    )
     for name, value in figures.items():
         print(verdict(name, value))
 
