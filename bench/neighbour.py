@@ -55,6 +55,8 @@ def beside(code: str, *args: str):
         while cpu_seconds(process.pid) < 0.2 and time.monotonic() < deadline:
             time.sleep(0.05)  # past its start-up (and the copier its allocation)
         yield
+        if process.poll() is not None:  # a pass labelled with a load it did not run beside
+            raise SystemExit(f"the load beside the pass exited early ({process.returncode})")
     finally:
         process.kill()
         process.wait()
@@ -68,6 +70,8 @@ def main() -> None:
     parser.add_argument("--rules", type=Path, default=REPO / "rules")
     parser.add_argument("--eval-dir", type=Path, default=EVAL)
     args = parser.parse_args()
+    if not 0 < args.share <= 1:
+        parser.error("--share is a share of one core: above 0, at most 1")
 
     articles, where = corpus(args.eval_dir)
     loads = {
