@@ -108,8 +108,14 @@ def test_health_charts_articles_per_feed_and_lag(console, browser):
     expect(per_minute.locator(".plot[data-ready=true] canvas")).to_have_count(1)
     expect(per_minute.locator(".chart-summary")).to_contain_text(f"{feeds[0]} ")
     per_minute.locator("summary").click()
-    cells = per_minute.locator("table.chart-table tbody tr").first.locator("td")
-    assert sum(int(v) for v in cells.all_inner_texts()[1:] if v != "-") == len(articles)
+    # Every row, not the first: the ingest may straddle a minute's turn.
+    counted = [
+        int(v)
+        for row in per_minute.locator("table.chart-table tbody tr").all()
+        for v in row.locator("td").all_inner_texts()[1:]
+        if v != "-"
+    ]
+    assert sum(counted) == len(articles)
 
     lag = page.locator("#lag-per-minute")
     expect(lag.locator(".plot[data-ready=true] canvas")).to_have_count(1)
@@ -125,7 +131,8 @@ def test_health_charts_articles_per_feed_and_lag(console, browser):
         )
         if cells[1] != "-"
     ]
-    assert sampled == [str(lag_now)]
+    # One sample a minute; the two page loads fall in two minutes when the minute turns.
+    assert sampled and set(sampled) == {str(lag_now)} and len(sampled) <= 2
 
 
 def test_feedback_click_to_precision_and_sparkline(console, browser):
