@@ -10,6 +10,7 @@ ARCHITECTURE.md, cold analysis). ``gc.freeze()`` moves them out of the collector
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -64,3 +65,19 @@ def collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def switch_threads_every(seconds: float) -> None:
+    """Let a thread that waits for the interpreter lock take it from a busy one only after
+    ``seconds`` (CPython's switch interval; 5 ms unless set).
+
+    A worker's event loop matches a batch of articles in one stretch of Python (tens of ms),
+    while faust's consumer thread asks for the lock each time its own loop wakes (fetches,
+    heartbeats, its method queue). Every 5 ms the matching thread was made to hand the lock
+    over and wait to get it back, and paid for each hand-over beyond its length: in
+    bench/pipeline.py's backlog the match step cost 140-169 us an article at 5 ms and
+    115-162 at 50 ms, five runs each, alternated (ARCHITECTURE.md, Streams, fifteenth round).
+    The other threads wait at most that long for their turn; none of theirs is that urgent
+    (a heartbeat is due within seconds).
+    """
+    sys.setswitchinterval(seconds)

@@ -56,6 +56,9 @@ class StreamsSettings(BaseSettings):
     batch_wait: float = Field(0.005, gt=0.0)
     # How long the producer gathers records into one request (faust's producer_linger).
     producer_linger: float = Field(0.002, ge=0.0)
+    # How long a thread waiting for the interpreter lock lets a busy one run on (the process's
+    # switch interval; rasd.startup.switch_threads_every).
+    switch_interval: float = Field(0.05, gt=0.0, le=1.0)
 
     # faust's web server (0 = off, so that several workers share a machine without clashing).
     web_port: int = Field(0, ge=0, le=65535)

@@ -4,11 +4,13 @@ collector_paused: no automatic collection in a burst of work, the collector as i
 from __future__ import annotations
 
 import gc
+import sys
 import weakref
 
 import pytest
 
-from rasd.startup import collector_paused, freeze_loaded
+from rasd.startup import collector_paused, freeze_loaded, switch_threads_every
+from rasd.streams.config import StreamsSettings
 
 
 class _Loaded:
@@ -83,3 +85,21 @@ def test_the_collector_resumes_after_an_error_and_stays_off_when_it_was_off():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_the_worker_switches_threads_at_its_configured_interval(monkeypatch):
+    before = sys.getswitchinterval()
+    try:
+        switch_threads_every(StreamsSettings().switch_interval)
+        assert sys.getswitchinterval() == pytest.approx(0.05)
+        monkeypatch.setenv("RASD_STREAMS_SWITCH_INTERVAL", "0.02")
+        switch_threads_every(StreamsSettings().switch_interval)
+        assert sys.getswitchinterval() == pytest.approx(0.02)
+    finally:
+        sys.setswitchinterval(before)
+
+
+def test_a_switch_interval_outside_its_range_is_refused(monkeypatch):
+    monkeypatch.setenv("RASD_STREAMS_SWITCH_INTERVAL", "0")
+    with pytest.raises(ValueError, match="switch_interval"):
+        StreamsSettings()
