@@ -75,8 +75,8 @@ def switch_threads_every(seconds: float) -> None:
     while faust's consumer thread asks for the lock each time its own loop wakes (fetches,
     heartbeats, its method queue). Every 5 ms the matching thread was made to hand the lock
     over and wait to get it back, and paid for each hand-over beyond its length: in
-    bench/pipeline.py's backlog the match step cost 140-169 us an article at 5 ms and
-    115-162 at 50 ms, five runs each, alternated (ARCHITECTURE.md, Streams, fifteenth round).
+    bench/pipeline.py's backlog the match step cost a median 154 us an article at 5 ms and
+    130 at 50 ms, six runs each, alternated (ARCHITECTURE.md, Streams, fifteenth round).
     The other threads wait at most that long for their turn; none of theirs is that urgent
     (a heartbeat is due within seconds).
     """
