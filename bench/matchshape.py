@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -30,7 +29,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.pipeline import EVAL, corpus, matcher_alone, stream_of  # noqa: E402
+from bench.pipeline import (  # noqa: E402
+    EVAL,
+    corpus,
+    fresh_pass,
+    matcher_alone,
+    stream_of,
+    write_backlog,
+)
 
 # The worker's shape: its modules loaded, the stage's reader, its batches and collector pause,
 # and allocations between batches standing for the Kafka records, outputs and stories turn.
@@ -64,14 +70,7 @@ print(len(records) / cpu)
 
 def shaped(path: Path, rules_dir: Path) -> float:
     """CPU us an article of the match steps of a pass in the worker's shape (fresh process)."""
-    done = subprocess.run(
-        [sys.executable, "-c", SHAPED, str(path), str(rules_dir), str(REPO)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode:
-        raise SystemExit(f"the worker-shaped pass failed:\n{done.stderr}")
-    return 1e6 / float(done.stdout.split()[-1])
+    return 1e6 / float(fresh_pass("worker-shaped", SHAPED, path, rules_dir)[-1])
 
 
 def main() -> None:
@@ -89,7 +88,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         records = Path(tmp) / "backlog.jsonl"
         backlog = stream_of(articles, args.articles, "t")
-        records.write_text("".join(a.model_dump_json() + "\n" for a in backlog), "utf-8")
+        write_backlog(records, backlog)
         print(f"articles: {where}; {args.articles} a pass")
         for r in range(1, args.rounds + 1):
             # Which goes first alternates, so that a drift in the machine's speed within a

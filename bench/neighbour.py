@@ -29,7 +29,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.pipeline import EVAL, corpus, cpu_seconds, matcher_alone, stream_of  # noqa: E402
+from bench.pipeline import (  # noqa: E402
+    EVAL,
+    corpus,
+    cpu_seconds,
+    matcher_alone,
+    stream_of,
+    write_backlog,
+)
 
 # A busy loop for a given share of each 10 ms.
 SPINNER = """
@@ -83,7 +90,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         records = Path(tmp) / "backlog.jsonl"
         backlog = stream_of(articles, args.articles, "t")
-        records.write_text("".join(a.model_dump_json() + "\n" for a in backlog), "utf-8")
+        write_backlog(records, backlog)
         print(f"articles: {where}; {args.articles} a pass; {os.cpu_count()} cores")
         for r in range(1, args.rounds + 1):
             row = []

@@ -564,15 +564,26 @@ def matcher_alone(path: Path, rules_dir: Path) -> tuple[float, float, float]:
         "parse = time.process_time() - parse\n"
         "print(len(articles) / wall, len(articles) / cpu, parse / len(lines))\n"
     )
+    wall, cpu, parse = fresh_pass("matcher-alone", code, path, rules_dir)[-3:]
+    return float(wall), float(cpu), float(parse)
+
+
+def fresh_pass(what: str, code: str, path: Path, rules_dir: Path) -> list[str]:
+    """What ``code`` prints, run in a fresh interpreter with the records file, the rules
+    directory and the checkout as its arguments (the words of its output)."""
     done = subprocess.run(
         [sys.executable, "-c", code, str(path), str(rules_dir), str(REPO)],
         capture_output=True,
         text=True,
     )
     if done.returncode:
-        raise SystemExit(f"the matcher-alone run failed:\n{done.stderr}")
-    wall, cpu, parse = done.stdout.split()[-3:]
-    return float(wall), float(cpu), float(parse)
+        raise SystemExit(f"the {what} run failed:\n{done.stderr}")
+    return done.stdout.split()
+
+
+def write_backlog(path: Path, articles: list[Article]) -> None:
+    """The articles as JSON lines, the records the fresh passes read."""
+    path.write_text("".join(a.model_dump_json() + "\n" for a in articles), "utf-8")
 
 
 @dataclass
@@ -663,7 +674,7 @@ def main() -> None:
             steady = [a.model_copy(update={"id": f"s{i}"}) for i, a in enumerate(steady)]
 
             records = Path(tmp) / "backlog.jsonl"
-            records.write_text("".join(a.model_dump_json() + "\n" for a in backlog), "utf-8")
+            write_backlog(records, backlog)
             alone = [matcher_alone(records, args.rules)]
             bare_rate = asyncio.run(bare_throughput(spaces["bare"], backlog))
             bare_lat = asyncio.run(bare_latency(spaces["bare"], steady, args.rate))
