@@ -71,13 +71,14 @@ def switch_threads_every(seconds: float) -> None:
     """Let a thread that waits for the interpreter lock take it from a busy one only after
     ``seconds`` (CPython's switch interval; 5 ms unless set).
 
-    A worker's event loop matches a batch of articles in one stretch of Python (tens of ms),
-    while faust's consumer thread asks for the lock each time its own loop wakes (fetches,
-    heartbeats, its method queue). Every 5 ms the matching thread was made to hand the lock
-    over and wait to get it back, and paid for each hand-over beyond its length: in
-    bench/pipeline.py's backlog the match step cost a median 154 us an article at 5 ms and
-    130 at 50 ms, six runs each, alternated (ARCHITECTURE.md, Streams, fifteenth round).
-    The other threads wait at most that long for their turn; none of theirs is that urgent
-    (a heartbeat is due within seconds).
+    A worker's event loop matches a batch of articles in one stretch of Python (tens of ms).
+    faust's consumer ran in a thread of its own then, and asked for the lock each time its loop
+    woke: every 5 ms the matching thread was made to hand the lock over and wait to get it back,
+    and paid for each hand-over beyond its length (in bench/pipeline.py's backlog the match step
+    cost a median 154 us an article at 5 ms and 130 at 50 ms, six runs each, alternated;
+    ARCHITECTURE.md, Streams, fifteenth round). That consumer now runs on the worker's loop
+    (rasd.streams.transport.ConsumerOnLoop); the threads left (the metrics server, the loop's
+    executor for file reads) wake rarely, and the longer interval keeps them from cutting a
+    batch into 5 ms slices when they do. None of theirs is that urgent.
     """
     sys.setswitchinterval(seconds)

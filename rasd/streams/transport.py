@@ -13,14 +13,16 @@ commit logic to itself for the agents' input topics:
 - a record never handed to the agent shows as a position behind finished offsets: the partition
   is sought back to it and read again (replays are harmless, see ARCHITECTURE.md).
 
-It also makes the first records after a backlog wait less: its consumer thread's fetches wait
+It also makes the first records after a backlog wait less: its consumer's fetches wait
 :data:`FETCH_MAX_WAIT_MS` for new records, the consumer looks again as soon as an agent's
 buffer drains rather than a second later (:meth:`Consumer._wait_next_records`), and the app
 fetches :data:`PARTITION_FETCH_BYTES` per partition, so that one topic's backlog does not keep
 another's records from the agents.
 
-Everything else in faust's aiokafka driver is used as shipped. faust finds this transport by
-the URL scheme ``rasd://`` through the ``faust.transports`` entry point (pyproject.toml).
+faust's consumer runs on the worker's event loop, not in a thread of its own
+(:class:`ConsumerOnLoop`). Everything else in faust's aiokafka driver is used as shipped. faust
+finds this transport by the URL scheme ``rasd://`` through the ``faust.transports`` entry point
+(pyproject.toml).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Any
 from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types import TP, EventT
 from mode import Service
+from mode.utils.futures import maybe_async
 
 from rasd.streams.metrics import SKIPPED_RECORDS
 from rasd.streams.offsets import ProcessedOffsets
@@ -57,7 +60,40 @@ FETCH_MAX_WAIT_MS = 100
 PARTITION_FETCH_BYTES = 64 * 1024
 
 
-class ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
+class ConsumerOnLoop(aiokafka_driver.AIOKafkaConsumerThread):
+    """faust's aiokafka consumer (its "consumer thread"), run on the app's own event loop.
+
+    faust runs it in a thread with an event loop of its own and hands every call across (each
+    fetch, commit and position: a method queue, a future set from the other thread, a wake-up
+    of the other loop). The worker's loop already runs the match stage's aiokafka consumer and
+    faust's producer; the thread added a second loop that asked for the interpreter lock each
+    time it woke, while the first was matching (ARCHITECTURE.md, Streams, "Sixteenth round").
+    Here the calls are awaited where they are made. The rebalance callbacks still reach faust's
+    consumer through its method queue, as from the thread, in the order aiokafka makes them, and
+    the consumer heartbeats from this loop as the match stage's consumer does.
+    """
+
+    def __init__(self, consumer: Any, *, loop: asyncio.AbstractEventLoop, **kwargs: Any) -> None:
+        super().__init__(consumer, loop=loop, thread_loop=loop, **kwargs)
+
+    async def start(self) -> None:
+        self._thread_started.set()
+        await self._default_start()  # on_start: the aiokafka consumer
+        await self.on_thread_started()  # the method queue (faust's rebalance calls use one)
+
+    async def stop(self) -> None:
+        if not self._started.is_set() or self._stopped.is_set():
+            return
+        self._stopped.set()
+        await self.on_stop()
+        # What faust's thread runs as it ends: the method queue, the aiokafka consumer, the
+        # children, the tasks; then the shutdown is set.
+        await self._shutdown_thread()
+        await self.on_shutdown()
+
+    async def call_thread(self, fun: Any, *args: Any, **kwargs: Any) -> Any:
+        return await maybe_async(fun(*args, **kwargs))
+
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         # Read by AIOKafkaConsumer.start() when it builds its fetcher; faust passes no setting.
@@ -71,8 +107,8 @@ class Consumer(aiokafka_driver.Consumer):
         self.processed: ProcessedOffsets[TP] = ProcessedOffsets()
         self._buffer_dropped = asyncio.Event()
 
-    def _new_consumer_thread(self) -> ConsumerThread:
-        return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+    def _new_consumer_thread(self) -> ConsumerOnLoop:
+        return ConsumerOnLoop(self, loop=self.loop, beacon=self.beacon)
 
     def on_buffer_drop(self, tp: TP) -> None:
         super().on_buffer_drop(tp)
