@@ -77,22 +77,26 @@ class ConsumerOnLoop(aiokafka_driver.AIOKafkaConsumerThread):
         super().__init__(consumer, loop=loop, thread_loop=loop, **kwargs)
 
     async def start(self) -> None:
+        # Without on_thread_started: the method queue it starts served only the calls that
+        # call_thread and cast_thread now make directly.
         self._thread_started.set()
         await self._default_start()  # on_start: the aiokafka consumer
-        await self.on_thread_started()  # the method queue (faust's rebalance calls use one)
 
     async def stop(self) -> None:
         if not self._started.is_set() or self._stopped.is_set():
             return
         self._stopped.set()
         await self.on_stop()
-        # What faust's thread runs as it ends: the method queue, the aiokafka consumer, the
-        # children, the tasks; then the shutdown is set.
+        # What faust's thread runs as it ends: the aiokafka consumer, the children, the tasks;
+        # then the shutdown is set.
         await self._shutdown_thread()
         await self.on_shutdown()
 
     async def call_thread(self, fun: Any, *args: Any, **kwargs: Any) -> Any:
         return await maybe_async(fun(*args, **kwargs))
+
+    async def cast_thread(self, fun: Any, *args: Any, **kwargs: Any) -> None:
+        await maybe_async(fun(*args, **kwargs))
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)

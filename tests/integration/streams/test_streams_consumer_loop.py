@@ -12,8 +12,9 @@ import threading
 
 import faust
 from faust.types import TP
+from streams_harness import produce
 
-from rasd.connections import faust_broker_settings, kafka_producer
+from rasd.connections import faust_broker_settings
 from rasd.streams.transport import ConsumerOnLoop
 
 
@@ -28,19 +29,9 @@ def _app(settings) -> faust.App:
     )
 
 
-def _produce(settings, topic: str, n: int) -> None:
-    producer = kafka_producer(settings)
-    try:
-        for i in range(n):
-            producer.send(topic, key=b"k", value=f"record {i}".encode(), partition=0)
-        producer.flush(timeout=30)
-    finally:
-        producer.close()
-
-
 async def test_the_consumer_starts_no_thread_and_answers_on_the_callers_loop(settings):
     topic = settings.topic("articles")
-    await asyncio.to_thread(_produce, settings, topic, 3)
+    await asyncio.to_thread(produce, settings, [(b"k", b"record %d" % i) for i in range(3)], 0)
     app = _app(settings)
     consumer = app.consumer
     on_loop = consumer._thread
