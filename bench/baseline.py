@@ -64,7 +64,11 @@ def revision(ref: str) -> str:
 
 def run_child(script: Path, args: list[str], code: Path) -> dict:
     """Run ``script args`` with ``rasd`` from ``code``; its last stdout line is a JSON object."""
-    env = {**os.environ, ENV: str(code)}
+    from rasd.startup import huge_pages_environment  # this worktree's (the parent's) rasd
+
+    # As `rasd worker` runs its matcher: glibc's malloc on huge pages (rasd.startup), on both
+    # sides, so that a comparison is of the code, not of the allocator.
+    env = {**(huge_pages_environment(os.environ) or os.environ), ENV: str(code)}
     done = subprocess.run(
         [sys.executable, str(script), *args], env=env, capture_output=True, text=True
     )

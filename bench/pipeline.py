@@ -74,6 +74,7 @@ from rasd.devstack.namespace import drop_namespace  # noqa: E402
 from rasd.keys import RedisKeys  # noqa: E402
 from rasd.models import Article, Match  # noqa: E402
 from rasd.settings import Settings  # noqa: E402
+from rasd.startup import huge_pages_environment  # noqa: E402
 from rasd.topics import ensure_topics  # noqa: E402
 
 EVAL = REPO.parent / "shared" / "eval"
@@ -575,6 +576,9 @@ def fresh_pass(what: str, code: str, path: Path, rules_dir: Path) -> list[str]:
         [sys.executable, "-c", code, str(path), str(rules_dir), str(REPO)],
         capture_output=True,
         text=True,
+        # The worker starts itself again with glibc's malloc on huge pages (rasd.startup); the
+        # passes it is compared with run so too, so the ratio is of the work, not the allocator.
+        env=huge_pages_environment(os.environ) or None,
     )
     if done.returncode:
         raise SystemExit(f"the {what} run failed:\n{done.stderr}")

@@ -27,4 +27,8 @@ def worker(
 
     s = settings()
     config = validated(StreamsSettings, "RASD_STREAMS_")
+    if config.huge_pages:
+        from rasd.startup import restart_with_huge_pages
+
+        restart_with_huge_pages()  # returns once malloc uses them (or cannot)
     run_worker(s, config, publish_rules=publish_rules)

@@ -59,6 +59,9 @@ class StreamsSettings(BaseSettings):
     # How long a thread waiting for the interpreter lock lets a busy one run on (the process's
     # switch interval; rasd.startup.switch_threads_every).
     switch_interval: float = Field(0.05, gt=0.0, le=1.0)
+    # glibc's malloc asks for transparent huge pages for the analyser's caches (the worker
+    # starts itself again with the tunable set; rasd.startup.restart_with_huge_pages).
+    huge_pages: bool = True
 
     # faust's web server (0 = off, so that several workers share a machine without clashing).
     web_port: int = Field(0, ge=0, le=65535)

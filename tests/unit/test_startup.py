@@ -1,5 +1,6 @@
 """freeze_loaded: what a process loaded leaves the collector's sight, and is still freed;
-collector_paused: no automatic collection in a burst of work, the collector as it was after."""
+collector_paused: no automatic collection in a burst of work, the collector as it was after;
+huge_pages_environment: when a program starts itself again with glibc's huge pages tunable."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ import weakref
 
 import pytest
 
-from rasd.startup import collector_paused, freeze_loaded, switch_threads_every
+from rasd.startup import (
+    HUGE_PAGES_TUNABLE,
+    collector_paused,
+    freeze_loaded,
+    huge_pages_environment,
+    switch_threads_every,
+)
 from rasd.streams.config import StreamsSettings
 
 
@@ -103,3 +110,36 @@ def test_a_switch_interval_outside_its_range_is_refused(monkeypatch):
     monkeypatch.setenv("RASD_STREAMS_SWITCH_INTERVAL", "0")
     with pytest.raises(ValueError, match="switch_interval"):
         StreamsSettings()
+
+
+def test_the_huge_pages_tunable_is_added_to_what_the_environment_holds():
+    env = {"PATH": "/bin"}
+    assert huge_pages_environment(env, "glibc 2.36") == {
+        "PATH": "/bin",
+        "GLIBC_TUNABLES": HUGE_PAGES_TUNABLE,
+    }
+    other = {"GLIBC_TUNABLES": "glibc.malloc.arena_max=2"}
+    assert huge_pages_environment(other, "glibc 2.35")["GLIBC_TUNABLES"] == (
+        f"glibc.malloc.arena_max=2:{HUGE_PAGES_TUNABLE}"
+    )
+    assert env == {"PATH": "/bin"}  # a new mapping: the caller's is left as it was
+
+
+@pytest.mark.parametrize(
+    ("tunables", "libc"),
+    [
+        (HUGE_PAGES_TUNABLE, "glibc 2.36"),  # already started with it: no second restart
+        ("glibc.malloc.hugetlb=0", "glibc 2.36"),  # the user's own choice
+        ("", "glibc 2.34"),  # before the tunable existed
+        ("", ""),  # not glibc (musl, macOS)
+        ("", "glibc 2"),
+    ],
+)
+def test_no_restart_when_the_tunable_is_set_or_the_c_library_has_none(tunables, libc):
+    assert huge_pages_environment({"GLIBC_TUNABLES": tunables}, libc) is None
+
+
+def test_huge_pages_are_a_setting_of_the_worker(monkeypatch):
+    assert StreamsSettings().huge_pages is True
+    monkeypatch.setenv("RASD_STREAMS_HUGE_PAGES", "false")
+    assert StreamsSettings().huge_pages is False
