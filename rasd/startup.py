@@ -89,7 +89,9 @@ def switch_threads_every(seconds: float) -> None:
     sys.setswitchinterval(seconds)
 
 
-def huge_pages_environment(environ: Mapping[str, str], libc: str | None = None) -> dict | None:
+def huge_pages_environment(
+    environ: Mapping[str, str], libc: str | None = None
+) -> dict[str, str] | None:
     """``environ`` with glibc's malloc set to use transparent huge pages; None when there is
     nothing to change: the tunable is already set (by an earlier start, or by the user, who may
     have set it to 0), or the C library is not glibc 2.35 or later (``libc`` as

@@ -49,6 +49,6 @@ def test_the_worker_restarts_itself_on_huge_pages_and_works(settings, rules_dir,
     line = (FIXTURES / "seed_story.jsonl").read_text(encoding="utf-8").splitlines()[0]
     produce(settings, [Article.model_validate_json(line)])
     wait_outbox(settings, 1, 60)
-    if "[never]" not in THP.read_text():
+    if THP.exists() and "[never]" not in THP.read_text():  # the kernel gives huge pages
         # The analyser's cache tables and the rules' index are in huge pages.
         assert _huge_kb(pid) > 0
