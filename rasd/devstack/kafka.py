@@ -162,7 +162,7 @@ class KafkaBroker:
     def _format_storage(self, java: str, props: Path) -> None:
         if (self.home / "data" / "meta.properties").exists():
             return
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        cluster_id = new_cluster_id()
         result = subprocess.run(
             [
                 java,
@@ -278,3 +278,16 @@ def kafka_round_trip(settings: Settings, timeout: float = 10.0) -> bool:
             return False
 
     return wait_until(probe, timeout, interval=1.0)
+
+
+def new_cluster_id() -> str:
+    """A random cluster id as Kafka writes them (a UUID in URL-safe base64, no padding).
+
+    Never one that starts with "-", which the storage tool's argument parser reads as an
+    option ("argument --cluster-id/-t: expected one argument"): one id in 64 did. Kafka's own
+    ``Uuid.randomUuid`` draws again in that case too.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
