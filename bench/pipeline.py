@@ -600,6 +600,9 @@ class Round:
     alone_rate: float
     alone_cpu_rate: float
     parse_alone: float
+    # Both passes' rates per CPU second, before and after the worker: how far the machine's
+    # speed moved while the round ran (alone_cpu_rate is the faster).
+    alone_cpu_rates: tuple[float, float] = (0.0, 0.0)
 
     @property
     def ratio(self) -> float:
@@ -725,6 +728,7 @@ def main() -> None:
                         alone_rate,
                         alone_cpu_rate,
                         parse_alone,
+                        (before[1], after[1]),
                     )
                 )
         finally:
@@ -784,15 +788,23 @@ def main() -> None:
     if len(rounds) > 1:
         print(f"rounds ({len(rounds)}, each a fresh worker between two matcher-alone passes):")
         print(
-            f"  {'round':>5} {'alone /CPU s':>13} {'worker /CPU s':>14} {'ratio':>6}"
-            f" {'all threads us':>15}"
+            f"  {'round':>5} {'alone /CPU s':>13} {'(before, after)':>16} {'worker /CPU s':>14}"
+            f" {'ratio':>6} {'all threads us':>15} {'match step us':>14} {'system us':>10}"
         )
         for i, r in enumerate(rounds, 1):
             mark = "  (printed above)" if r is shown else ""
+            per = 1e6 / r.account.n
+            match_step = r.account.steps("rasd_stream_stage_cpu_seconds_total").get("match", 0.0)
+            sides = "{:,.0f}, {:,.0f}".format(*r.alone_cpu_rates)
             print(
-                f"  {i:5} {r.alone_cpu_rate:13.0f} {r.worker_cpu_rate:14.0f} {r.ratio:6.2f}"
-                f" {r.account.used / r.account.n * 1e6:15.0f}{mark}"
+                f"  {i:5} {r.alone_cpu_rate:13.0f} {sides:>16} {r.worker_cpu_rate:14.0f}"
+                f" {r.ratio:6.2f} {r.account.used * per:15.0f} {match_step:14.1f}"
+                f" {r.account.system * per:10.0f}{mark}"
             )
+        print(
+            "  (the alone passes' spread is the machine's own drift during the round: the same"
+            " code, articles and process)"
+        )
         print("  the verdict below is the rounds' median ratio")
     print(verdict("ratio", median_ratio))
     for name, value in figures.items():
