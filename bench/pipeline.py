@@ -803,7 +803,7 @@ def main() -> None:
             )
         print(
             "  (the alone passes' spread is the machine's own drift during the round: the same"
-            " code, articles and process)"
+            " code and articles, each in a fresh process)"
         )
         print("  the verdict below is the rounds' median ratio")
     print(verdict("ratio", median_ratio))
