@@ -178,6 +178,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
         # A matching article sends a Match, a candidate per rule, then a changelog write and
         # its alerts: gathered into one produce request rather than one request each.
         producer_linger=config.producer_linger,
+        producer_max_batch_size=config.producer_batch_bytes,
         # Small fetches, so that the candidates interleave with a backlog of articles.
         consumer_max_fetch_size=PARTITION_FETCH_BYTES,
         web_enabled=config.web_port > 0,

@@ -56,6 +56,12 @@ class StreamsSettings(BaseSettings):
     batch_wait: float = Field(0.005, gt=0.0)
     # How long the producer gathers records into one request (faust's producer_linger).
     producer_linger: float = Field(0.002, ge=0.0)
+    # The largest batch of records the producer sends to one partition in one request (faust's
+    # producer_max_batch_size, 16 KiB by default). A partition has one request in flight at a
+    # time, so a delivery larger than a batch went in that many requests, one after another: a
+    # rule's story states of one stories batch are tens of KB. Under the broker's and topics'
+    # message.max.bytes (1 MiB by default), which a batch must fit.
+    producer_batch_bytes: int = Field(512 * 1024, ge=16 * 1024, le=1_000_000)
     # How long a thread waiting for the interpreter lock lets a busy one run on (the process's
     # switch interval; rasd.startup.switch_threads_every).
     switch_interval: float = Field(0.05, gt=0.0, le=1.0)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from rasd.connections import aiokafka_consumer, aiokafka_producer
-from rasd.streams.sending import send_to
+from rasd.streams.config import StreamsSettings
+from rasd.streams.sending import acknowledged, send_to
 
 pytestmark = pytest.mark.integration
 
@@ -67,3 +68,32 @@ async def test_batches_land_in_order_on_the_partitions_send_chooses(settings):
         got = [(r.key, r.value) for r in read if r.partition == where][: len(part)]
         assert got == part
         assert all(chosen[key] == where for key, _ in part)
+
+
+@pytest.mark.parametrize("batch_bytes", [16 * 1024, StreamsSettings().producer_batch_bytes])
+async def test_the_workers_producer_takes_a_partitions_delivery_in_batches_of_its_setting(
+    settings, batch_bytes
+):
+    """A rule's story states of one stories batch are tens of KB on one changelog partition;
+    each batch is a request of its own, sent after the one before it
+    (RASD_STREAMS_PRODUCER_BATCH_BYTES)."""
+    from rasd.streams.app import Runtime, create_app
+
+    config = StreamsSettings(producer_batch_bytes=batch_bytes)
+    # The producer faust makes for the worker, from the app's settings.
+    producer = create_app(settings, config, Runtime(settings, config)).producer._new_producer()
+    topic = settings.topic("alerts")
+    records = [(b"rule-state:r:%d" % n, b"%04d" % n * 1150) for n in range(40)]  # 4.6 KB each
+    await producer.start()
+    try:
+        sent = await send_to(producer, topic, 0, records)
+        await acknowledged(sent)
+    finally:
+        await producer.stop()
+    size = sum(len(k) + len(v) for k, v in records)
+    if batch_bytes > size:
+        assert len(sent) == 1
+    else:  # each batch is full but for its last record, which did not fit
+        assert size // batch_bytes < len(sent) <= 2 * size // batch_bytes
+    read = await _read(settings, topic, len(records))
+    assert [(r.key, r.value) for r in read] == records
