@@ -24,7 +24,11 @@ either side; a round's ratio takes the faster of its two. On this machine one pr
 second buys a different amount of the same work from one second to the next (a fixed
 arithmetic loop: 109-176 ms for the same iterations, run after run in one quiet process), so
 the verdict reads the median of the rounds' ratios; the table prints each round, and the
-account below is the median round's. The latencies are measured once, after the last round.
+account below is the median round's. The table's matching share is the worker's own match
+step (less the parse) over all its CPU, both from one process at one moment: free of that
+drift, it says where the verdict would sit if the machine held still (it is not the verdict:
+the worker's other work may slow its matching, which the alone passes would show). The
+latencies are measured once, after the last round.
 
 It also prints where the worker's CPU went in the backlog, in us an article: each of the
 worker's threads (from /proc, over the same span as the rate), and the event loop's thread by
@@ -790,20 +794,27 @@ def main() -> None:
         print(
             f"  {'round':>5} {'alone /CPU s':>13} {'(before, after)':>16} {'worker /CPU s':>14}"
             f" {'ratio':>6} {'all threads us':>15} {'match step us':>14} {'system us':>10}"
+            f" {'matching share':>15}"
         )
         for i, r in enumerate(rounds, 1):
             mark = "  (printed above)" if r is shown else ""
             per = 1e6 / r.account.n
             match_step = r.account.steps("rasd_stream_stage_cpu_seconds_total").get("match", 0.0)
             sides = "{:,.0f}, {:,.0f}".format(*r.alone_cpu_rates)
+            # The match step less the parse (which the alone rate leaves out), over all the
+            # worker's CPU: both measured in the same process at the same moment.
+            share = (match_step - r.parse_alone * 1e6) / (r.account.used * per)
             print(
                 f"  {i:5} {r.alone_cpu_rate:13.0f} {sides:>16} {r.worker_cpu_rate:14.0f}"
                 f" {r.ratio:6.2f} {r.account.used * per:15.0f} {match_step:14.1f}"
-                f" {r.account.system * per:10.0f}{mark}"
+                f" {r.account.system * per:10.0f} {share:15.2f}{mark}"
             )
         print(
             "  (the alone passes' spread is the machine's own drift during the round: the same"
-            " code and articles, each in a fresh process)"
+            " code and articles, each in a fresh process)\n"
+            "  (matching share: the worker's match step less the parse, over all its CPU; the"
+            " ratio measured inside the worker, free of that drift, not of what its other work"
+            " costs its matching)"
         )
         print("  the verdict below is the rounds' median ratio")
     print(verdict("ratio", median_ratio))
