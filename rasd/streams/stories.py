@@ -202,6 +202,9 @@ class StoryIndex:
         # story id -> its place in the list (stories are appended to it and removed from it,
         # never moved), so that a few stories are visited in the list's order without a scan
         self._order: dict[str, int] = {}
+        # story id -> the fewest and the most hashes of a signature indexed under it (at most
+        # and at least those of the signatures it still keeps: see within_reach)
+        self._lengths: dict[str, tuple[int, int]] = {}
         # At most the earliest latest report of the stories (a story's only moves forward).
         self.oldest: datetime | None = None
         self._signatures = 0  # indexed since the index was built
@@ -226,9 +229,14 @@ class StoryIndex:
             self._articles[article_id] = story
         postings = self._postings
         self._signatures += len(signatures)
+        lengths = self._lengths
         for signature in signatures:
-            for h in hashes(signature):
+            words = hashes(signature)
+            for h in words:
                 postings[h].add(story_id)
+            n = len(words)  # a signature's hashes are distinct
+            fewest, most = lengths.get(story_id, (n, n))
+            lengths[story_id] = (min(fewest, n), max(most, n))
 
     def track(self, stories: list[Story]) -> None:
         """``stories`` is the list of open stories now (after expiry)."""
@@ -296,6 +304,27 @@ class StoryIndex:
             and self._stories.get(story.id) is story
             and article_id in story.article_ids
         )
+
+    def within_reach(self, story_id: str, k: int, shared: int, threshold: float) -> bool:
+        """Whether a signature of the story may reach ``threshold`` with a candidate of ``k``
+        hashes that shares at most ``shared`` of them with the story.
+
+        The bound is :func:`_word_score`'s, for a signature of ``n`` hashes: exact Jaccard,
+        ``i / (k + n - i)`` with ``i <= min(shared, k, n)``, when neither sketch is full. Over
+        ``n`` it grows up to ``min(shared, k)`` and falls after it, so the largest over the
+        story's signatures is at most its value at that point clamped to the lengths indexed
+        for the story. Those lengths span at least the signatures the story keeps, so a story
+        out of reach here has no signature ``_word_score`` would score; most compared stories
+        are (a rule's own terms make ``shared`` an overestimate), and each costs a loop over its
+        signatures otherwise.
+        """
+        lengths = self._lengths.get(story_id)
+        if lengths is None or k >= SKETCH_SIZE or lengths[1] >= SKETCH_SIZE:
+            return True
+        top = min(shared, k)
+        n = min(max(top, lengths[0]), lengths[1])
+        most = min(top, n)
+        return most / (k + n - most) >= threshold
 
     def shared(self, words: frozenset[int]) -> tuple[Counter[str], int]:
         """How many of ``words`` each story holds at most: ``counts[story id] + common``.
@@ -422,7 +451,8 @@ def _best_story(
     shared, common = index.shared(words) if words else ({}, 0)
     # A story sharing fewer of the candidate's word hashes than this reaches no word threshold
     # (StoryIndex): it is not compared word by word.
-    needed = _least_shared(len(words), min(limits.threshold, limits.same_outlet_threshold))
+    lowest = min(limits.threshold, limits.same_outlet_threshold)  # a signature's lower bar
+    needed = _least_shared(len(words), lowest)
     if needed is None:
         alike: set[str] | frozenset[str] = frozenset()
     elif needed <= common:
@@ -459,7 +489,8 @@ def _best_story(
         score = None
         if story.id in alike:
             most = shared.get(story.id, 0) + common
-            score = _word_score(mine, words, outlet, story, limits, most)
+            if index.within_reach(story.id, len(words), most, lowest):
+                score = _word_score(mine, words, outlet, story, limits, most)
         if score is None and story.id in other_lang:
             anchors = anchors or _Anchors(candidate)
             if _anchored_other_language(anchors, lang, story):

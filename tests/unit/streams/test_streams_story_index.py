@@ -175,3 +175,21 @@ def test_the_index_gives_the_open_stories_in_the_lists_order_as_the_lists_object
                 expected = [s for s in state.stories if s.id in some]
                 assert [id(s) for s in found] == [id(s) for s in expected]
         assert gone  # stories expired or were dropped along the way
+
+
+def test_a_story_out_of_reach_has_no_signature_at_the_threshold():
+    state = RuleState(rule_id="r")
+    candidates = stream(5, 400)
+    out_of_reach = 0
+    for i, c in enumerate(candidates):
+        state, _ = advance(state, c, None, LIMITS)
+        index = state.index()
+        other = candidates[(i * 17) % len(candidates)]
+        words = hashes(other.signature)
+        counted, common = index.shared(words)
+        for story in state.stories:
+            if index.within_reach(story.id, len(words), counted[story.id] + common, 0.2):
+                continue
+            out_of_reach += 1
+            assert all(similarity(other.signature, s) < 0.2 for s in story.signatures)
+    assert out_of_reach > 1000  # the bound rules out most pairs of this stream
