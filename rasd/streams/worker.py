@@ -7,7 +7,12 @@ import time
 from collections.abc import Callable
 
 from rasd.settings import Settings
-from rasd.startup import freeze_loaded, keep_full_collections_short, switch_threads_every
+from rasd.startup import (
+    collect_young_less_often,
+    freeze_loaded,
+    keep_full_collections_short,
+    switch_threads_every,
+)
 from rasd.streams.config import StreamsSettings
 
 log = logging.getLogger(__name__)
@@ -43,6 +48,7 @@ def run_worker(settings: Settings, config: StreamsSettings, publish_rules: bool 
     # built a record for nothing (a few per article; 2-6% of a busy worker's time).
     worker.spinner = None
     keep_full_collections_short()
+    collect_young_less_often()
     switch_threads_every(config.switch_interval)
     worker.execute_from_commandline()
 

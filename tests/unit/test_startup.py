@@ -143,3 +143,28 @@ def test_huge_pages_are_a_setting_of_the_worker(monkeypatch):
     assert StreamsSettings().huge_pages is True
     monkeypatch.setenv("RASD_STREAMS_HUGE_PAGES", "false")
     assert StreamsSettings().huge_pages is False
+
+
+def test_young_collections_come_less_often_and_the_older_ones_keep_their_ratios():
+    from rasd.startup import YOUNG_COLLECTION_THRESHOLD, collect_young_less_often
+
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        collect_young_less_often()
+        assert gc.get_threshold() == (YOUNG_COLLECTION_THRESHOLD, 10, 10)
+        collections: list[int] = []
+
+        def count(phase: str, info: dict) -> None:
+            if phase == "start":
+                collections.append(info["generation"])
+
+        gc.callbacks.append(count)
+        try:
+            kept = [[] for _ in range(3 * YOUNG_COLLECTION_THRESHOLD)]  # containers are tracked
+        finally:
+            gc.callbacks.remove(count)
+        assert 1 <= len(collections) <= 3  # at 700, about 40
+        del kept
+    finally:
+        gc.set_threshold(*before)
