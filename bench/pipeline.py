@@ -27,8 +27,10 @@ the verdict reads the median of the rounds' ratios; the table prints each round,
 account below is the median round's. The table's matching share is the worker's own match
 step (less the parse) over all its CPU, both from one process at one moment: free of that
 drift, it says where the verdict would sit if the machine held still (it is not the verdict:
-the worker's other work may slow its matching, which the alone passes would show). The
-latencies are measured once, after the last round.
+the worker's other work may slow its matching, which the alone passes would show). Its last
+column is the share of the CPU time the machine wanted that the hypervisor stole during each
+part (/proc/stat): a pass in a stolen minute buys less work per CPU second. The latencies are
+measured once, after the last round.
 
 It also prints where the worker's CPU went in the backlog, in us an article: each of the
 worker's threads (from /proc, over the same span as the rate), and the event loop's thread by
@@ -300,6 +302,24 @@ def cpu_seconds(pid: int, thread: int | None = None, user: bool = True) -> float
     where = f"/proc/{pid}" if thread is None else f"/proc/{pid}/task/{thread}"
     fields = Path(f"{where}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) * user + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(stolen, wanted) clock ticks of the machine's CPUs so far (/proc/stat): the time the
+    hypervisor ran someone else while a CPU here had work, and that time with the time the
+    CPUs did work (user, nice, system, irq, softirq; idle and iowait left out)."""
+    with open("/proc/stat") as stat:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (
+            int(f) for f in stat.readline().split()[1:9]
+        )
+    return steal, user + nice + system + irq + softirq + steal
+
+
+def stolen_share(since: tuple[int, int]) -> float:
+    """The share of the CPU time the machine wanted that was stolen since ``since``
+    (``machine_ticks()``)."""
+    stolen, total = machine_ticks()
+    return (stolen - since[0]) / max(1, total - since[1])
 
 
 def system(pid: int) -> float:
@@ -608,6 +628,9 @@ class Round:
     # Both passes' rates per CPU second, before and after the worker: how far the machine's
     # speed moved while the round ran (alone_cpu_rate is the faster).
     alone_cpu_rates: tuple[float, float] = (0.0, 0.0)
+    # Of the CPU time the machine wanted during the pass before, the worker's backlog and the
+    # pass after, the share the hypervisor stole (/proc/stat): one cause of that drift.
+    stolen: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     @property
     def ratio(self) -> float:
@@ -687,12 +710,15 @@ def main() -> None:
 
             records = Path(tmp) / "backlog.jsonl"
             write_backlog(records, backlog)
+            ticks = machine_ticks()
             alone = [matcher_alone(records, args.rules)]
+            alone_stolen = [stolen_share(ticks)]
             bare_rate = asyncio.run(bare_throughput(spaces["bare"], backlog))
             bare_lat = asyncio.run(bare_latency(spaces["bare"], steady, args.rate))
             for r in range(args.rounds):
                 last_round = r == args.rounds - 1
                 profile = args.profile if last_round else None
+                ticks = machine_ticks()
                 worker, worker_rate, worker_cpu_rate, account = worker_throughput(
                     spaces[f"worker{r}"],
                     backlog,
@@ -701,6 +727,7 @@ def main() -> None:
                     profile / "backlog.txt" if profile else None,
                     args.profile_rate,
                 )
+                worker_stolen = stolen_share(ticks)
                 if last_round:
                     # Latencies once, from the last round's worker right after its backlog.
                     profiler = (
@@ -719,7 +746,9 @@ def main() -> None:
                 # Measured again once the worker is gone; of the passes just before and just
                 # after a round's worker, the faster counts (the least disturbed by other load,
                 # and the higher bar for the worker's ratio).
+                ticks = machine_ticks()
                 alone.append(matcher_alone(records, args.rules))
+                alone_stolen.append(stolen_share(ticks))
                 before, after = alone[-2], alone[-1]
                 alone_rate, alone_cpu_rate, _ = (
                     max(pair) for pair in zip(before, after, strict=True)
@@ -734,6 +763,7 @@ def main() -> None:
                         alone_cpu_rate,
                         parse_alone,
                         (before[1], after[1]),
+                        (alone_stolen[-2], worker_stolen, alone_stolen[-1]),
                     )
                 )
         finally:
@@ -795,7 +825,7 @@ def main() -> None:
         print(
             f"  {'round':>5} {'alone /CPU s':>13} {'(before, after)':>16} {'worker /CPU s':>14}"
             f" {'ratio':>6} {'all threads us':>15} {'match step us':>14} {'system us':>10}"
-            f" {'matching share':>15}"
+            f" {'matching share':>15} {'stolen % (before, worker, after)':>33}"
         )
         for i, r in enumerate(rounds, 1):
             mark = "  (printed above)" if r is shown else ""
@@ -805,17 +835,20 @@ def main() -> None:
             # The match step less the parse (which the alone rate leaves out), over all the
             # worker's CPU: both measured in the same process at the same moment.
             share = (match_step - r.parse_alone * 1e6) / (r.account.used * per)
+            stolen = "{:.0f}, {:.0f}, {:.0f}".format(*(100 * x for x in r.stolen))
             print(
                 f"  {i:5} {r.alone_cpu_rate:13.0f} {sides:>16} {r.worker_cpu_rate:14.0f}"
                 f" {r.ratio:6.2f} {r.account.used * per:15.0f} {match_step:14.1f}"
-                f" {r.account.system * per:10.0f} {share:15.2f}{mark}"
+                f" {r.account.system * per:10.0f} {share:15.2f} {stolen:>33}{mark}"
             )
         print(
             "  (the alone passes' spread is the machine's own drift during the round: the same"
             " code and articles, each in a fresh process)\n"
             "  (matching share: the worker's match step less the parse, over all its CPU; the"
             " ratio measured inside the worker, free of that drift, not of what its other work"
-            " costs its matching)"
+            " costs its matching)\n"
+            "  (stolen: of the CPU time the machine's work wanted during each part, the share the"
+            " hypervisor gave to others, from /proc/stat)"
         )
         print("  the verdict below is the rounds' median ratio")
     print(verdict("ratio", median_ratio))
