@@ -96,3 +96,16 @@ def test_a_worker_started_while_redis_is_down_waits_for_it(monkeypatch):
 
     asyncio.run(run())
     assert waits == [0.5, 0.75]
+
+
+def test_the_stories_agents_consumer_refreshes_its_metadata_within_seconds():
+    """A group leader that met a broker just restarted, naming none of the agent's topics yet,
+    assigns the agent nothing until a refresh finds them (and rejoins): seconds, not Kafka's
+    5 minutes."""
+    from rasd.settings import Settings
+    from rasd.streams.app import Runtime, create_app
+    from rasd.streams.config import StreamsSettings
+
+    settings, config = Settings(), StreamsSettings()
+    app = create_app(settings, config, Runtime(settings, config))
+    assert app.conf.consumer_metadata_max_age_ms <= 10_000
