@@ -7,6 +7,8 @@ from __future__ import annotations
 import gc
 import sys
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -53,7 +55,9 @@ def test_survivors_of_a_full_collection_are_frozen_from_then_on():
         gc.unfreeze()
 
 
-def test_no_collection_runs_while_paused_and_the_collector_resumes_after():
+@contextmanager
+def counted_collections() -> Iterator[list[int]]:
+    """The generation of each collection that starts inside the ``with``, in order."""
     collections: list[int] = []
 
     def count(phase: str, info: dict) -> None:
@@ -62,6 +66,13 @@ def test_no_collection_runs_while_paused_and_the_collector_resumes_after():
 
     gc.callbacks.append(count)
     try:
+        yield collections
+    finally:
+        gc.callbacks.remove(count)
+
+
+def test_no_collection_runs_while_paused_and_the_collector_resumes_after():
+    with counted_collections() as collections:
         with collector_paused():
             assert not gc.isenabled()
             cycles = []
@@ -77,8 +88,6 @@ def test_no_collection_runs_while_paused_and_the_collector_resumes_after():
             cycle = []
             cycle.append(cycle)
         assert collections  # allocations trigger collections again
-    finally:
-        gc.callbacks.remove(count)
 
 
 def test_the_collector_resumes_after_an_error_and_stays_off_when_it_was_off():
@@ -153,17 +162,8 @@ def test_young_collections_come_less_often_and_the_older_ones_keep_their_ratios(
         gc.set_threshold(700, 10, 10)
         collect_young_less_often()
         assert gc.get_threshold() == (YOUNG_COLLECTION_THRESHOLD, 10, 10)
-        collections: list[int] = []
-
-        def count(phase: str, info: dict) -> None:
-            if phase == "start":
-                collections.append(info["generation"])
-
-        gc.callbacks.append(count)
-        try:
+        with counted_collections() as collections:
             kept = [[] for _ in range(3 * YOUNG_COLLECTION_THRESHOLD)]  # containers are tracked
-        finally:
-            gc.callbacks.remove(count)
         assert 1 <= len(collections) <= 3  # at 700, about 40
         del kept
     finally:
