@@ -42,7 +42,12 @@ from rasd.streams.sending import acknowledged
 from rasd.streams.sending import send as send_batches
 from rasd.streams.state import ChangelogTable, StateStore
 from rasd.streams.stories import Limits, Revision, RuleState, advance
-from rasd.streams.transport import PARTITION_FETCH_BYTES, finished, in_order
+from rasd.streams.transport import (
+    METADATA_MAX_AGE_MS,
+    PARTITION_FETCH_BYTES,
+    finished,
+    in_order,
+)
 
 log = logging.getLogger(__name__)
 
@@ -157,10 +162,6 @@ async def _batches(stream, max_size: int, wait: float = 0.0):
             batch = []
 
 
-# How often the stories agent's consumer refreshes its metadata (Kafka's default is 5 min).
-METADATA_MAX_AGE_MS = 10_000
-
-
 def candidates_topic(settings: Settings) -> str:
     """The stories agent's input: the match stage's candidates, keyed by rule id."""
     return f"{settings.group('streams')}-story-candidates"
@@ -185,9 +186,7 @@ def create_app(settings: Settings, config: StreamsSettings, runtime: Runtime) ->
         producer_max_batch_size=config.producer_batch_bytes,
         # Small fetches, so that the candidates interleave with a backlog of articles.
         consumer_max_fetch_size=PARTITION_FETCH_BYTES,
-        # A group's leader assigns only the topics its metadata names; a broker just restarted
-        # may not name them yet ("Ignoring missing topic"), and the agent then had no partition
-        # until the next refresh, 5 minutes later by default. A refresh that finds them rejoins.
+        # The stories agent gets its partitions seconds after a broker restart, not minutes.
         consumer_metadata_max_age_ms=METADATA_MAX_AGE_MS,
         web_enabled=config.web_port > 0,
         web_port=config.web_port or 6066,

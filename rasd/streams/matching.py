@@ -77,6 +77,7 @@ from rasd.streams.rulesync import RuleSync
 from rasd.streams.sending import Output, acknowledged, send
 from rasd.streams.similarity import Fingerprint
 from rasd.streams.stories import Candidate
+from rasd.streams.transport import METADATA_MAX_AGE_MS
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +174,8 @@ class MatchStage(mode.Service):
             session_timeout_ms=int(c.session_timeout * 1000),
             heartbeat_interval_ms=int(c.heartbeat_interval * 1000),
             fetch_max_wait_ms=FETCH_WAIT_MS,
+            # The stage gets its partitions seconds after a broker restart, not minutes.
+            metadata_max_age_ms=METADATA_MAX_AGE_MS,
         )
         consumer.subscribe([self.articles], listener=_Handover(self))
         # The group is joined in the background and the listener may run before start returns.

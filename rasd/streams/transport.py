@@ -58,6 +58,11 @@ FETCH_MAX_WAIT_MS = 100
 # candidates a partition, keeps one partition's backlog from holding back the others'. A record
 # larger than this still comes (the broker returns at least one batch), on its own.
 PARTITION_FETCH_BYTES = 64 * 1024
+# How often the worker's group consumers refresh their metadata (Kafka's default is 5 min). A
+# group's leader assigns only the topics its metadata names, and a broker just restarted may not
+# name them yet ("Ignoring missing topic"): the members then had no partition of them until the
+# next refresh. aiokafka rejoins the group once a refresh finds a subscribed topic's partitions.
+METADATA_MAX_AGE_MS = 10_000
 
 
 class ConsumerOnLoop(aiokafka_driver.AIOKafkaConsumerThread):

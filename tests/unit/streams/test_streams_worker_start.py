@@ -98,14 +98,29 @@ def test_a_worker_started_while_redis_is_down_waits_for_it(monkeypatch):
     assert waits == [0.5, 0.75]
 
 
-def test_the_stories_agents_consumer_refreshes_its_metadata_within_seconds():
-    """A group leader that met a broker just restarted, naming none of the agent's topics yet,
-    assigns the agent nothing until a refresh finds them (and rejoins): seconds, not Kafka's
-    5 minutes."""
+def test_the_workers_group_consumers_refresh_their_metadata_within_seconds(monkeypatch):
+    """A group leader that met a broker just restarted, naming none of a member's topics yet,
+    assigns it nothing until a refresh finds them (and rejoins): seconds, not Kafka's 5 minutes.
+    Both groups: the stories agent's (faust's consumer) and the match stage's."""
+    import asyncio
+
     from rasd.settings import Settings
+    from rasd.streams import matching
     from rasd.streams.app import Runtime, create_app
     from rasd.streams.config import StreamsSettings
 
     settings, config = Settings(), StreamsSettings()
     app = create_app(settings, config, Runtime(settings, config))
     assert app.conf.consumer_metadata_max_age_ms <= 10_000
+
+    options: dict = {}
+
+    def consumer(settings, **given):
+        options.update(given)
+        raise RuntimeError("only the options were wanted")
+
+    monkeypatch.setattr(matching, "aiokafka_consumer", consumer)
+    stage = matching.MatchStage(settings, config, None, lambda: None, "candidates")
+    with pytest.raises(RuntimeError):
+        asyncio.run(stage._start_consumer())
+    assert options["metadata_max_age_ms"] <= 10_000
