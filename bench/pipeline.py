@@ -68,8 +68,10 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -315,11 +317,16 @@ def machine_ticks() -> tuple[int, int]:
     return steal, user + nice + system + irq + softirq + steal
 
 
-def stolen_share(since: tuple[int, int]) -> float:
-    """The share of the CPU time the machine wanted that was stolen since ``since``
-    (``machine_ticks()``)."""
+T = TypeVar("T")
+
+
+def stolen_during(run: Callable[..., T], *args: Any) -> tuple[T, float]:
+    """What ``run(*args)`` returns, and the share of the CPU time the machine wanted meanwhile
+    that was stolen."""
+    before = machine_ticks()
+    result = run(*args)
     stolen, total = machine_ticks()
-    return (stolen - since[0]) / max(1, total - since[1])
+    return result, (stolen - before[0]) / max(1, total - before[1])
 
 
 def system(pid: int) -> float:
@@ -710,16 +717,15 @@ def main() -> None:
 
             records = Path(tmp) / "backlog.jsonl"
             write_backlog(records, backlog)
-            ticks = machine_ticks()
-            alone = [matcher_alone(records, args.rules)]
-            alone_stolen = [stolen_share(ticks)]
+            first, first_stolen = stolen_during(matcher_alone, records, args.rules)
+            alone, alone_stolen = [first], [first_stolen]
             bare_rate = asyncio.run(bare_throughput(spaces["bare"], backlog))
             bare_lat = asyncio.run(bare_latency(spaces["bare"], steady, args.rate))
             for r in range(args.rounds):
                 last_round = r == args.rounds - 1
                 profile = args.profile if last_round else None
-                ticks = machine_ticks()
-                worker, worker_rate, worker_cpu_rate, account = worker_throughput(
+                (worker, worker_rate, worker_cpu_rate, account), worker_stolen = stolen_during(
+                    worker_throughput,
                     spaces[f"worker{r}"],
                     backlog,
                     hits[0],
@@ -727,7 +733,6 @@ def main() -> None:
                     profile / "backlog.txt" if profile else None,
                     args.profile_rate,
                 )
-                worker_stolen = stolen_share(ticks)
                 if last_round:
                     # Latencies once, from the last round's worker right after its backlog.
                     profiler = (
@@ -746,9 +751,9 @@ def main() -> None:
                 # Measured again once the worker is gone; of the passes just before and just
                 # after a round's worker, the faster counts (the least disturbed by other load,
                 # and the higher bar for the worker's ratio).
-                ticks = machine_ticks()
-                alone.append(matcher_alone(records, args.rules))
-                alone_stolen.append(stolen_share(ticks))
+                after_pass, after_stolen = stolen_during(matcher_alone, records, args.rules)
+                alone.append(after_pass)
+                alone_stolen.append(after_stolen)
                 before, after = alone[-2], alone[-1]
                 alone_rate, alone_cpu_rate, _ = (
                     max(pair) for pair in zip(before, after, strict=True)
