@@ -20,37 +20,23 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import uuid
-from pathlib import Path
 
 import pytest
+from own_redis import free_port
 from streams_harness import WITHDRAWAL, produce, wait_for, wait_outbox
+from test_streams_worker import STARTUP, seed_story
 
 from rasd.devstack.kafka import KafkaBroker
 from rasd.devstack.process import port_in_use
-from rasd.models import Article
 from rasd.settings import Settings
 from rasd.topics import ensure_topics
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "streams"
-STARTUP = 60  # seconds a worker may take to start and be assigned its partitions
 # Far under the five minutes of Kafka's default metadata refresh; the chaos campaign's workers
 # caught up 20-35 s after a broker kill.
 RECOVERY = 90
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def seed_story() -> list[Article]:
-    lines = (FIXTURES / "seed_story.jsonl").read_text(encoding="utf-8").splitlines()
-    return [Article.model_validate_json(line) for line in lines]
 
 
 @pytest.fixture
